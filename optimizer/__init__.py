@@ -1,0 +1,3 @@
+"""Warehouse network optimisation engine."""
+
+__version__ = "0.1.0"

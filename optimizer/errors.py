@@ -1,0 +1,61 @@
+"""Error types shared by every layer.
+
+Input problems are collected as :class:`Problem` records (file, line, field,
+message) so that ``optimizer validate`` can report all of them at once, and
+raised together as one :class:`InputError` whose message is readable without a
+traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in the input.
+
+    Attributes:
+        file: Path or name of the file the problem is in.
+        message: What is wrong, in words a user can act on.
+        line: 1-based line number in the file (the CSV header is line 1), if any.
+        field: Column or YAML key concerned, if any.
+    """
+
+    file: str
+    message: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.field is not None:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.message}"
+
+
+class OptimizerError(Exception):
+    """Base class of the errors this package raises on purpose."""
+
+
+class InputError(OptimizerError):
+    """The input data is invalid; carries every problem found."""
+
+    def __init__(self, problems: list[Problem] | Problem):
+        if isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        if len(self.problems) == 1:
+            return f"Invalid input: {self.problems[0]}"
+        lines = [f"Invalid input: {len(self.problems)} problems found:"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class SolverUnavailableError(OptimizerError):
+    """The requested solver backend is not installed or cannot run here."""

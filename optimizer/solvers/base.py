@@ -1,0 +1,145 @@
+"""The solver interface: options in, a typed result out.
+
+Each backend lives in its own module and subclasses :class:`Solver`; the
+registry in :mod:`optimizer.solvers` maps names to backends.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.model.linear import LinearModel
+
+#: Relative MIP gap used unless the user sets one: "optimal" means proven within it.
+DEFAULT_MIP_GAP = 1e-9
+#: Absolute MIP gap (currency) accepted as proof of optimality.
+DEFAULT_ABS_GAP = 1e-6
+
+
+class Status(str, enum.Enum):
+    """Outcome of a solve, as reported to users (the value is the JSON string)."""
+
+    OPTIMAL = "optimal"  #: proven optimal within the default gap
+    FEASIBLE = "feasible"  #: a plan, stopped by a time limit or a user-set gap
+    NO_SOLUTION = "no_solution"  #: a limit was hit before any plan was found
+    INFEASIBLE = "infeasible"  #: no plan satisfies the constraints
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def has_plan(self) -> bool:
+        """True when the result carries a solution vector."""
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+class Capability(str, enum.Enum):
+    """Features a backend may support."""
+
+    MIP = "mip"
+    TIME_LIMIT = "time_limit"
+    MIP_GAP = "mip_gap"
+    THREADS = "threads"
+    WARM_START = "warm_start"
+    BOUND = "bound"
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Settings passed to a backend.
+
+    Attributes:
+        time_limit: Wall-clock limit in seconds, ``None`` for none.
+        mip_gap: Relative gap at which to stop; ``None`` uses :data:`DEFAULT_MIP_GAP`.
+        threads: Number of threads, ``None`` lets the solver choose.
+        verbose: Send the solver's log to stderr (never stdout).
+    """
+
+    time_limit: float | None = None
+    mip_gap: float | None = None
+    threads: int | None = None
+    verbose: bool = False
+
+    @property
+    def effective_gap(self) -> float:
+        """The relative gap the solver is asked to reach."""
+        return DEFAULT_MIP_GAP if self.mip_gap is None else self.mip_gap
+
+
+@dataclass
+class SolverResult:
+    """What a backend returns.
+
+    Attributes:
+        status: Outcome (see :class:`Status`).
+        solver: Backend name.
+        x: Solution vector (length n_cols) when ``status.has_plan``.
+        objective: Objective value including the model offset.
+        bound: Best proven lower bound including the offset (``None`` if unknown).
+        solve_seconds: Wall-clock time spent in the solver.
+        message: Backend's own words on the outcome.
+    """
+
+    status: Status
+    solver: str
+    x: np.ndarray | None = None
+    objective: float | None = None
+    bound: float | None = None
+    solve_seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap (objective - bound) / |objective| (0 when both are 0)."""
+        return relative_gap(self.objective, self.bound)
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """Return (objective - bound) / |objective|, clipped at 0; ``None`` if unknown."""
+    if objective is None or bound is None or not np.isfinite(bound):
+        return None
+    diff = max(objective - bound, 0.0)
+    if diff == 0.0:
+        return 0.0
+    return diff / max(abs(objective), 1e-10)
+
+
+def classify(proved_optimal: bool, has_solution: bool, options: SolveOptions,
+             objective: float | None, bound: float | None) -> Status:
+    """Map a backend's outcome on a feasible-or-unknown model to a :class:`Status`.
+
+    A plan counts as ``optimal`` only when the solver proved it within the
+    default gap (relative :data:`DEFAULT_MIP_GAP` or absolute
+    :data:`DEFAULT_ABS_GAP`); a plan stopped by a time limit or by a looser
+    user-set gap is ``feasible``.
+    """
+    if not has_solution:
+        return Status.NO_SOLUTION
+    if proved_optimal and objective is not None and bound is not None:
+        gap = relative_gap(objective, bound)
+        if gap is not None and (gap <= DEFAULT_MIP_GAP or objective - bound <= DEFAULT_ABS_GAP):
+            return Status.OPTIMAL
+    return Status.FEASIBLE
+
+
+class Solver:
+    """Base class of backend adapters.
+
+    Subclasses set :attr:`name` and :attr:`capabilities` and implement
+    :meth:`available` and :meth:`solve`.
+    """
+
+    name: str = ""
+    capabilities: frozenset[Capability] = frozenset()
+
+    @classmethod
+    def available(cls) -> bool:
+        """Whether the backend can run on this machine."""
+        raise NotImplementedError
+
+    def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        """Solve ``model`` and return a typed result (never raises on infeasibility)."""
+        raise NotImplementedError
