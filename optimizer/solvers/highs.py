@@ -1,0 +1,160 @@
+"""HiGHS backend (the default), through the ``highspy`` bindings.
+
+The model is handed over in one ``passModel`` call as CSC arrays, with the
+objective offset included, so HiGHS's own gap test sees the same objective as
+:func:`optimizer.solvers.base.classify`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from optimizer.model.linear import LinearModel
+from optimizer.solvers.base import (
+    DEFAULT_ABS_GAP,
+    Capability,
+    SolveOptions,
+    Solver,
+    SolverResult,
+    Status,
+    classify,
+)
+from optimizer.solvers.stdio import stdout_to_stderr
+
+_COLWISE = 1  # HighsMatrixFormat kColwise
+_MINIMIZE = 1  # ObjSense kMinimize
+_SOLUTION_FEASIBLE = 2  # kSolutionStatusFeasible
+
+
+class HighsSolver(Solver):
+    """HiGHS MIP/LP solver (``highspy``)."""
+
+    name = "highs"
+    capabilities = frozenset({
+        Capability.MIP, Capability.TIME_LIMIT, Capability.MIP_GAP,
+        Capability.THREADS, Capability.WARM_START, Capability.BOUND,
+    })
+
+    @classmethod
+    def available(cls) -> bool:
+        """Whether ``highspy`` can be imported."""
+        try:
+            import highspy  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        """Solve ``model`` with HiGHS.
+
+        Args:
+            model: The model (minimisation, offset included in the result).
+            options: Time limit, gap, threads and verbosity.
+
+        Returns:
+            The typed result; infeasibility is a status, not an exception.
+
+        Raises:
+            RuntimeError: If HiGHS rejects the model, fails, or finds it unbounded.
+        """
+        import highspy
+
+        start = time.perf_counter()
+        with stdout_to_stderr(options.verbose):  # the first Highs() prints a banner on fd 1
+            highs = highspy.Highs()
+            _configure(highs, highspy, options)
+            _pass_model(highs, model)
+            if model.warm_start is not None:
+                _set_start(highs, model.warm_start)
+            _run(highs)
+            status = highs.getModelStatus()
+            if status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+                # Presolve could not tell which: settle it without presolve.
+                _set(highs, "presolve", "off")
+                _run(highs)
+                status = highs.getModelStatus()
+            result = _result(highs, highspy, status, model, options)
+        result.solve_seconds = time.perf_counter() - start
+        return result
+
+
+def _set(highs: Any, option: str, value: object) -> None:
+    """Set one HiGHS option, failing loudly on a rejected value."""
+    if highs.setOptionValue(option, value).name == "kError":
+        raise ValueError(f"HiGHS rejected option {option}={value!r}")
+
+
+def _configure(highs: Any, highspy: Any, options: SolveOptions) -> None:
+    """Apply :class:`SolveOptions`; the log, if wanted, goes to stderr via a callback."""
+    _set(highs, "output_flag", bool(options.verbose))
+    if options.verbose:
+        _set(highs, "log_to_console", False)
+        highs.cbLogging.subscribe(lambda event: sys.stderr.write(event.message))
+    _set(highs, "mip_rel_gap", float(options.effective_gap))
+    _set(highs, "mip_abs_gap", DEFAULT_ABS_GAP)
+    if options.time_limit is not None:
+        _set(highs, "time_limit", float(options.time_limit))
+    if options.threads is not None:
+        _set(highs, "threads", int(options.threads))
+        # HiGHS keeps one process-wide thread pool sized by the first solve; a
+        # different size is refused unless the pool is rebuilt.
+        highspy.Highs.resetGlobalScheduler(True)
+
+
+def _pass_model(highs: Any, model: LinearModel) -> None:
+    """Hand the arrays to HiGHS in one call (CSC matrix, int32 integrality)."""
+    csc = model.A.tocsc()
+    csc.sort_indices()
+    status = highs.passModel(
+        model.n_cols, model.n_rows, int(csc.nnz), _COLWISE, _MINIMIZE, float(model.offset),
+        np.asarray(model.c, dtype=np.float64),
+        np.asarray(model.col_lower, dtype=np.float64), np.asarray(model.col_upper, dtype=np.float64),
+        np.asarray(model.row_lower, dtype=np.float64), np.asarray(model.row_upper, dtype=np.float64),
+        csc.indptr.astype(np.int32), csc.indices.astype(np.int32), csc.data.astype(np.float64),
+        np.asarray(model.integer, dtype=bool).astype(np.int32),
+    )
+    if status.name == "kError":
+        raise RuntimeError("HiGHS rejected the model (passModel failed)")
+
+
+def _set_start(highs: Any, warm_start: np.ndarray) -> None:
+    """Offer a full starting solution; HiGHS checks it and keeps it if feasible."""
+    values = np.asarray(warm_start, dtype=np.float64)
+    if highs.setSolution(values.size, np.arange(values.size, dtype=np.int32), values).name == "kError":
+        raise RuntimeError("HiGHS rejected the warm start")
+
+
+def _run(highs: Any) -> None:
+    """Run the solver, turning a hard failure into an exception."""
+    if highs.run().name == "kError" and highs.getModelStatus().name in (
+            "kNotset", "kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError"):
+        raise RuntimeError(f"HiGHS failed: {highs.modelStatusToString(highs.getModelStatus())}")
+
+
+def _result(highs: Any, highspy: Any, status: Any, model: LinearModel, options: SolveOptions) -> SolverResult:
+    """Translate HiGHS's model status and info into a :class:`SolverResult`."""
+    statuses = highspy.HighsModelStatus
+    message = highs.modelStatusToString(status)
+    if status == statuses.kInfeasible:
+        return SolverResult(Status.INFEASIBLE, HighsSolver.name, message=message)
+    if status in (statuses.kUnbounded, statuses.kUnboundedOrInfeasible):
+        raise RuntimeError(f"HiGHS: {message} (the model has no finite minimum)")
+    info = highs.getInfo()
+    has_solution = info.primal_solution_status == _SOLUTION_FEASIBLE
+    optimal = status == statuses.kOptimal
+    x = np.asarray(highs.getSolution().col_value, dtype=np.float64) if has_solution else None
+    objective = float(model.c @ x + model.offset) if x is not None else None
+    if model.n_integer == 0:
+        bound = objective if optimal else None
+    else:
+        dual = float(info.mip_dual_bound)
+        bound = dual if np.isfinite(dual) else None
+    if not has_solution and status == statuses.kTimeLimit:
+        message = "time limit reached before any feasible solution was found"
+    result_status = classify(optimal, has_solution, options, objective, bound)
+    return SolverResult(result_status, HighsSolver.name, x=x if result_status.has_plan else None,
+                        objective=objective if result_status.has_plan else None, bound=bound, message=message)

@@ -1,0 +1,133 @@
+"""SCIP backend, through OR-Tools' ``model_builder`` helpers.
+
+The model is loaded from the sparse arrays in one
+``fill_model_from_sparse_data`` call, integer columns are then marked, and the
+solution is read back as one numpy array.  The lower-level
+``ModelBuilderHelper``/``ModelSolverHelper`` pair behind
+``model_builder.Model``/``model_builder.Solver`` is used directly so that no
+Python object is created per variable.
+
+SCIP (as built into OR-Tools) solves on one thread: ``SolveOptions.threads`` is
+ignored, and the backend does not declare :attr:`Capability.THREADS`.  Its
+native log is written to file descriptor 1, so the solve runs inside
+:func:`optimizer.solvers.stdio.stdout_to_stderr`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.model.linear import LinearModel
+from optimizer.solvers.base import (
+    DEFAULT_ABS_GAP,
+    Capability,
+    SolveOptions,
+    Solver,
+    SolverResult,
+    Status,
+    classify,
+)
+from optimizer.solvers.stdio import stdout_to_stderr
+
+#: SCIP's infinity; bounds at or beyond it mean "no bound known".
+_SCIP_INFINITY = 1e20
+
+
+class ScipSolver(Solver):
+    """SCIP MIP solver (OR-Tools)."""
+
+    name = "scip"
+    capabilities = frozenset({
+        Capability.MIP, Capability.TIME_LIMIT, Capability.MIP_GAP,
+        Capability.WARM_START, Capability.BOUND,
+    })
+
+    @classmethod
+    def available(cls) -> bool:
+        """Whether OR-Tools is installed with SCIP support."""
+        try:
+            from ortools.linear_solver.python import model_builder_helper as mbh
+        except ImportError:
+            return False
+        return bool(mbh.ModelSolverHelper("scip").solver_is_supported())
+
+    def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        """Solve ``model`` with SCIP.
+
+        Args:
+            model: The model (minimisation, offset included in the result).
+            options: Time limit, gap and verbosity (threads are ignored).
+
+        Returns:
+            The typed result; infeasibility is a status, not an exception.
+
+        Raises:
+            RuntimeError: If SCIP rejects the model or parameters, fails, or
+                finds the model unbounded.
+        """
+        from ortools.linear_solver.python import model_builder as mb
+        from ortools.linear_solver.python import model_builder_helper as mbh
+
+        start = time.perf_counter()
+        builder = _build(mbh, model)
+        solver = mbh.ModelSolverHelper("scip")
+        solver.enable_output(bool(options.verbose))
+        if options.time_limit is not None:
+            solver.set_time_limit_in_seconds(float(options.time_limit))
+        solver.set_solver_specific_parameters(
+            f"limits/gap = {float(options.effective_gap)!r}\nlimits/absgap = {DEFAULT_ABS_GAP!r}\n")
+        with stdout_to_stderr(options.verbose):
+            solver.solve(builder)
+        result = _result(solver, mb.SolveStatus(solver.status()), model, options)
+        result.solve_seconds = time.perf_counter() - start
+        return result
+
+
+def _build(mbh: Any, model: LinearModel) -> Any:
+    """Load the arrays into a ``ModelBuilderHelper`` (offset and warm start included)."""
+    builder = mbh.ModelBuilderHelper()
+    builder.set_name(model.name)
+    builder.fill_model_from_sparse_data(
+        np.asarray(model.col_lower, dtype=np.float64), np.asarray(model.col_upper, dtype=np.float64),
+        np.asarray(model.c, dtype=np.float64),
+        np.asarray(model.row_lower, dtype=np.float64), np.asarray(model.row_upper, dtype=np.float64),
+        sp.csr_matrix(model.A, dtype=np.float64),
+    )
+    for j in np.flatnonzero(model.integer).tolist():  # one C++ call per integer column only
+        builder.set_var_integrality(j, True)
+    builder.set_objective_offset(float(model.offset))
+    if model.warm_start is not None:
+        for j, value in enumerate(np.asarray(model.warm_start, dtype=np.float64).tolist()):
+            builder.add_hint(j, value)
+    return builder
+
+
+def _result(solver: Any, status: Any, model: LinearModel, options: SolveOptions) -> SolverResult:
+    """Translate the OR-Tools status and SCIP's values into a :class:`SolverResult`."""
+    message = solver.status_string() or status.name.lower()
+    if status.name == "INFEASIBLE":
+        return SolverResult(Status.INFEASIBLE, ScipSolver.name, message=message)
+    if status.name == "UNBOUNDED":
+        raise RuntimeError(f"SCIP: the model is unbounded ({message}); it has no finite minimum")
+    if status.name not in ("OPTIMAL", "FEASIBLE", "NOT_SOLVED"):
+        raise RuntimeError(f"SCIP failed with status {status.name}: {message}")
+    has_solution = bool(solver.has_solution())
+    if not has_solution:
+        if options.time_limit is not None and status.name == "NOT_SOLVED":
+            message = f"time limit reached before any feasible solution was found ({message})"
+        return SolverResult(Status.NO_SOLUTION, ScipSolver.name, message=message)
+    # OR-Tools reports OPTIMAL also when SCIP stopped at a user-set gap; classify() checks the gap.
+    optimal = status.name == "OPTIMAL"
+    x = np.asarray(solver.variable_values(), dtype=np.float64).copy()
+    objective = float(model.c @ x + model.offset)
+    if model.n_integer == 0:
+        bound = objective if optimal else None
+    else:
+        value = float(solver.best_objective_bound())
+        bound = value if abs(value) < _SCIP_INFINITY else None
+    result_status = classify(optimal, has_solution, options, objective, bound)
+    return SolverResult(result_status, ScipSolver.name, x=x, objective=objective, bound=bound, message=message)
