@@ -1,0 +1,471 @@
+"""The dataset format, declared once.
+
+Every input table (``sites.csv``, ``regions.csv``, ``products.csv``,
+``demand.csv``) is a :class:`Table` of :class:`Column` declarations, and every
+``network.yaml`` key is a :class:`Key`.  These declarations drive the reader's
+validation (:mod:`optimizer.io.dataset`), its error messages and the format
+documentation: :func:`format_markdown` renders them, and ``docs/FORMAT.md`` is
+its output (regenerate with ``python -m optimizer.schema > docs/FORMAT.md``;
+a test fails when the two drift apart).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from optimizer.network import SITE_STATUSES, Settings, SolverSettings
+
+#: Value types a CSV column may have.
+COLUMN_TYPES = ("str", "float", "enum")
+#: Value types a network.yaml key may have.
+KEY_TYPES = ("str", "float", "int", "bool", "enum")
+
+
+def _num(value: float) -> str:
+    """A bound as written in rules and docs: ``0``, ``-90``, ``0.5``."""
+    return f"{value:g}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Field:
+    """What a CSV column and a YAML key have in common: a typed, bounded value.
+
+    Attributes:
+        name: Column name, or dotted YAML path (``constraints.max_sites``).
+        type: One of :data:`KEY_TYPES` (CSV columns: :data:`COLUMN_TYPES`).
+        description: One sentence for the docs.
+        unit: Unit of a number (``"degrees"``, ``"currency per period"``), if any.
+        min: Lowest allowed number, if bounded below.
+        max: Highest allowed number, if bounded above.
+        min_inclusive: Whether ``min`` itself is allowed (False: strictly greater).
+        max_inclusive: Whether ``max`` itself is allowed (False: strictly less).
+        choices: Allowed values of an ``enum``.
+    """
+
+    name: str
+    type: str
+    description: str
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    min_inclusive: bool = True
+    max_inclusive: bool = True
+    choices: tuple[str, ...] = ()
+
+    @property
+    def numeric(self) -> bool:
+        """Whether values are numbers (``float`` or ``int``)."""
+        return self.type in ("float", "int")
+
+    def range_text(self) -> str:
+        """The bounds in words, e.g. ``>= 0``, ``between -90 and 90``, ``>= 0 and < 1``; empty if unbounded."""
+        low = None if self.min is None else (">= " if self.min_inclusive else "> ") + _num(self.min)
+        high = None if self.max is None else ("<= " if self.max_inclusive else "< ") + _num(self.max)
+        if low and high and self.min_inclusive and self.max_inclusive:
+            return f"between {_num(self.min)} and {_num(self.max)}"  # type: ignore[arg-type]
+        return " and ".join(part for part in (low, high) if part)
+
+    def in_range(self, value: float) -> bool:
+        """Whether a number satisfies the bounds."""
+        if self.min is not None and (value < self.min if self.min_inclusive else value <= self.min):
+            return False
+        if self.max is not None and (value > self.max if self.max_inclusive else value >= self.max):
+            return False
+        return True
+
+    def type_text(self) -> str:
+        """The value type in words, e.g. ``number >= 0``, ``whole number``, ``one of: a, b``."""
+        if self.type == "enum":
+            return "one of: " + ", ".join(self.choices)
+        if self.type == "bool":
+            return "true or false"
+        if self.type == "str":
+            return "text"
+        kind = "whole number" if self.type == "int" else "number"
+        bounds = self.range_text()
+        return f"{kind} {bounds}" if bounds else kind
+
+    def rule(self, with_type: bool = True) -> str:
+        """What is allowed, for error messages.
+
+        Args:
+            with_type: Say what kind of value is expected (``must be a number >= 0``)
+                rather than only the bounds (``must be >= 0``).
+
+        Returns:
+            E.g. ``capacity must be >= 0 (volume units per period)``.
+        """
+        if self.numeric and not with_type and self.range_text():
+            text = f"{self.name} must be {self.range_text()}"
+        elif self.numeric:
+            text = f"{self.name} must be a {self.type_text()}"
+        else:
+            text = f"{self.name} must be {self.type_text()}"
+        return f"{text} ({self.unit})" if self.unit else text
+
+
+@dataclass(frozen=True, kw_only=True)
+class Column(Field):
+    """One column of a CSV table.
+
+    Blank cells of optional columns (and optional columns left out of the
+    file) take the default; required columns must be present and non-blank.
+
+    Attributes:
+        required: The column must be in the header and every cell filled.
+        default: Value of blank cells of an optional column.
+        default_from: Name of the column whose value a blank cell copies (``name`` defaults to ``id``).
+        allow_inf: ``inf`` is an allowed value (``capacity``: unlimited).
+        references: File name of the table whose ids the values must be (demand's region and product).
+        nonzero_only_if: ``(column, value)``: a nonzero value is allowed only on rows where that column has that value.
+    """
+
+    required: bool = False
+    default: Any = None
+    default_from: str | None = None
+    allow_inf: bool = False
+    references: str | None = None
+    nonzero_only_if: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in COLUMN_TYPES:
+            raise ValueError(f"column {self.name}: type {self.type!r} is not one of {COLUMN_TYPES}")
+
+    def rule(self, with_type: bool = True) -> str:
+        """What is allowed, for error messages (adds what ``inf`` and blank mean)."""
+        text = super().rule(with_type)
+        if self.allow_inf:
+            text += "; blank or 'inf' means unlimited" if self.default == float("inf") else "; 'inf' is allowed"
+        return text
+
+    def requirement_text(self) -> str:
+        """The required/default cell of the docs."""
+        if self.required:
+            return "required"
+        if self.default_from is not None:
+            return f"optional, default: the {self.default_from}"
+        if self.default == float("inf"):
+            return "optional, default: inf (unlimited)"
+        value = _num(self.default) if isinstance(self.default, float) else self.default
+        return f"optional, default: {value}"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One CSV file of a dataset.
+
+    Attributes:
+        file: File name in the dataset folder.
+        key: Columns whose values identify a row; unique together.
+        indexed: The Network's DataFrame is indexed by the single key column.
+        columns: Columns in the Network's DataFrame order (the key column of an indexed table first).
+        description: What a row is.
+        min_rows: Fewest data rows allowed.
+    """
+
+    file: str
+    key: tuple[str, ...]
+    indexed: bool
+    columns: tuple[Column, ...]
+    description: str
+    min_rows: int = 1
+
+    @property
+    def column_names(self) -> list[str]:
+        """Names of all declared columns, in order."""
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        """The declaration of column ``name``."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def frame_columns(self) -> list[str]:
+        """Columns of the Network's DataFrame (the index column excluded)."""
+        return [c.name for c in self.columns if not (self.indexed and c.name in self.key)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Key(Field):
+    """One ``network.yaml`` key.
+
+    Attributes:
+        default: Value when the key is absent.
+        nullable: ``null`` (or an empty value) is allowed and means "no limit" / "not set".
+        default_doc: Default as written in the docs, when ``default`` alone is not clear.
+    """
+
+    default: Any = None
+    nullable: bool = False
+    default_doc: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in KEY_TYPES:
+            raise ValueError(f"key {self.name}: type {self.type!r} is not one of {KEY_TYPES}")
+
+    def rule(self, with_type: bool = True) -> str:
+        """What is allowed, for error messages (adds ``or null`` for nullable keys)."""
+        text = super().rule(with_type)
+        return f"{text}, or null" if self.nullable else text
+
+    @property
+    def section(self) -> str | None:
+        """The mapping the key lives in (``constraints``, ``solver``), None at top level."""
+        return self.name.split(".")[0] if "." in self.name else None
+
+    @property
+    def leaf(self) -> str:
+        """The key as written in its mapping (``max_sites``)."""
+        return self.name.split(".")[-1]
+
+
+_ID = "Unique identifier (text; compared exactly, surrounding spaces removed)."
+_NAME = "Display name used in reports."
+
+SITES = Table(
+    file="sites.csv",
+    key=("id",),
+    indexed=True,
+    description="One row per candidate or existing warehouse site.",
+    columns=(
+        Column(name="id", type="str", required=True, description=_ID),
+        Column(name="name", type="str", default_from="id", description=_NAME),
+        Column(name="lat", type="float", unit="degrees", required=True, min=-90, max=90, description="Latitude."),
+        Column(name="lon", type="float", unit="degrees", required=True, min=-180, max=180, description="Longitude."),
+        Column(
+            name="capacity", type="float", unit="volume units per period", min=0, allow_inf=True,
+            default=float("inf"),
+            description="Most product volume the site can handle per period; blank or `inf` means unlimited.",
+        ),
+        Column(
+            name="fixed_cost", type="float", unit="currency per period", required=True, min=0,
+            description="Rent plus fixed operating cost, paid in every period the site is open.",
+        ),
+        Column(
+            name="handling_cost", type="float", unit="currency per volume unit", min=0, default=0.0,
+            description="Cost per volume unit of throughput.",
+        ),
+        Column(
+            name="status", type="enum", choices=SITE_STATUSES, default="candidate",
+            description="`candidate`: may open; `existing`: open today, may close (paying closing_cost); "
+            "`forced_open`: must be open; `forced_closed`: must stay closed.",
+        ),
+        Column(
+            name="closing_cost", type="float", unit="currency", min=0, default=0.0,
+            nonzero_only_if=("status", "existing"),
+            description="One-off cost of closing an existing site.",
+        ),
+    ),
+)
+
+REGIONS = Table(
+    file="regions.csv",
+    key=("id",),
+    indexed=True,
+    description="One row per demand region (customers are aggregated at the region's point).",
+    columns=(
+        Column(name="id", type="str", required=True, description=_ID),
+        Column(name="name", type="str", default_from="id", description=_NAME),
+        Column(name="lat", type="float", unit="degrees", required=True, min=-90, max=90, description="Latitude."),
+        Column(name="lon", type="float", unit="degrees", required=True, min=-180, max=180, description="Longitude."),
+    ),
+)
+
+PRODUCTS = Table(
+    file="products.csv",
+    key=("id",),
+    indexed=True,
+    description="One row per product (or product family).",
+    columns=(
+        Column(name="id", type="str", required=True, description=_ID),
+        Column(name="name", type="str", default_from="id", description=_NAME),
+        Column(
+            name="unit_value", type="float", unit="currency per unit", min=0, default=0.0,
+            description="Value of one unit, the basis of the holding cost.",
+        ),
+        Column(
+            name="volume", type="float", unit="volume units per unit", min=0, min_inclusive=False, default=1.0,
+            description="Space one unit takes; site capacity and handling cost are in these volume units.",
+        ),
+        Column(name="weight_kg", type="float", unit="kg per unit", min=0, default=0.0,
+               description="Weight of one unit."),
+        Column(
+            name="holding_rate", type="float", unit="fraction per year", min=0, default=0.0,
+            description="Yearly holding cost as a fraction of unit_value (0.25 = 25 % per year).",
+        ),
+        Column(
+            name="shipping_cost_per_km", type="float", unit="currency per unit per km", required=True, min=0,
+            description="Cost of moving one unit one road km from a site to a region.",
+        ),
+    ),
+)
+
+DEMAND = Table(
+    file="demand.csv",
+    key=("region", "product"),
+    indexed=False,
+    description="One row per (region, product) pair with demand; pairs not listed have no demand.",
+    columns=(
+        Column(name="region", type="str", required=True, references="regions.csv", description="A region id."),
+        Column(name="product", type="str", required=True, references="products.csv", description="A product id."),
+        Column(
+            name="quantity", type="float", unit="units per period", required=True, min=0,
+            description="Mean demand.",
+        ),
+        Column(
+            name="std", type="float", unit="units per period", min=0, default=0.0,
+            description="Standard deviation of demand (reported; not used by the cost model).",
+        ),
+    ),
+)
+
+#: The CSV tables in reading order.
+TABLES: tuple[Table, ...] = (SITES, REGIONS, PRODUCTS, DEMAND)
+
+#: Optional settings file of a dataset.
+NETWORK_FILE = "network.yaml"
+
+_S = Settings()
+_V = SolverSettings()
+
+#: The network.yaml keys (dotted paths for nested mappings).
+KEYS: tuple[Key, ...] = (
+    Key(name="name", type="str", nullable=True, default=None, default_doc="the folder name",
+        description="Dataset name used in reports."),
+    Key(name="period_days", type="float", unit="days", min=0, min_inclusive=False, default=_S.period_days,
+        description="Length of the planning period; every quantity and cost 'per period' refers to it."),
+    Key(name="circuity", type="float", unit="road km per great-circle km", min=1, default=_S.circuity,
+        description="Road distance = great-circle distance x circuity."),
+    Key(name="distance_method", type="enum", choices=("haversine", "geodesic"), default=_S.distance_method,
+        description="`haversine` (sphere, fast) or `geodesic` (WGS-84 ellipsoid, slower, about 0.5 % more exact)."),
+    Key(name="days_of_cover", type="float", unit="days", min=0, default=_S.days_of_cover,
+        description="Stock each open site holds, in days of its throughput (drives the holding cost)."),
+    Key(name="constraints.min_sites", type="int", unit="sites", min=0, nullable=True, default=_S.min_sites,
+        description="Fewest open sites; null for no minimum."),
+    Key(name="constraints.max_sites", type="int", unit="sites", min=0, nullable=True, default=_S.max_sites,
+        description="Most open sites; null for no maximum; must be >= min_sites."),
+    Key(name="constraints.exact_sites", type="int", unit="sites", min=0, nullable=True, default=_S.exact_sites,
+        description="Exact number of open sites; null for free; must lie within min_sites..max_sites."),
+    Key(name="constraints.single_sourcing", type="bool", default=_S.single_sourcing,
+        description="Each region is served by exactly one site, for all its products."),
+    Key(name="constraints.max_service_km", type="float", unit="km", min=0, min_inclusive=False, nullable=True,
+        default=_S.max_service_km,
+        description="Lanes longer than this road distance do not exist; null for no limit."),
+    Key(name="solver.name", type="enum", choices=("highs", "cbc", "scip"), default=_V.name,
+        description="Solver backend (the command line can override it)."),
+    Key(name="solver.time_limit", type="float", unit="seconds", min=0, min_inclusive=False, nullable=True,
+        default=_V.time_limit, description="Stop after this long with the best plan found; null for no limit."),
+    Key(name="solver.mip_gap", type="float", unit="fraction", min=0, max=1, max_inclusive=False, nullable=True,
+        default=_V.mip_gap,
+        description="Stop when the relative gap is below this; null for proven optimality (1e-9)."),
+    Key(name="solver.threads", type="int", unit="threads", min=1, nullable=True, default=_V.threads,
+        description="Solver threads; null for the solver's choice."),
+)
+
+#: Mappings (sections) of network.yaml.
+SECTIONS: tuple[str, ...] = ("constraints", "solver")
+
+
+def _cell(text: str) -> str:
+    """Escape a Markdown table cell."""
+    return text.replace("|", "\\|")
+
+
+def _column_description(table: Table, col: Column) -> str:
+    text = col.description
+    if col.references:
+        text += f" Must be an id of {col.references}."
+    if col.nonzero_only_if:
+        other, value = col.nonzero_only_if
+        text += f" Nonzero only where {other} is `{value}`."
+    return text
+
+
+def _table_markdown(table: Table) -> list[str]:
+    key = " + ".join(f"`{k}`" for k in table.key)
+    lines = [
+        f"## {table.file}",
+        "",
+        f"{table.description} Rows are identified by {key}"
+        + (" (unique)." if len(table.key) == 1 else " (each pair at most once).")
+        + f" At least {table.min_rows} data row{'s' if table.min_rows != 1 else ''} required.",
+        "",
+        "| column | type | unit | required / default | description |",
+        "|---|---|---|---|---|",
+    ]
+    for col in table.columns:
+        type_text = col.type_text() + (", or inf" if col.allow_inf else "")
+        requirement = col.requirement_text() + (", unique" if table.key == (col.name,) else "")
+        lines.append(
+            f"| `{col.name}` | {_cell(type_text)} | {col.unit or ''} | {requirement} | "
+            f"{_cell(_column_description(table, col))} |"
+        )
+    return lines + [""]
+
+
+def _key_default(key: Key) -> str:
+    if key.default_doc is not None:
+        return key.default_doc
+    if key.default is None:
+        return "null"
+    if isinstance(key.default, bool):
+        return str(key.default).lower()
+    return _num(key.default) if isinstance(key.default, float) else str(key.default)
+
+
+def format_markdown() -> str:
+    """The dataset format as Markdown (the content of ``docs/FORMAT.md``).
+
+    Returns:
+        One Markdown document with a table per input file and one for the network.yaml keys.
+    """
+    files = ", ".join(f"`{t.file}`" for t in TABLES)
+    lines = [
+        "# Dataset format",
+        "",
+        "<!-- Generated from optimizer/schema.py by `python -m optimizer.schema > docs/FORMAT.md`; do not edit. -->",
+        "",
+        f"A dataset is a folder holding {files} and optionally `{NETWORK_FILE}`. "
+        "Other files in the folder are ignored.",
+        "",
+        "CSV rules, for every table:",
+        "",
+        "- UTF-8 text (a byte-order mark is accepted), comma separated; the first non-blank line is the header.",
+        "- Columns may come in any order; unknown columns are errors (they are usually typos).",
+        "- Surrounding spaces of every field are removed; blank lines are ignored.",
+        "- Optional columns may be left out of the file or left blank in a row: the default applies.",
+        "- Numbers are plain decimals (`12`, `-3.5`, `1e6`); `nan` is never allowed, `inf` only where stated.",
+        "- Ids are text: `007` and `7` are different ids.",
+        "- A period is `period_days` long (network.yaml); quantities and costs per period refer to it.",
+        "- Demand is in units of each product; capacity and handling are in volume units (units x `volume`).",
+        "",
+    ]
+    for table in TABLES:
+        lines += _table_markdown(table)
+    lines += [
+        f"## {NETWORK_FILE}",
+        "",
+        f"Optional; when absent every key takes its default. When present it must be a YAML mapping. "
+        f"Nested keys are written inside their section, e.g. `max_sites` under `constraints:`. "
+        f"Unknown keys are errors. `min_sites` must not exceed `max_sites`, and `exact_sites` must lie "
+        f"between them when they are set.",
+        "",
+        "| key | type | unit | default | description |",
+        "|---|---|---|---|---|",
+    ]
+    for key in KEYS:
+        type_text = key.type_text() + (", or null" if key.nullable else "")
+        path = f"{key.section}: {key.leaf}" if key.section else key.name
+        lines.append(
+            f"| `{path}` | {_cell(type_text)} | {key.unit or ''} | {_key_default(key)} | {_cell(key.description)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(format_markdown())

@@ -1,0 +1,272 @@
+"""Every kind of bad input gives a clear problem naming file, line and field; never a traceback.
+
+Each case copies tests/data/tiny to a temporary folder and breaks one thing.
+Line numbers of the tiny files: sites.csv AMS=2 BRU=3 PAR=4 CGN=5; regions.csv
+R-AMS=2 .. R-LUX=6; products.csv BOX=2 PAL=3; demand.csv rows 2..8;
+network.yaml: name=2 period_days=3 circuity=4 distance_method=5 days_of_cover=6
+constraints=7 max_sites=8 single_sourcing=9 solver=10 solver name=11 time_limit=12.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from optimizer.errors import InputError
+from optimizer.io.dataset import read_dataset, validate_dataset
+
+TINY = Path(__file__).parent / "data" / "tiny"
+
+
+def set_cell(folder: Path, file: str, line: int, column: str, value: str) -> None:
+    """Set one cell of a tiny CSV file (whose fields hold no commas or quotes)."""
+    lines = (folder / file).read_text().splitlines()
+    header = lines[0].split(",")
+    fields = lines[line - 1].split(",")
+    fields[header.index(column)] = value
+    lines[line - 1] = ",".join(fields)
+    (folder / file).write_text("\n".join(lines) + "\n")
+
+
+def replace(folder: Path, file: str, old: str, new: str) -> None:
+    """Replace text in a file (the text must be there exactly once)."""
+    text = (folder / file).read_text()
+    assert text.count(old) == 1, (file, old)
+    (folder / file).write_text(text.replace(old, new))
+
+
+def drop_column(folder: Path, file: str, column: str) -> None:
+    """Remove a column from a tiny CSV file."""
+    rows = [line.split(",") for line in (folder / file).read_text().splitlines()]
+    at = rows[0].index(column)
+    (folder / file).write_text("".join(",".join(r[:at] + r[at + 1:]) + "\n" for r in rows))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One broken dataset and the first problem it must give."""
+
+    name: str
+    edit: Callable[[Path], None]
+    file: str
+    line: int | None
+    field: str | None
+    words: tuple[str, ...]
+    count: int = 1
+
+
+def _latin1_region(d: Path) -> None:
+    data = (d / "regions.csv").read_bytes().replace(b"Rotterdam area", "Rötterdam area".encode("latin-1"))
+    (d / "regions.csv").write_bytes(data)
+
+
+CASES = [
+    Case("missing_file", lambda d: (d / "demand.csv").unlink(), "demand.csv", None, None,
+         ("file not found", "demand.csv")),
+    Case("similar_file_name", lambda d: (d / "sites.csv").rename(d / "Sites.csv"), "sites.csv", None, None,
+         ("file not found", "did you mean 'Sites.csv'")),
+    Case("zero_bytes", lambda d: (d / "products.csv").write_bytes(b""), "products.csv", None, None,
+         ("file is empty", "shipping_cost_per_km")),
+    Case("header_only", lambda d: (d / "regions.csv").write_text("id,name,lat,lon\n"), "regions.csv", 1, None,
+         ("no data rows",)),
+    Case("missing_column", lambda d: drop_column(d, "sites.csv", "fixed_cost"), "sites.csv", 1, "fixed_cost",
+         ("missing required column 'fixed_cost'", "columns found: id, name, lat, lon, capacity, handling_cost")),
+    Case("unknown_column_typo", lambda d: replace(d, "sites.csv", "fixed_cost", "fixed_cots"), "sites.csv", 1,
+         "fixed_cots", ("unknown column 'fixed_cots'", "did you mean 'fixed_cost'"), count=2),
+    Case("repeated_column", lambda d: replace(d, "regions.csv", "id,name,lat,lon", "id,name,lat,name"),
+         "regions.csv", 1, "name", ("more than once",), count=2),
+    Case("not_a_number", lambda d: set_cell(d, "sites.csv", 3, "lat", "fifty"), "sites.csv", 3, "lat",
+         ("'fifty' is not a number", "between -90 and 90 (degrees)")),
+    Case("nan", lambda d: set_cell(d, "sites.csv", 2, "fixed_cost", "NaN"), "sites.csv", 2, "fixed_cost",
+         ("'NaN' is not allowed", ">= 0 (currency per period)")),
+    Case("inf_not_allowed", lambda d: set_cell(d, "products.csv", 3, "shipping_cost_per_km", "inf"),
+         "products.csv", 3, "shipping_cost_per_km", ("'inf' is not allowed", "finite")),
+    Case("overflow_is_inf", lambda d: set_cell(d, "demand.csv", 4, "quantity", "1e999"),
+         "demand.csv", 4, "quantity", ("'1e999' is not allowed", "finite")),
+    Case("negative", lambda d: set_cell(d, "sites.csv", 2, "capacity", "-50"), "sites.csv", 2, "capacity",
+         ("'-50' is negative; capacity must be >= 0 (volume units per period)",)),
+    Case("negative_inf", lambda d: set_cell(d, "sites.csv", 3, "capacity", "-inf"), "sites.csv", 3, "capacity",
+         ("'-inf' is negative",)),
+    Case("zero_volume", lambda d: set_cell(d, "products.csv", 2, "volume", "0"), "products.csv", 2, "volume",
+         ("'0' is too small", "volume must be > 0 (volume units per unit)")),
+    Case("latitude_range", lambda d: set_cell(d, "regions.csv", 4, "lat", "91"), "regions.csv", 4, "lat",
+         ("'91' is out of range", "between -90 and 90 (degrees)")),
+    Case("longitude_range", lambda d: set_cell(d, "sites.csv", 5, "lon", "-180.5"), "sites.csv", 5, "lon",
+         ("'-180.5' is out of range", "between -180 and 180")),
+    Case("blank_required", lambda d: set_cell(d, "sites.csv", 3, "fixed_cost", ""), "sites.csv", 3, "fixed_cost",
+         ("blank", "fixed_cost is required")),
+    Case("blank_id", lambda d: set_cell(d, "sites.csv", 2, "id", ""), "sites.csv", 2, "id", ("blank",)),
+    Case("duplicate_id", lambda d: set_cell(d, "sites.csv", 4, "id", "AMS"), "sites.csv", 4, "id",
+         ("duplicate id 'AMS'", "line 2")),
+    Case("unknown_region", lambda d: set_cell(d, "demand.csv", 5, "region", "R-XXX"), "demand.csv", 5, "region",
+         ("'R-XXX' is not an id in regions.csv",)),
+    Case("unknown_product", lambda d: set_cell(d, "demand.csv", 8, "product", "BOXX"), "demand.csv", 8, "product",
+         ("'BOXX' is not an id in products.csv",)),
+    Case("duplicate_demand_pair", lambda d: set_cell(d, "demand.csv", 4, "region", "R-AMS"), "demand.csv", 4,
+         "region", ("duplicate", "region 'R-AMS', product 'BOX'", "line 2")),
+    Case("bad_enum", lambda d: set_cell(d, "sites.csv", 3, "status", "open"), "sites.csv", 3, "status",
+         ("'open' is not a valid status", "candidate, existing, forced_open, forced_closed")),
+    Case("closing_cost_not_existing", lambda d: set_cell(d, "sites.csv", 3, "closing_cost", "100"), "sites.csv", 3,
+         "closing_cost", ("'100' is not allowed", "status is 'existing'", "'candidate'")),
+    Case("too_many_fields", lambda d: replace(d, "sites.csv", "forced_closed,0", "forced_closed,0,9"),
+         "sites.csv", 5, None, ("10 fields", "9 columns")),
+    Case("too_few_fields", lambda d: replace(d, "regions.csv", "R-LIL,Lille area,50.63,3.06", "R-LIL,50.63,3.06"),
+         "regions.csv", 5, None, ("3 fields", "4 columns")),
+    Case("unclosed_quote", lambda d: replace(d, "regions.csv", "R-LIL,Lille", 'R-LIL,"Lille'), "regions.csv", 5,
+         None, ("quote",)),
+    Case("not_utf8", _latin1_region, "regions.csv", 3, None, ("0xf6", "not valid UTF-8")),
+    Case("yaml_syntax", lambda d: replace(d, "network.yaml", "circuity: 1.3", "circuity: 1.3: 2"), "network.yaml",
+         4, None, ("YAML syntax error",)),
+    Case("yaml_unknown_key", lambda d: replace(d, "network.yaml", "circuity:", "circuitry:"), "network.yaml", 4,
+         "circuitry", ("unknown key 'circuitry'", "did you mean 'circuity'")),
+    Case("yaml_unknown_nested_key", lambda d: replace(d, "network.yaml", "max_sites:", "max_site:"),
+         "network.yaml", 8, "constraints.max_site", ("unknown key 'max_site'", "did you mean 'max_sites'")),
+    Case("yaml_key_in_wrong_section", lambda d: replace(d, "network.yaml", "  single_sourcing: false\n", "")
+         or (d / "network.yaml").write_text((d / "network.yaml").read_text() + "single_sourcing: true\n"),
+         "network.yaml", 12, "single_sourcing", ("did you mean 'single_sourcing' under 'constraints:'",)),
+    Case("yaml_text_for_number", lambda d: replace(d, "network.yaml", "period_days: 7", "period_days: seven"),
+         "network.yaml", 3, "period_days", ("'seven' is not a number", "> 0 (days)")),
+    Case("yaml_quoted_number", lambda d: replace(d, "network.yaml", "period_days: 7", 'period_days: "7"'),
+         "network.yaml", 3, "period_days", ("'7' is not a number",)),
+    Case("yaml_not_bool", lambda d: replace(d, "network.yaml", "single_sourcing: false", "single_sourcing: 2"),
+         "network.yaml", 9, "constraints.single_sourcing", ("2 is not true or false",)),
+    Case("yaml_not_whole", lambda d: replace(d, "network.yaml", "max_sites: 3", "max_sites: 2.5"), "network.yaml",
+         8, "constraints.max_sites", ("2.5 is not a whole number",)),
+    Case("yaml_null_not_allowed", lambda d: replace(d, "network.yaml", "days_of_cover: 10", "days_of_cover:"),
+         "network.yaml", 6, "days_of_cover", ("empty (null)",)),
+    Case("yaml_bad_enum", lambda d: replace(d, "network.yaml", "name: highs", "name: gurobi"), "network.yaml", 11,
+         "solver.name", ("'gurobi' is not a valid name", "highs, cbc, scip")),
+    Case("yaml_range", lambda d: replace(d, "network.yaml", "circuity: 1.3", "circuity: 0.9"), "network.yaml", 4,
+         "circuity", ("0.9 is out of range", ">= 1")),
+    Case("yaml_inf", lambda d: replace(d, "network.yaml", "time_limit: 60", "time_limit: .inf"), "network.yaml",
+         12, "solver.time_limit", ("not allowed",)),
+    Case("yaml_gap_range", lambda d: replace(d, "network.yaml", "time_limit: 60", "mip_gap: 1"), "network.yaml", 12,
+         "solver.mip_gap", ("out of range", ">= 0 and < 1")),
+    Case("yaml_not_mapping", lambda d: (d / "network.yaml").write_text("- a\n- b\n"), "network.yaml", 1, None,
+         ("must be a mapping",)),
+    Case("yaml_section_not_mapping",
+         lambda d: replace(d, "network.yaml", "constraints:\n  max_sites: 3\n  single_sourcing: false\n",
+                           "constraints: 3\n"),
+         "network.yaml", 7, "constraints", ("'constraints' must be a mapping",)),
+    Case("yaml_min_above_max",
+         lambda d: replace(d, "network.yaml", "  max_sites: 3\n", "  max_sites: 3\n  min_sites: 4\n"),
+         "network.yaml", 9, "constraints.min_sites", ("min_sites (4) is greater than max_sites (3)",)),
+    Case("yaml_exact_contradicts", lambda d: replace(d, "network.yaml", "  max_sites: 3\n",
+                                                     "  max_sites: 3\n  exact_sites: 5\n"),
+         "network.yaml", 9, "constraints.exact_sites", ("exact_sites (5) is greater than max_sites (3)",)),
+    Case("yaml_duplicate_key", lambda d: replace(d, "network.yaml", "circuity: 1.3\n", "circuity: 1.3\ncircuity: 2\n"),
+         "network.yaml", 5, "circuity", ("written twice", "line 4")),
+]
+
+
+def _copy(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(TINY, data)
+    return data
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_gives_a_clear_problem(tmp_path: Path, case: Case):
+    data = _copy(tmp_path)
+    case.edit(data)
+    with pytest.raises(InputError) as err:
+        read_dataset(data)
+    problems = err.value.problems
+    assert len(problems) == case.count, [str(p) for p in problems]
+    first = problems[0]
+    assert first.file == str(data / case.file)
+    assert (first.line, first.field) == (case.line, case.field), str(first)
+    for words in case.words:
+        assert words in first.message, str(first)
+    text = str(err.value)
+    assert case.file in text and "Traceback" not in text
+    if case.line is not None:
+        assert f"line {case.line}" in text
+    if case.field is not None:
+        assert f"field '{case.field}'" in text
+    assert validate_dataset(data) == problems
+
+
+def test_the_tiny_dataset_itself_is_valid():
+    assert validate_dataset(TINY) == []
+
+
+def test_missing_folder_and_file_instead_of_folder(tmp_path: Path):
+    with pytest.raises(InputError) as err:
+        read_dataset(tmp_path / "nowhere")
+    assert "nowhere" in str(err.value) and "not found" in str(err.value)
+    (tmp_path / "file.csv").write_text("id\n")
+    (problem,) = validate_dataset(tmp_path / "file.csv")
+    assert "is not a folder" in problem.message
+
+
+def test_problem_file_is_the_path_as_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    data = _copy(tmp_path)
+    set_cell(data, "sites.csv", 2, "capacity", "-50")
+    monkeypatch.chdir(tmp_path)
+    (problem,) = validate_dataset("data")
+    assert str(problem) == (
+        "data/sites.csv, line 2, field 'capacity': '-50' is negative; "
+        "capacity must be >= 0 (volume units per period); blank or 'inf' means unlimited"
+    )
+
+
+def test_all_problems_are_reported_across_files(tmp_path: Path):
+    data = _copy(tmp_path)
+    set_cell(data, "sites.csv", 3, "fixed_cost", "-1")
+    set_cell(data, "products.csv", 2, "volume", "big")
+    replace(data, "network.yaml", "circuity:", "circuitry:")
+    problems = validate_dataset(data)
+    assert [(Path(p.file).name, p.line, p.field) for p in problems] == [
+        ("sites.csv", 3, "fixed_cost"),
+        ("products.csv", 2, "volume"),
+        ("network.yaml", 4, "circuitry"),
+    ]
+    with pytest.raises(InputError) as err:
+        read_dataset(data)
+    assert str(err.value).startswith("Invalid input: 3 problems found:")
+
+
+def test_several_problems_in_one_row_and_one_file(tmp_path: Path):
+    data = _copy(tmp_path)
+    set_cell(data, "regions.csv", 2, "lat", "95")
+    set_cell(data, "regions.csv", 2, "lon", "x")
+    set_cell(data, "regions.csv", 6, "lon", "181")
+    problems = validate_dataset(data)
+    assert [(p.line, p.field) for p in problems] == [(2, "lat"), (2, "lon"), (6, "lon")]
+
+
+def test_many_bad_rows_are_summarised(tmp_path: Path):
+    data = _copy(tmp_path)
+    rows = "".join(f"R-AMS,P{i},1\n" for i in range(25))
+    (data / "demand.csv").write_text("region,product,quantity\n" + rows)
+    problems = validate_dataset(data)
+    assert len(problems) == 11
+    assert [p.line for p in problems[:10]] == list(range(2, 12))
+    summary = problems[10]
+    assert summary.line == 12 and "15 more rows" in summary.message and "lines 12 to 26" in summary.message
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_reading_never_writes(tmp_path: Path):
+    data = _copy(tmp_path)
+    set_cell(data, "sites.csv", 2, "capacity", "-50")
+    (data / "network.yaml").write_text("circuity: [\n")
+    (data / "regions.csv").write_bytes((data / "regions.csv").read_bytes() + b"\xff\n")
+    before = _digest(data)
+    with pytest.raises(InputError):
+        read_dataset(data)
+    validate_dataset(data)
+    assert _digest(data) == before
+    valid = _copy(tmp_path / "ok")
+    before = _digest(valid)
+    read_dataset(valid)
+    assert _digest(valid) == before

@@ -1,0 +1,235 @@
+"""Property tests of the dataset reader.
+
+(a) Randomly generated valid tables written as CSV read back to the same values
+(columns in any order, optional columns sometimes left out or blank).
+(b) Arbitrary text or numbers in a numeric field, arbitrary bytes as a CSV file
+and arbitrary text as network.yaml never raise anything but InputError, and a
+value is accepted exactly when it is valid.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer.errors import InputError
+from optimizer.io.dataset import read_dataset
+from optimizer.network import SITE_STATUSES, Network
+
+TINY = Path(__file__).parent / "data" / "tiny"
+INF = float("inf")
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+class Folder:
+    """A fresh copy of the tiny dataset in a temporary folder (context manager)."""
+
+    def __enter__(self) -> Path:
+        self._tmp = tempfile.TemporaryDirectory()
+        path = Path(self._tmp.name) / "data"
+        shutil.copytree(TINY, path)
+        return path
+
+    def __exit__(self, *exc: object) -> None:
+        self._tmp.cleanup()
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    """Write a CSV file the standard way (fields quoted where needed, CRLF line ends)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+
+
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
+
+
+def try_read(folder: Path) -> Network | InputError:
+    """The network, or the InputError (any other exception fails the test)."""
+    try:
+        return read_dataset(folder)
+    except InputError as err:
+        return err
+
+
+# ---------------------------------------------------------------- (a) round trips
+
+ids = st.text(min_size=1, max_size=10).map(str.strip).filter(bool)
+names = st.one_of(st.none(), st.text(max_size=10))
+
+
+def number(low: float, high: float) -> st.SearchStrategy[float]:
+    return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def site_rows(draw: Any) -> list[dict[str, Any]]:
+    """Valid site records; None means 'leave the cell blank'."""
+    site_ids = draw(st.lists(ids, min_size=1, max_size=6, unique=True))
+    rows = []
+    for site_id in site_ids:
+        status = draw(st.sampled_from(SITE_STATUSES))
+        rows.append({
+            "id": site_id,
+            "name": draw(names),
+            "lat": draw(number(-90, 90)),
+            "lon": draw(number(-180, 180)),
+            "capacity": draw(st.one_of(st.none(), st.just(INF), number(0, 1e12))),
+            "fixed_cost": draw(number(0, 1e9)),
+            "handling_cost": draw(st.one_of(st.none(), number(0, 1e3))),
+            "status": draw(st.sampled_from([None, status])) if status == "candidate" else status,
+            "closing_cost": draw(number(0, 1e6)) if status == "existing" else draw(st.sampled_from([None, 0.0])),
+        })
+    return rows
+
+
+def cell(value: Any) -> str:
+    """How a value is written: blank for None, shortest round-trip repr for floats."""
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+SITE_DEFAULTS = {"capacity": INF, "handling_cost": 0.0, "status": "candidate", "closing_cost": 0.0}
+
+
+def expected_site_value(row: dict[str, Any], column: str, omitted: set[str]) -> Any:
+    """The value the reader should give: stripped text, the number, or the default."""
+    value = None if column in omitted else row[column]
+    if isinstance(value, str):
+        value = value.strip() or None
+    if value is None:
+        return row["id"] if column == "name" else SITE_DEFAULTS[column]
+    return value
+
+
+@given(rows=site_rows(), data=st.data())
+@SETTINGS
+def test_sites_round_trip(rows: list[dict[str, Any]], data: st.DataObject):
+    optional = ["name", "capacity", "handling_cost", "status", "closing_cost"]
+    omitted = data.draw(st.sets(st.sampled_from(optional)))
+    if any(r["status"] == "existing" and r["closing_cost"] for r in rows) and "status" in omitted:
+        omitted.discard("status")  # a nonzero closing cost needs its 'existing' status
+    columns = data.draw(st.permutations([c for c in rows[0] if c not in omitted]))
+    with Folder() as folder:
+        write_csv(folder / "sites.csv", columns, [[cell(r[c]) for c in columns] for r in rows])
+        net = read_dataset(folder)
+    expected = pd.DataFrame(
+        [{c: expected_site_value(r, c, omitted) for c in rows[0] if c != "id"} for r in rows],
+        index=pd.Index([r["id"] for r in rows], name="id"),
+    )
+    pd.testing.assert_frame_equal(net.sites, expected, check_exact=True)
+
+
+@given(data=st.data())
+@SETTINGS
+def test_demand_round_trip(data: st.DataObject):
+    with Folder() as folder:
+        regions = [row[0] for row in read_csv(folder / "regions.csv")[1]]
+        products = [row[0] for row in read_csv(folder / "products.csv")[1]]
+        pairs = data.draw(st.lists(st.sampled_from([(r, p) for r in regions for p in products]),
+                                   min_size=1, unique=True))
+        quantity = data.draw(st.lists(number(0, 1e9), min_size=len(pairs), max_size=len(pairs)))
+        std = data.draw(st.lists(st.one_of(st.none(), number(0, 1e6)), min_size=len(pairs), max_size=len(pairs)))
+        write_csv(folder / "demand.csv", ["std", "quantity", "product", "region"],
+                  [[cell(s), cell(q), f" {p} ", r] for (r, p), q, s in zip(pairs, quantity, std)])
+        net = read_dataset(folder)
+    expected = pd.DataFrame({
+        "region": [r for r, _ in pairs],
+        "product": [p for _, p in pairs],
+        "quantity": quantity,
+        "std": [0.0 if s is None else s for s in std],
+    })
+    pd.testing.assert_frame_equal(net.demand, expected, check_exact=True)
+    matrix = np.zeros((len(regions), len(products)))
+    for (r, p), q in zip(pairs, quantity):
+        matrix[regions.index(r), products.index(p)] = q
+    np.testing.assert_array_equal(net.demand_matrix, matrix)
+
+
+# ---------------------------------------------------------------- (b) arbitrary input
+
+
+def set_cell(folder: Path, file: str, row: int, column: str, text: str) -> None:
+    header, rows = read_csv(folder / file)
+    rows[row][header.index(column)] = text
+    write_csv(folder / file, header, rows)
+
+
+def expected_number(text: str, blank: float | None) -> float | None:
+    """What the reader should make of ``text`` as a number (None: not a number)."""
+    stripped = text.strip()
+    if not stripped:
+        return blank
+    try:
+        return float(stripped)
+    except ValueError:
+        return None
+
+
+def assert_cell(folder: Path, column: str, row: int, expected: float | None, valid: bool) -> None:
+    """Reading accepts the sites.csv cell exactly when valid, with the expected value; else one problem names it."""
+    result = try_read(folder)
+    if valid:
+        assert isinstance(result, Network), str(result)
+        assert result.sites[column].iloc[row] == expected
+    else:
+        assert isinstance(result, InputError)
+        assert [(p.line, p.field) for p in result.problems] == [(row + 2, column)], str(result)
+        assert "sites.csv" in str(result)
+
+
+@given(text=st.text(max_size=20))
+@SETTINGS
+def test_any_text_as_capacity(text: str):
+    expected = expected_number(text, blank=INF)
+    valid = expected is not None and not math.isnan(expected) and expected >= 0
+    with Folder() as folder:
+        set_cell(folder, "sites.csv", 0, "capacity", text)
+        assert_cell(folder, "capacity", 0, expected, valid)
+
+
+@given(value=st.one_of(st.floats(), st.integers(min_value=-10**30, max_value=10**30), st.text(max_size=8)))
+@SETTINGS
+def test_any_value_as_fixed_cost(value: float | int | str):
+    text = repr(value) if isinstance(value, float) else str(value)
+    expected = expected_number(text, blank=None)
+    valid = expected is not None and math.isfinite(expected) and expected >= 0
+    with Folder() as folder:
+        set_cell(folder, "sites.csv", 1, "fixed_cost", text)
+        assert_cell(folder, "fixed_cost", 1, expected, valid)
+
+
+@given(data=st.binary(max_size=200))
+@SETTINGS
+def test_any_bytes_as_demand_file(data: bytes):
+    with Folder() as folder:
+        (folder / "demand.csv").write_bytes(data)
+        result = try_read(folder)
+    if isinstance(result, InputError):
+        assert result.problems and all("demand.csv" in p.file for p in result.problems)
+
+
+@given(text=st.text(max_size=80))
+@SETTINGS
+def test_any_text_as_network_yaml(text: str):
+    with Folder() as folder:
+        (folder / "network.yaml").write_text(text, encoding="utf-8")
+        result = try_read(folder)
+    if isinstance(result, InputError):
+        assert result.problems and all("network.yaml" in p.file for p in result.problems)
