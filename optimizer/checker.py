@@ -1,0 +1,443 @@
+"""The independent checker: verify a plan from the raw tables alone.
+
+:func:`check` re-derives everything it needs from ``network.sites``,
+``regions``, ``products``, ``demand``, ``settings`` and
+``unit_shipping_cost``: it does not use the model builder, the network's
+cached ``distance_km`` / ``demand_matrix`` or :mod:`optimizer.geo`, so a bug
+there cannot hide itself.  Distances are recomputed with the checker's own
+haversine (sphere of radius :data:`EARTH_RADIUS_KM`) or with geopy's WGS-84
+geodesic, only for the lanes the plan uses.
+
+Cost definitions (currency per period), which the engine's objective must match:
+
+* shipping: sum over flows of quantity x unit cost, where the unit cost is
+  ``unit_shipping_cost[site, region]`` (currency per unit) when that matrix
+  is given, else road km x the product's ``shipping_cost_per_km``, with
+  road km = great-circle km x ``settings.circuity``;
+* fixed: sum of ``fixed_cost`` over open sites;
+* handling: sum over flows of quantity x product volume x site ``handling_cost``;
+* holding: sum over flows of quantity x ``unit_value`` x ``holding_rate`` x
+  ``days_of_cover`` / 365;
+* closing: sum of ``closing_cost`` over ``existing`` sites that are not open.
+
+Tolerances.  Solvers satisfy constraints only up to a feasibility tolerance
+(about 1e-7 relative here, since demand rows are written on fractions), so
+quantities are compared with a relative tolerance ``rel_tol`` and an
+absolute floor: a (region, product) pair with demand ``d`` units per period
+passes when ``|served - d| <= rel_tol * max(1, d)``; a site with capacity
+``c`` passes when its throughput is at most ``c + rel_tol * max(1, c)``
+volume units; a flow from a site that is not open, or a second source of a
+single-sourced region, is ignored when its quantity is at most
+``rel_tol * max(1, d)`` of its pair; costs pass when within
+``rel_tol * max(1, |recomputed total|)`` currency.  Lane lengths may exceed
+``max_service_km`` by at most :data:`DISTANCE_TOL_KM`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optimizer.network import Network, Settings
+from optimizer.plan import COST_COMPONENTS, FLOW_COLUMNS, Plan
+
+#: Mean Earth radius (IUGG), km; the checker's own copy.
+EARTH_RADIUS_KM = 6371.0088
+
+#: Slack allowed on ``max_service_km``, km (rounding of the distance formula).
+DISTANCE_TOL_KM = 1e-6
+
+#: Violations shown by :meth:`CheckReport.summary` (the list itself is complete).
+SUMMARY_VIOLATIONS = 20
+
+#: Ids listed in one message before "and N more".
+LISTED_IDS = 5
+
+
+@dataclass
+class CheckReport:
+    """What the checker found.
+
+    Attributes:
+        ok: No violation was found.
+        violations: One human-readable sentence per violation, naming ids and numbers.
+        costs: Recomputed cost per component, currency per period.
+        objective: Recomputed total cost, currency per period.
+        n_open: Number of distinct known sites the plan opens.
+        n_flows: Number of flow rows in the plan.
+        max_demand_error: Largest |served - demand| over (region, product)
+            pairs, units per period.
+        max_capacity_excess: Largest throughput above capacity over open
+            sites, volume units per period (0 when every site is within capacity).
+        max_lane_km: Longest road distance of a used lane, km (NaN when unknown).
+        seconds: Time the check took.
+    """
+
+    ok: bool
+    violations: list[str]
+    costs: dict[str, float]
+    objective: float
+    n_open: int = 0
+    n_flows: int = 0
+    max_demand_error: float = 0.0
+    max_capacity_excess: float = 0.0
+    max_lane_km: float = math.nan
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """A few lines: verdict, recomputed costs, largest errors and the first violations."""
+        verdict = "plan OK" if self.ok else f"plan REJECTED: {len(self.violations)} violation(s)"
+        costs = ", ".join(f"{name} {fmt_num(value)}" for name, value in self.costs.items())
+        lines = [
+            f"{verdict}; {self.n_open} site(s) open, {self.n_flows} flow(s); checked in {self.seconds:.3f} s",
+            f"recomputed objective {fmt_num(self.objective)} currency per period ({costs})",
+            f"max demand error {self.max_demand_error:.3g} units per period, "
+            f"max capacity excess {self.max_capacity_excess:.3g} volume units per period, "
+            f"longest lane {fmt_num(self.max_lane_km)} km",
+        ]
+        lines += [f"  - {v}" for v in self.violations[:SUMMARY_VIOLATIONS]]
+        if len(self.violations) > SUMMARY_VIOLATIONS:
+            lines.append(f"  ... and {len(self.violations) - SUMMARY_VIOLATIONS} more")
+        return "\n".join(lines)
+
+
+def fmt_num(x: float) -> str:
+    """A number for messages: thousands separators, at most 6 significant digits below 1000."""
+    if not math.isfinite(x):
+        return str(x)
+    if abs(x) >= 1000:
+        return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+    return f"{x:.6g}"
+
+
+def check(network: Network, plan: Plan, *, rel_tol: float = 1e-6) -> CheckReport:
+    """Verify a plan against the raw network data and re-cost it.
+
+    Args:
+        network: The network the plan claims to solve.
+        plan: Open sites, flows and claimed costs.
+        rel_tol: Relative tolerance on quantities, capacities and costs (see
+            the module docstring for the exact rule).
+
+    Returns:
+        The report: ``ok`` is True when no violation was found; recomputed
+        costs are filled in either way.
+    """
+    start = time.perf_counter()
+    violations: list[str] = []
+    sites, settings = network.sites, network.settings
+    flows = _usable_flows(network, plan.flows, violations)
+    demand = _demand_by_pair(network)
+    flows["pair_demand"] = _lookup(demand, flows["to"], flows["product"])
+    flows["noise"] = rel_tol * np.maximum(1.0, flows["pair_demand"].to_numpy())
+
+    is_open = _open_mask(network, plan.open_sites, violations)
+    _check_statuses(sites, is_open, violations)
+    _check_counts(settings, int(is_open.sum()), violations)
+    max_error = _check_demand(demand, flows, rel_tol, violations)
+    max_excess = _check_capacity(network, flows, is_open, rel_tol, violations)
+    _check_closed_sources(network, flows, is_open, violations)
+    if settings.single_sourcing:
+        _check_single_sourcing(flows, violations)
+    lane_km = _road_km(network, flows)
+    _check_service_distance(network, flows, lane_km, violations)
+    costs = _recost(network, flows, lane_km, is_open, violations)
+    objective = float(sum(costs.values()))
+    _check_claims(plan, costs, objective, rel_tol, violations)
+
+    used_km = lane_km[np.isfinite(lane_km)]
+    return CheckReport(
+        ok=not violations,
+        violations=violations,
+        costs=costs,
+        objective=objective,
+        n_open=int(is_open.sum()),
+        n_flows=len(plan.flows),
+        max_demand_error=max_error,
+        max_capacity_excess=max_excess,
+        max_lane_km=float(used_km.max()) if len(used_km) else math.nan,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _listed(ids: list[str] | pd.Index) -> str:
+    """Ids joined by commas, the first few only."""
+    ids = [str(i) for i in ids]
+    text = ", ".join(ids[:LISTED_IDS])
+    return text + (f" and {len(ids) - LISTED_IDS} more" if len(ids) > LISTED_IDS else "")
+
+
+def _usable_flows(network: Network, raw: pd.DataFrame, violations: list[str]) -> pd.DataFrame:
+    """Validate the flow table; return the rows with known ids and finite quantity.
+
+    The result has the flow columns plus integer positions ``s``, ``r``, ``p``
+    of the site, region and product in their tables.
+    """
+    missing = [c for c in FLOW_COLUMNS if c not in raw.columns]
+    if missing:
+        violations.append(f"flows table lacks column(s) {', '.join(missing)}; expected {', '.join(FLOW_COLUMNS)}")
+        raw = pd.DataFrame(columns=list(FLOW_COLUMNS))
+    flows = raw[list(FLOW_COLUMNS)].reset_index(drop=True)
+    flows["quantity"] = pd.to_numeric(flows["quantity"], errors="coerce").astype(float)
+    keep = np.ones(len(flows), dtype=bool)
+    for column, table, what in (
+        ("from", network.sites, "site"),
+        ("to", network.regions, "region"),
+        ("product", network.products, "product"),
+    ):
+        known = flows[column].isin(table.index).to_numpy()
+        if not known.all():
+            unknown = [repr(i) for i in pd.unique(flows.loc[~known, column])]
+            violations.append(f"{int((~known).sum())} flow(s) name unknown {what} id(s): {_listed(unknown)}")
+        keep &= known
+    quantity = flows["quantity"].to_numpy()
+    bad = ~np.isfinite(quantity)
+    if bad.any():
+        rows = flows[bad]
+        violations.append(f"{int(bad.sum())} flow(s) have a missing or non-finite quantity, e.g. "
+                          f"{rows['from'].iloc[0]} -> {rows['to'].iloc[0]} ({rows['product'].iloc[0]}): "
+                          f"{raw['quantity'].iloc[int(np.flatnonzero(bad)[0])]!r}")
+    keep &= ~bad
+    negative = quantity < 0
+    for site, region, product, q in flows[negative].itertuples(index=False):
+        violations.append(f"flow {site} -> {region} ({product}) has negative quantity {fmt_num(q)} "
+                          "units per period")
+    dup = flows.duplicated(subset=["from", "to", "product"], keep="first").to_numpy() & keep
+    if dup.any():
+        pairs = [f"{r['from']} -> {r['to']} ({r['product']})" for _, r in flows[dup].iterrows()]
+        violations.append(f"{len(pairs)} duplicate flow row(s) for the same (from, to, product): {_listed(pairs)}")
+    flows = flows[keep].reset_index(drop=True)
+    flows["s"] = network.sites.index.get_indexer(flows["from"])
+    flows["r"] = network.regions.index.get_indexer(flows["to"])
+    flows["p"] = network.products.index.get_indexer(flows["product"])
+    return flows
+
+
+def _demand_by_pair(network: Network) -> pd.Series:
+    """Demand in units per period, indexed by (region, product), zero rows dropped."""
+    d = network.demand.groupby(["region", "product"], sort=False)["quantity"].sum().astype(float)
+    return d[d != 0.0]
+
+
+def _lookup(series: pd.Series, regions: pd.Series, products: pd.Series) -> np.ndarray:
+    """Values of a (region, product)-indexed series for each row, 0 where absent."""
+    if not len(regions):
+        return np.zeros(0)
+    keys = pd.MultiIndex.from_arrays([regions.to_numpy(), products.to_numpy()])
+    return series.reindex(keys).fillna(0.0).to_numpy(dtype=float)
+
+
+def _open_mask(network: Network, open_sites: list[str], violations: list[str]) -> np.ndarray:
+    """Boolean mask over the site table of the (known) open sites."""
+    ids = pd.Series(list(open_sites), dtype=object)
+    unknown = ids[~ids.isin(network.sites.index)]
+    if len(unknown):
+        violations.append(f"open_sites names unknown site id(s): {_listed(list(map(repr, unknown)))}")
+    repeated = pd.unique(ids[ids.duplicated()])
+    if len(repeated):
+        violations.append(f"open_sites lists site(s) more than once: {_listed(list(repeated))}")
+    return network.sites.index.isin(ids).astype(bool)
+
+
+def _check_statuses(sites: pd.DataFrame, is_open: np.ndarray, violations: list[str]) -> None:
+    """Forced-open sites must be open and forced-closed sites must not."""
+    status = sites["status"].to_numpy()
+    shut = sites.index[(status == "forced_open") & ~is_open]
+    if len(shut):
+        violations.append(f"site(s) with status forced_open are not open: {_listed(shut)}")
+    opened = sites.index[(status == "forced_closed") & is_open]
+    if len(opened):
+        violations.append(f"site(s) with status forced_closed are open: {_listed(opened)}")
+
+
+def _check_counts(settings: Settings, n_open: int, violations: list[str]) -> None:
+    """Number of open sites against min_sites, max_sites and exact_sites."""
+    lo, hi, exact = settings.min_sites, settings.max_sites, settings.exact_sites
+    if lo is not None and n_open < lo:
+        violations.append(f"{n_open} site(s) open but min_sites = {lo}")
+    if hi is not None and n_open > hi:
+        violations.append(f"{n_open} site(s) open but max_sites = {hi}")
+    if exact is not None and n_open != exact:
+        violations.append(f"{n_open} site(s) open but exact_sites = {exact}")
+
+
+def _check_demand(demand: pd.Series, flows: pd.DataFrame, rel_tol: float, violations: list[str]) -> float:
+    """Every (region, product) pair receives its demand; nothing goes where there is none.
+
+    Returns:
+        The largest |served - demand|, units per period.
+    """
+    served = flows.groupby(["to", "product"], sort=False)["quantity"].sum()
+    served.index = served.index.set_names(["region", "product"])
+    both = pd.concat({"demand": demand, "served": served}, axis=1).fillna(0.0)
+    if both.empty:
+        return 0.0
+    err = both["served"] - both["demand"]
+    tol = rel_tol * np.maximum(1.0, both["demand"].abs())
+    for (region, product), row in both[err.abs() > tol].iterrows():
+        d, s = row["demand"], row["served"]
+        if d == 0.0:
+            violations.append(f"region {region}, product {product}: {fmt_num(s)} units per period shipped "
+                              "but there is no demand")
+        elif s < d:
+            violations.append(f"region {region}, product {product}: demand {fmt_num(d)} units per period, "
+                              f"served {fmt_num(s)} (short by {fmt_num(d - s)})")
+        else:
+            violations.append(f"region {region}, product {product}: demand {fmt_num(d)} units per period, "
+                              f"served {fmt_num(s)} (over by {fmt_num(s - d)})")
+    return float(err.abs().max())
+
+
+def _check_capacity(network: Network, flows: pd.DataFrame, is_open: np.ndarray, rel_tol: float,
+                    violations: list[str]) -> float:
+    """Throughput (volume units per period) of every open site within its capacity.
+
+    Returns:
+        The largest excess over capacity, volume units per period (0 if none).
+    """
+    volume = network.products["volume"].to_numpy(dtype=float)
+    throughput = np.bincount(flows["s"].to_numpy(dtype=int),
+                             weights=flows["quantity"].to_numpy() * volume[flows["p"].to_numpy(dtype=int)],
+                             minlength=len(network.sites))
+    capacity = network.sites["capacity"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        excess = np.where(is_open & np.isfinite(capacity), throughput - capacity, -np.inf)
+    over = np.flatnonzero(excess > rel_tol * np.maximum(1.0, np.abs(capacity)))
+    for i in over:
+        violations.append(f"site {network.sites.index[i]}: throughput {fmt_num(throughput[i])} volume units per "
+                          f"period exceeds capacity {fmt_num(capacity[i])} (by {fmt_num(excess[i])})")
+    return float(max(0.0, excess.max())) if len(excess) else 0.0
+
+
+def _check_closed_sources(network: Network, flows: pd.DataFrame, is_open: np.ndarray,
+                          violations: list[str]) -> None:
+    """No flow (beyond noise) leaves a site that is not open."""
+    bad = flows[~is_open[flows["s"].to_numpy(dtype=int)] & (flows["quantity"] > flows["noise"])]
+    for site, group in bad.groupby("from", sort=False):
+        violations.append(f"site {site} is not open but ships {fmt_num(group['quantity'].sum())} units per period "
+                          f"in {len(group)} flow(s), e.g. to region {group['to'].iloc[0]}")
+
+
+def _check_single_sourcing(flows: pd.DataFrame, violations: list[str]) -> None:
+    """Each region receives everything from one site (flows at noise level ignored)."""
+    real = flows[flows["quantity"] > flows["noise"]]
+    sources = real.groupby("to", sort=False)["from"].unique()
+    for region, senders in sources.items():
+        if len(senders) > 1:
+            violations.append(f"region {region} is served by {len(senders)} sites ({_listed(sorted(senders))}) "
+                              "but single_sourcing is on")
+
+
+def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Great-circle km between paired points (element-wise), sphere of radius :data:`EARTH_RADIUS_KM`.
+
+    Args:
+        lat1, lon1, lat2, lon2: Degrees, same shape.
+
+    Returns:
+        km, same shape.
+    """
+    phi1, phi2 = np.radians(lat1), np.radians(lat2)
+    dphi, dlam = phi2 - phi1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlam / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def _road_km(network: Network, flows: pd.DataFrame) -> np.ndarray:
+    """Road km of each flow's lane (great circle x circuity), NaN where a coordinate is missing."""
+    s, r = flows["s"].to_numpy(dtype=int), flows["r"].to_numpy(dtype=int)
+    lat1 = network.sites["lat"].to_numpy(dtype=float)[s]
+    lon1 = network.sites["lon"].to_numpy(dtype=float)[s]
+    lat2 = network.regions["lat"].to_numpy(dtype=float)[r]
+    lon2 = network.regions["lon"].to_numpy(dtype=float)[r]
+    if network.settings.distance_method == "geodesic" and len(s):
+        from geopy.distance import geodesic
+
+        lanes, inverse = np.unique(np.stack([s, r], axis=1), axis=0, return_inverse=True)
+        first = np.zeros(len(lanes), dtype=int)
+        first[inverse.ravel()] = np.arange(len(s))
+        per_lane = np.array([
+            geodesic((lat1[i], lon1[i]), (lat2[i], lon2[i])).km
+            if np.isfinite([lat1[i], lon1[i], lat2[i], lon2[i]]).all() else math.nan
+            for i in first
+        ])
+        km = per_lane[inverse.ravel()]
+    else:
+        km = haversine_km(lat1, lon1, lat2, lon2)
+    return km * network.settings.circuity
+
+
+def _check_service_distance(network: Network, flows: pd.DataFrame, lane_km: np.ndarray,
+                            violations: list[str]) -> None:
+    """Every used lane with known length is within ``max_service_km``."""
+    limit = network.settings.max_service_km
+    if limit is None:
+        return
+    too_long = flows[lane_km > limit + DISTANCE_TOL_KM].assign(km=lane_km[lane_km > limit + DISTANCE_TOL_KM])
+    for (site, region), group in too_long.groupby(["from", "to"], sort=False):
+        violations.append(f"lane {site} -> {region} is {fmt_num(group['km'].iloc[0])} road km, "
+                          f"beyond max_service_km = {fmt_num(limit)} km")
+
+
+def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, is_open: np.ndarray,
+            violations: list[str]) -> dict[str, float]:
+    """Cost components of the plan, currency per period, from the raw tables."""
+    sites, products, settings = network.sites, network.products, network.settings
+    s, r, p = (flows[c].to_numpy(dtype=int) for c in ("s", "r", "p"))
+    q = flows["quantity"].to_numpy(dtype=float)
+    matrix = network.unit_shipping_cost
+    if matrix is not None:
+        matrix = np.asarray(matrix, dtype=float)
+        expected = (len(sites), len(network.regions))
+        if matrix.shape != expected:
+            violations.append(f"unit_shipping_cost has shape {matrix.shape}, expected {expected} (sites x regions)")
+            unit_cost = np.full(len(q), math.nan)
+        else:
+            unit_cost = matrix[s, r]
+    else:
+        unit_cost = lane_km * products["shipping_cost_per_km"].to_numpy(dtype=float)[p]
+    unknown = flows[~np.isfinite(unit_cost)]
+    if len(unknown) and matrix is None:
+        lanes = [f"{a} -> {b}" for a, b in unknown[["from", "to"]].drop_duplicates().itertuples(index=False)]
+        violations.append(f"shipping cost unknown on lane(s) {_listed(lanes)}: a coordinate is missing "
+                          "and there is no unit_shipping_cost")
+    volume = products["volume"].to_numpy(dtype=float)[p]
+    holding_per_unit = (products["unit_value"].to_numpy(dtype=float) * products["holding_rate"].to_numpy(dtype=float)
+                        * settings.days_of_cover / 365.0)
+    existing = (sites["status"] == "existing").to_numpy()
+    return {
+        "shipping": float(np.sum(q * unit_cost)),
+        "fixed": float(sites["fixed_cost"].to_numpy(dtype=float)[is_open].sum()),
+        "handling": float(np.sum(q * volume * sites["handling_cost"].to_numpy(dtype=float)[s])),
+        "holding": float(np.sum(q * holding_per_unit[p])),
+        "closing": float(sites["closing_cost"].to_numpy(dtype=float)[existing & ~is_open].sum()),
+    }
+
+
+def _check_claims(plan: Plan, costs: dict[str, float], objective: float, rel_tol: float,
+                  violations: list[str]) -> None:
+    """Claimed components and objective against the recomputed ones; components sum to the objective."""
+    tol = rel_tol * max(1.0, abs(objective)) if math.isfinite(objective) else 0.0
+    for name in COST_COMPONENTS:
+        if name not in plan.costs:
+            violations.append(f"plan.costs lacks the {name} component")
+            continue
+        claimed = float(plan.costs[name])
+        if not abs(claimed - costs[name]) <= tol:
+            violations.append(f"{name} cost claimed {fmt_num(claimed)} but recomputed {fmt_num(costs[name])} "
+                              f"currency per period (difference {claimed - costs[name]:.6g}, tolerance {tol:.3g})")
+    extra = [k for k in plan.costs if k not in COST_COMPONENTS]
+    if extra:
+        violations.append(f"plan.costs has unknown component(s) {_listed(extra)}; "
+                          f"expected {', '.join(COST_COMPONENTS)}")
+    claimed_sum = float(sum(float(v) for v in plan.costs.values()))
+    if not abs(claimed_sum - float(plan.objective)) <= tol:
+        violations.append(f"claimed components sum to {fmt_num(claimed_sum)} but the claimed objective is "
+                          f"{fmt_num(float(plan.objective))} currency per period")
+    if not abs(float(plan.objective) - objective) <= tol:
+        violations.append(f"objective claimed {fmt_num(float(plan.objective))} but recomputed {fmt_num(objective)} "
+                          f"currency per period (difference {float(plan.objective) - objective:.6g})")
