@@ -1,0 +1,124 @@
+"""The ``optimizer`` command: a thin layer over :mod:`optimizer.api`.
+
+Exit codes (shared by every command):
+
+====  =====================================================
+0     a plan (optimal or feasible) / valid input
+1     bad input (file, line and field are named)
+2     infeasible (the reasons are explained)
+3     locked (used by scheduled runs)
+4     the independent checker rejected the plan
+5     no plan within the limits
+====  =====================================================
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from optimizer import api
+from optimizer.errors import InputError, OptimizerError
+from optimizer.reports import summary, write_outputs
+from optimizer.results import Result
+from optimizer.solvers import SOLVERS
+from optimizer.solvers.base import Status
+
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LOCKED, EXIT_CHECK, EXIT_NO_PLAN = 0, 1, 2, 3, 4, 5
+
+
+def _fail(error: OptimizerError, as_json: bool) -> NoReturn:
+    """Report an input error (message on stderr, JSON document on stdout with ``--json``) and exit 1."""
+    click.echo(f"error: {error}", err=True)
+    if as_json:
+        problems = [
+            {"file": p.file, "line": p.line, "field": p.field, "message": p.message}
+            for p in getattr(error, "problems", [])
+        ]
+        click.echo(json.dumps({"status": "input_error", "message": str(error), "problems": problems}))
+    sys.exit(EXIT_INPUT)
+
+
+def exit_code(result: Result) -> int:
+    """The exit code for a solve result."""
+    if result.status is Status.INFEASIBLE:
+        return EXIT_INFEASIBLE
+    if not result.has_plan:
+        return EXIT_NO_PLAN
+    if result.check is not None and not result.check.ok:
+        return EXIT_CHECK
+    return EXIT_OK
+
+
+def _protected_inputs(path: Path) -> list[Path]:
+    """Input files that output must never overwrite."""
+    return [p for p in path.iterdir() if p.is_file()] if path.is_dir() else [path]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="warehouse-optimizer")
+def main() -> None:
+    """Warehouse network optimisation: which sites to open, how to serve demand, at least cost."""
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(api.FORMATS), default="dataset", show_default=True,
+              help="Input format: a dataset folder, an OR-Library cap file, or a Holmberg SSCFLP file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (and nothing else).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Write result.json and the plan as CSV tables into this folder.")
+@click.option("--solver", type=click.Choice(sorted(SOLVERS)), default=None,
+              help="MIP backend (default: network.yaml's solver, else highs).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds; on expiry the best plan found is returned, labelled feasible.")
+@click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
+              help="Stop at this relative gap (default: prove optimality to 1e-9).")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Solver threads.")
+@click.option("--verbose", is_flag=True, help="Send the solver log to stderr.")
+def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str | None,
+          time_limit: float | None, mip_gap: float | None, threads: int | None, verbose: bool) -> None:
+    """Solve the network at PATH and report the plan."""
+    try:
+        network = api.load(path, format=fmt)
+        result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
+                           threads=threads, verbose=verbose)
+        if out_dir is not None:
+            write_outputs(result, out_dir, _protected_inputs(path))
+    except OptimizerError as error:
+        _fail(error, as_json)
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+    else:
+        click.echo(summary(result, network))
+    if result.check is not None and not result.check.ok:
+        click.echo("CHECK FAILED: the independent checker rejected this plan:", err=True)
+        for violation in result.check.violations:
+            click.echo(f"  - {violation}", err=True)
+    if result.status is Status.INFEASIBLE and as_json:
+        for message in result.messages:
+            click.echo(message, err=True)
+    sys.exit(exit_code(result))
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as one JSON document.")
+def validate(path: Path, as_json: bool) -> None:
+    """Check the dataset at PATH and report every problem found."""
+    problems = api.validate(path)
+    if as_json:
+        doc: dict[str, Any] = {
+            "valid": not problems,
+            "problems": [{"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in problems],
+        }
+        click.echo(json.dumps(doc))
+    elif problems:
+        click.echo(str(InputError(problems)), err=True)
+    else:
+        click.echo(f"{path}: valid")
+    sys.exit(EXIT_INPUT if problems else EXIT_OK)

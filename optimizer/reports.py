@@ -1,0 +1,89 @@
+"""Reports: the human summary and the files written by ``--out DIR``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from optimizer.errors import InputError, Problem
+from optimizer.network import Network
+from optimizer.results import Result
+
+#: Marker file that says a folder holds optimizer output (and may be overwritten by it).
+OUTPUT_MARKER = ".optimizer-output"
+#: Files written into an output folder.
+OUTPUT_FILES = ("result.json", "plan_sites.csv", "plan_flows.csv", "plan_costs.csv")
+
+
+def summary(result: Result, network: Network) -> str:
+    """A short human-readable summary of a result."""
+    lines = [
+        f"Network    {network.name}: {len(network.sites)} sites, {len(network.regions)} regions, "
+        f"{len(network.products)} products",
+        f"Model      {result.model_size.get('variables', 0):,} variables "
+        f"({result.model_size.get('integer_variables', 0):,} integer), "
+        f"{result.model_size.get('constraints', 0):,} constraints",
+        f"Status     {result.status.value}",
+    ]
+    if result.objective is not None:
+        lines.append(f"Objective  {result.objective:,.2f} (currency per period)")
+    if result.bound is not None:
+        lines.append(f"Bound      {result.bound:,.2f}")
+    if result.gap is not None:
+        lines.append(f"Gap        {result.gap:.4%}")
+    lines.append(
+        f"Solver     {result.solver}: build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s"
+    )
+    if result.has_plan:
+        shown = ", ".join(result.open_sites[:12]) + (" ..." if len(result.open_sites) > 12 else "")
+        lines.append(f"Open sites {len(result.open_sites)} of {len(network.sites)}: {shown}")
+        width = max(len(k) for k in result.costs)
+        lines.append("Costs (currency per period)")
+        for name, value in result.costs.items():
+            lines.append(f"  {name:<{width}}  {value:>18,.2f}")
+        lines.append(f"  {'total':<{width}}  {sum(result.costs.values()):>18,.2f}")
+    if result.check is not None:
+        lines.append("Check      " + ("passed: plan re-costed from the raw data" if result.check.ok
+                                      else "FAILED: " + "; ".join(result.check.violations[:5])))
+    lines += result.messages
+    return "\n".join(lines)
+
+
+def write_outputs(result: Result, out_dir: str | Path, protected: list[Path]) -> list[Path]:
+    """Write the plan as CSV tables plus the JSON document into ``out_dir``.
+
+    Args:
+        result: The result to write.
+        out_dir: Folder to write into; created if missing.
+        protected: Input files that must never be overwritten.
+
+    Returns:
+        The paths written.
+
+    Raises:
+        InputError: Writing would overwrite an input file or a file this tool did not write.
+    """
+    out = Path(out_dir)
+    targets = [out / name for name in OUTPUT_FILES]
+    protected_resolved = {p.resolve() for p in protected}
+    clash = [t for t in targets if t.resolve() in protected_resolved]
+    if clash:
+        raise InputError(Problem(str(out), f"refusing to overwrite input file {clash[0]}; choose another --out folder"))
+    if out.exists() and not (out / OUTPUT_MARKER).exists():
+        foreign = [t for t in targets if t.exists()]
+        if foreign:
+            raise InputError(Problem(
+                str(out), f"refusing to overwrite {foreign[0]}, which optimizer did not write; choose another --out folder"
+            ))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / OUTPUT_MARKER).write_text("This folder holds output of the optimizer command; it may overwrite it.\n")
+    (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    result.sites.to_csv(out / "plan_sites.csv", index=False)
+    result.flows.to_csv(out / "plan_flows.csv", index=False)
+    pd.DataFrame(
+        {"component": list(result.costs) + ["total"],
+         "currency_per_period": list(result.costs.values()) + [sum(result.costs.values())]}
+    ).to_csv(out / "plan_costs.csv", index=False)
+    return targets

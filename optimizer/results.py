@@ -1,0 +1,150 @@
+"""Results: the typed outcome of a solve, as tidy tables keyed by the dataset's ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.checker import CheckReport
+from optimizer.network import Network
+from optimizer.plan import COST_COMPONENTS, FLOW_COLUMNS, Plan
+from optimizer.solvers.base import Status
+
+#: Columns of :attr:`Result.sites`.
+SITE_COLUMNS = ("site", "name", "status", "decision", "open", "throughput_volume", "capacity", "utilisation")
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`optimizer.solve`.
+
+    Attributes:
+        status: Outcome (``optimal``, ``feasible``, ``no_solution``, ``infeasible``).
+        solver: Backend that produced it.
+        objective: Total cost of the plan, currency per period (``None`` without a plan).
+        bound: Best proven lower bound on the total cost (``None`` if unknown).
+        gap: (objective - bound) / |objective| (``None`` if unknown).
+        build_seconds: Time to build the model.
+        solve_seconds: Time spent in the solver.
+        costs: Cost components, currency per period, summing to ``objective``.
+        open_sites: Ids of the sites open in the plan.
+        flows: Tidy flow table (``from``, ``to``, ``product``, ``quantity`` in units per period).
+        sites: One row per site: status, decision (open / keep / close / unused),
+            throughput (volume units per period), capacity and utilisation (fraction).
+        check: The independent checker's report (``None`` when not run or no plan).
+        messages: Explanations (why infeasible, why no plan, solver notes).
+        model_size: Number of variables, integer variables and constraints.
+        network_name: Name of the solved network.
+    """
+
+    status: Status
+    solver: str
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    costs: dict[str, float] = field(default_factory=dict)
+    open_sites: list[str] = field(default_factory=list)
+    flows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(FLOW_COLUMNS)))
+    sites: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(SITE_COLUMNS)))
+    check: CheckReport | None = None
+    messages: list[str] = field(default_factory=list)
+    model_size: dict[str, int] = field(default_factory=dict)
+    network_name: str = ""
+
+    @property
+    def has_plan(self) -> bool:
+        """True when the result carries a plan (optimal or feasible)."""
+        return self.status.has_plan
+
+    @property
+    def plan(self) -> Plan:
+        """The plan in checker form."""
+        return Plan(open_sites=list(self.open_sites), flows=self.flows, costs=dict(self.costs),
+                    objective=float(self.objective or 0.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the ``--json`` document)."""
+        return {
+            "network": self.network_name,
+            "status": self.status.value,
+            "objective": _num(self.objective),
+            "bound": _num(self.bound),
+            "gap": _num(self.gap),
+            "solver": self.solver,
+            "build_seconds": round(self.build_seconds, 6),
+            "solve_seconds": round(self.solve_seconds, 6),
+            "costs": {k: _num(v) for k, v in self.costs.items()},
+            "open_sites": list(self.open_sites),
+            "flows": [
+                {"from": f, "to": t, "product": p, "quantity": float(q)}
+                for f, t, p, q in self.flows[list(FLOW_COLUMNS)].itertuples(index=False, name=None)
+            ],
+            "sites": [_row(r) for r in self.sites.to_dict(orient="records")],
+            "check": None if self.check is None else {"ok": self.check.ok, "violations": list(self.check.violations)},
+            "messages": list(self.messages),
+            "model_size": dict(self.model_size),
+        }
+
+
+def _num(value: float | None) -> float | None:
+    """JSON-safe number: ``None`` for missing or non-finite values."""
+    if value is None or not np.isfinite(value):
+        return None
+    return float(value)
+
+
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    """Make one table row JSON-safe (numpy scalars to Python, inf to None)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, (bool, np.bool_)):
+            out[key] = bool(value)
+        elif isinstance(value, (int, float, np.integer, np.floating)):
+            out[key] = _num(float(value))
+        else:
+            out[key] = value
+    return out
+
+
+def site_table(network: Network, plan: Plan) -> pd.DataFrame:
+    """Per-site decisions and utilisation for ``plan``.
+
+    Args:
+        network: The network solved.
+        plan: The plan.
+
+    Returns:
+        One row per site with :data:`SITE_COLUMNS`.
+    """
+    sites = network.sites
+    is_open = sites.index.isin(plan.open_sites)
+    existing = (sites["status"] == "existing").to_numpy()
+    decision = np.where(is_open, np.where(existing, "keep", "open"), np.where(existing, "close", "unused"))
+    volume = network.products["volume"]
+    throughput = (
+        plan.flows.assign(v=plan.flows["quantity"] * plan.flows["product"].map(volume).to_numpy(dtype=float))
+        .groupby("from")["v"].sum()
+        .reindex(sites.index, fill_value=0.0)
+        .to_numpy(dtype=float)
+    )
+    capacity = sites["capacity"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilisation = np.where(np.isfinite(capacity) & (capacity > 0), throughput / capacity, np.nan)
+    return pd.DataFrame(
+        {
+            "site": sites.index.astype(str),
+            "name": sites["name"].to_numpy(),
+            "status": sites["status"].to_numpy(),
+            "decision": decision,
+            "open": is_open,
+            "throughput_volume": throughput,
+            "capacity": capacity,
+            "utilisation": utilisation,
+        },
+        columns=list(SITE_COLUMNS),
+    )

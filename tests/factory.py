@@ -1,0 +1,61 @@
+"""Build small networks directly in Python for tests (no files)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from optimizer.geo import EARTH_RADIUS_KM
+from optimizer.network import Network, Settings
+
+#: Road km per degree of longitude on the equator with circuity 1.
+KM_PER_DEG = 2 * np.pi * EARTH_RADIUS_KM / 360
+
+
+def make_network(
+    sites: Sequence[dict[str, Any]],
+    regions: Sequence[dict[str, Any]],
+    products: Sequence[dict[str, Any]],
+    demand: Sequence[tuple[str, str, float]],
+    **settings: Any,
+) -> Network:
+    """A network from plain records; omitted optional columns get their defaults.
+
+    Sites/regions default to the equator (lat 0) so that road km = KM_PER_DEG x |delta lon|
+    when ``circuity=1``.
+    """
+    site_df = pd.DataFrame(
+        [
+            {
+                "id": s["id"], "name": s.get("name", s["id"]), "lat": float(s.get("lat", 0.0)),
+                "lon": float(s.get("lon", 0.0)), "capacity": float(s.get("capacity", np.inf)),
+                "fixed_cost": float(s.get("fixed_cost", 0.0)), "handling_cost": float(s.get("handling_cost", 0.0)),
+                "status": s.get("status", "candidate"), "closing_cost": float(s.get("closing_cost", 0.0)),
+            }
+            for s in sites
+        ]
+    ).set_index("id")
+    region_df = pd.DataFrame(
+        [{"id": r["id"], "name": r.get("name", r["id"]), "lat": float(r.get("lat", 0.0)),
+          "lon": float(r.get("lon", 0.0))} for r in regions]
+    ).set_index("id")
+    product_df = pd.DataFrame(
+        [
+            {
+                "id": p["id"], "name": p.get("name", p["id"]), "unit_value": float(p.get("unit_value", 0.0)),
+                "volume": float(p.get("volume", 1.0)), "weight_kg": float(p.get("weight_kg", 0.0)),
+                "holding_rate": float(p.get("holding_rate", 0.0)),
+                "shipping_cost_per_km": float(p.get("shipping_cost_per_km", 1.0)),
+            }
+            for p in products
+        ]
+    ).set_index("id")
+    demand_df = pd.DataFrame(
+        [{"region": r, "product": p, "quantity": float(q), "std": 0.0} for r, p, q in demand],
+        columns=["region", "product", "quantity", "std"],
+    )
+    base = {"circuity": 1.0, "days_of_cover": 0.0}
+    base.update(settings)
+    return Network(site_df, region_df, product_df, demand_df, settings=Settings(**base), name="test")

@@ -1,0 +1,175 @@
+"""The ``optimizer`` command through click's runner, and once as a real process."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import optimizer.model.build as build_module
+from optimizer.cli import main
+from optimizer.solvers.base import SolverResult, Status
+
+DATA = Path(__file__).parent / "data"
+TINY = DATA / "tiny"
+CAP41 = DATA / "orlib" / "cap41"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_solve_json_is_one_clean_document():
+    res = run("solve", TINY, "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)  # the whole of stdout parses: nothing else was printed
+    for key in ("status", "objective", "bound", "gap", "solver", "build_seconds", "solve_seconds",
+                "costs", "open_sites", "flows"):
+        assert key in doc
+    assert doc["status"] == "optimal"
+    assert sum(doc["costs"].values()) == pytest.approx(doc["objective"], rel=1e-9)
+    assert set(doc["costs"]) == {"shipping", "fixed", "handling", "holding", "closing"}
+    assert doc["open_sites"] and doc["flows"]
+    assert set(doc["flows"][0]) == {"from", "to", "product", "quantity"}
+    assert doc["check"]["ok"] is True
+
+
+def test_solve_human_summary():
+    res = run("solve", TINY)
+    assert res.exit_code == 0
+    for word in ("Status", "optimal", "Objective", "Open sites", "shipping", "Check"):
+        assert word in res.stdout
+
+
+def test_orlib_cap41_matches_published_optimum():
+    res = run("solve", CAP41, "--format", "orlib", "--json")
+    assert res.exit_code == 0
+    doc = json.loads(res.stdout)
+    assert doc["objective"] == pytest.approx(1040444.375, rel=1e-6)
+    assert doc["flows"][0]["product"] == "1"
+    recost = sum(f["quantity"] for f in doc["flows"])
+    assert recost > 0
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc", "scip"])
+def test_solver_option(solver):
+    from optimizer.solvers import available_solvers
+
+    if solver not in available_solvers():
+        pytest.skip(f"{solver} not installed")
+    doc = json.loads(run("solve", CAP41, "--format", "orlib", "--json", "--solver", solver).stdout)
+    assert doc["solver"] == solver
+    assert doc["objective"] == pytest.approx(1040444.375, rel=1e-6)
+
+
+def test_user_gap_labels_plan_feasible_or_optimal_honestly():
+    doc = json.loads(run("solve", CAP41, "--format", "orlib", "--json", "--mip-gap", "0.2").stdout)
+    assert doc["status"] in ("feasible", "optimal")
+    if doc["status"] == "optimal":
+        assert doc["gap"] <= 1e-9
+
+
+def test_out_dir_writes_tables_and_protects_inputs(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(TINY, data)
+    before = digest(data)
+    out = tmp_path / "out"
+    res = run("solve", data, "--out", out)
+    assert res.exit_code == 0
+    for name in ("result.json", "plan_sites.csv", "plan_flows.csv", "plan_costs.csv"):
+        assert (out / name).stat().st_size > 0
+    assert json.loads((out / "result.json").read_text())["status"] == "optimal"
+    assert run("solve", data, "--out", out).exit_code == 0  # our own folder may be rewritten
+    # Writing into a folder with files we did not write is refused; the input is never touched.
+    (data / "plan_flows.csv").write_text("mine\n")
+    refused = run("solve", data, "--out", data)
+    assert refused.exit_code == 1
+    assert "refusing" in refused.stderr
+    assert (data / "plan_flows.csv").read_text() == "mine\n"
+    after = digest(data)
+    after.pop("plan_flows.csv")
+    assert after == before
+
+
+def test_bad_input_exit_1_with_message_and_json(tmp_path):
+    data = tmp_path / "bad"
+    shutil.copytree(TINY, data)
+    lines = (data / "sites.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("capacity")] = "-5"
+    lines[1] = ",".join(row)
+    (data / "sites.csv").write_text("\n".join(lines) + "\n")
+    res = run("solve", data)
+    assert res.exit_code == 1
+    assert "sites.csv" in res.stderr and "line 2" in res.stderr and "capacity" in res.stderr
+    assert "Traceback" not in res.output
+    doc = json.loads(run("solve", data, "--json").stdout)
+    assert doc["status"] == "input_error"
+    assert doc["problems"][0]["line"] == 2
+
+
+def test_missing_path_and_validate(tmp_path):
+    res = run("solve", tmp_path / "nowhere")
+    assert res.exit_code == 1 and "nowhere" in res.stderr
+    assert run("validate", TINY).exit_code == 0
+    bad = tmp_path / "bad"
+    shutil.copytree(TINY, bad)
+    (bad / "regions.csv").write_text("id,name,lat,lon\nA,a,95,0\nA,b,0,200\n")
+    res = run("validate", bad, "--json")
+    assert res.exit_code == 1
+    problems = json.loads(res.stdout)["problems"]
+    assert len(problems) >= 3  # lat out of range, lon out of range, duplicate id
+
+
+def test_infeasible_exit_2_explained(tmp_path):
+    data = tmp_path / "inf"
+    shutil.copytree(TINY, data)
+    (data / "network.yaml").write_text("constraints:\n  max_service_km: 1\n")
+    res = run("solve", data, "--json")
+    assert res.exit_code == 2
+    doc = json.loads(res.stdout)
+    assert doc["status"] == "infeasible"
+    assert doc["messages"] and "km" in " ".join(doc["messages"])
+
+
+def test_no_plan_exit_5(monkeypatch):
+    from optimizer.solvers.highs import HighsSolver
+
+    monkeypatch.setattr(HighsSolver, "solve",
+                        lambda self, model, options: SolverResult(Status.NO_SOLUTION, "highs", message="time limit"))
+    res = run("solve", TINY, "--json")
+    assert res.exit_code == 5
+    assert json.loads(res.stdout)["status"] == "no_solution"
+
+
+def test_checker_rejection_exit_4(monkeypatch):
+    original = build_module.BuiltModel.decode
+
+    def corrupt(self, x):
+        plan = original(self, x)
+        plan.flows.loc[0, "quantity"] *= 0.5  # a plan that no longer meets demand
+        return plan
+
+    monkeypatch.setattr(build_module.BuiltModel, "decode", corrupt)
+    res = run("solve", TINY, "--json")
+    assert res.exit_code == 4
+    assert "CHECK FAILED" in res.stderr
+    assert json.loads(res.stdout)["check"]["ok"] is False
+
+
+def test_real_process_stdout_is_pure_json():
+    proc = subprocess.run([sys.executable, "-m", "optimizer", "solve", str(CAP41), "--format", "orlib", "--json",
+                           "--solver", "highs", "--verbose"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["status"] == "optimal"
