@@ -47,6 +47,10 @@ class Capability(str, enum.Enum):
     BOUND = "bound"
 
 
+#: Every capability: what a full-featured MIP backend declares.
+ALL_CAPABILITIES: frozenset[Capability] = frozenset(Capability)
+
+
 @dataclass(frozen=True)
 class SolveOptions:
     """Settings passed to a backend.

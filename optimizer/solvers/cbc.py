@@ -30,8 +30,8 @@ import numpy as np
 
 from optimizer.model.linear import LinearModel
 from optimizer.solvers.base import (
+    ALL_CAPABILITIES,
     DEFAULT_ABS_GAP,
-    Capability,
     SolveOptions,
     Solver,
     SolverResult,
@@ -76,10 +76,7 @@ class CbcSolver(Solver):
     """COIN-OR CBC, run as the command-line binary that PuLP ships."""
 
     name = "cbc"
-    capabilities = frozenset({
-        Capability.MIP, Capability.TIME_LIMIT, Capability.MIP_GAP,
-        Capability.THREADS, Capability.WARM_START, Capability.BOUND,
-    })
+    capabilities = ALL_CAPABILITIES
 
     @classmethod
     def available(cls) -> bool:

@@ -15,8 +15,8 @@ import numpy as np
 
 from optimizer.model.linear import LinearModel
 from optimizer.solvers.base import (
+    ALL_CAPABILITIES,
     DEFAULT_ABS_GAP,
-    Capability,
     SolveOptions,
     Solver,
     SolverResult,
@@ -34,10 +34,7 @@ class HighsSolver(Solver):
     """HiGHS MIP/LP solver (``highspy``)."""
 
     name = "highs"
-    capabilities = frozenset({
-        Capability.MIP, Capability.TIME_LIMIT, Capability.MIP_GAP,
-        Capability.THREADS, Capability.WARM_START, Capability.BOUND,
-    })
+    capabilities = ALL_CAPABILITIES
 
     @classmethod
     def available(cls) -> bool:
