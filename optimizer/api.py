@@ -132,6 +132,7 @@ def solve(
     result.costs = plan.costs
     result.open_sites = plan.open_sites
     result.flows = plan.flows
+    result.routes = plan.routes
     result.sites = site_table(net, plan)
     if raw.bound is not None and np.isfinite(raw.bound):
         result.bound = min(raw.bound, plan.objective) if raw.status is Status.OPTIMAL else raw.bound

@@ -18,7 +18,11 @@ Cost definitions (currency per period), which the engine's objective must match:
 * handling: sum over flows of quantity x product volume x site ``handling_cost``;
 * holding: sum over flows of quantity x ``unit_value`` x ``holding_rate`` x
   ``days_of_cover`` / 365;
-* closing: sum of ``closing_cost`` over ``existing`` sites that are not open.
+* closing: sum of ``closing_cost`` over ``existing`` sites that are not open;
+* inbound and transfer: see :mod:`optimizer.checker_supply` (routes from
+  suppliers, conservation at sites, supplier and link capacities).  Flows
+  whose ``mode`` is not ``road`` use a site -> region link of the lane graph
+  and cost its cost per volume unit instead of the distance-based rate.
 
 Tolerances.  Solvers satisfy constraints only up to a feasibility tolerance
 (about 1e-7 relative here, since demand rows are written on fractions), so
@@ -42,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optimizer.checker_supply import check_supply, link_parameters
 from optimizer.network import Network, Settings
 from optimizer.plan import COST_COMPONENTS, FLOW_COLUMNS, Plan
 
@@ -53,6 +58,9 @@ DISTANCE_TOL_KM = 1e-6
 
 #: Violations shown by :meth:`CheckReport.summary` (the list itself is complete).
 SUMMARY_VIOLATIONS = 20
+
+#: Cost components that exist only with suppliers or links.
+SUPPLY_COMPONENTS = ("inbound", "transfer")
 
 #: Ids listed in one message before "and N more".
 LISTED_IDS = 5
@@ -144,8 +152,12 @@ def check(network: Network, plan: Plan, *, rel_tol: float = 1e-6) -> CheckReport
     if settings.single_sourcing:
         _check_single_sourcing(flows, violations)
     lane_km = _road_km(network, flows)
+    links = link_parameters(network, haversine_km)
     _check_service_distance(network, flows, lane_km, violations)
-    costs = _recost(network, flows, lane_km, is_open, violations)
+    costs = _recost(network, flows, lane_km, is_open, links, violations)
+    supply_costs = check_supply(network, flows, plan.routes, links, rel_tol, violations, fmt_num)
+    costs["shipping"] += supply_costs.pop("link_fixed_outbound")
+    costs.update(supply_costs)
     objective = float(sum(costs.values()))
     _check_claims(plan, costs, objective, rel_tol, violations)
 
@@ -182,6 +194,7 @@ def _usable_flows(network: Network, raw: pd.DataFrame, violations: list[str]) ->
         violations.append(f"flows table lacks column(s) {', '.join(missing)}; expected {', '.join(FLOW_COLUMNS)}")
         raw = pd.DataFrame(columns=list(FLOW_COLUMNS))
     flows = raw[list(FLOW_COLUMNS)].reset_index(drop=True)
+    flows["mode"] = raw["mode"].astype(str).to_numpy() if "mode" in raw.columns else "road"
     flows["quantity"] = pd.to_numeric(flows["quantity"], errors="coerce").astype(float)
     keep = np.ones(len(flows), dtype=bool)
     for column, table, what in (
@@ -203,13 +216,14 @@ def _usable_flows(network: Network, raw: pd.DataFrame, violations: list[str]) ->
                           f"{raw['quantity'].iloc[int(np.flatnonzero(bad)[0])]!r}")
     keep &= ~bad
     negative = quantity < 0
-    for site, region, product, q in flows[negative].itertuples(index=False):
+    for site, region, product, q in flows.loc[negative, list(FLOW_COLUMNS)].itertuples(index=False):
         violations.append(f"flow {site} -> {region} ({product}) has negative quantity {fmt_num(q)} "
                           "units per period")
-    dup = flows.duplicated(subset=["from", "to", "product"], keep="first").to_numpy() & keep
+    dup = flows.duplicated(subset=["from", "to", "product", "mode"], keep="first").to_numpy() & keep
     if dup.any():
         pairs = [f"{r['from']} -> {r['to']} ({r['product']})" for _, r in flows[dup].iterrows()]
-        violations.append(f"{len(pairs)} duplicate flow row(s) for the same (from, to, product): {_listed(pairs)}")
+        violations.append(f"{len(pairs)} duplicate flow row(s) for the same (from, to, product, mode): "
+                          f"{_listed(pairs)}")
     flows = flows[keep].reset_index(drop=True)
     flows["s"] = network.sites.index.get_indexer(flows["from"])
     flows["r"] = network.regions.index.get_indexer(flows["to"])
@@ -377,15 +391,16 @@ def _check_service_distance(network: Network, flows: pd.DataFrame, lane_km: np.n
     limit = network.settings.max_service_km
     if limit is None:
         return
-    too_long = flows[lane_km > limit + DISTANCE_TOL_KM].assign(km=lane_km[lane_km > limit + DISTANCE_TOL_KM])
+    beyond = (lane_km > limit + DISTANCE_TOL_KM) & (flows["mode"] == "road").to_numpy()
+    too_long = flows[beyond].assign(km=lane_km[beyond])
     for (site, region), group in too_long.groupby(["from", "to"], sort=False):
         violations.append(f"lane {site} -> {region} is {fmt_num(group['km'].iloc[0])} road km, "
                           f"beyond max_service_km = {fmt_num(limit)} km")
 
 
 def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, is_open: np.ndarray,
-            violations: list[str]) -> dict[str, float]:
-    """Cost components of the plan, currency per period, from the raw tables."""
+            links: pd.DataFrame, violations: list[str]) -> dict[str, float]:
+    """Cost components of the plan (but inbound and transfer), currency per period, from the raw tables."""
     sites, products, settings = network.sites, network.products, network.settings
     s, r, p = (flows[c].to_numpy(dtype=int) for c in ("s", "r", "p"))
     q = flows["quantity"].to_numpy(dtype=float)
@@ -400,6 +415,15 @@ def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, is_open:
             unit_cost = matrix[s, r]
     else:
         unit_cost = lane_km * products["shipping_cost_per_km"].to_numpy(dtype=float)[p]
+    on_link = (flows["mode"] != "road").to_numpy()
+    if on_link.any():
+        keys = list(zip(flows["from"][on_link], flows["to"][on_link], flows["mode"][on_link]))
+        known = np.array([k in links.index for k in keys])
+        for site, region, mode in [k for k, ok in zip(keys, known) if not ok][:LISTED_IDS]:
+            violations.append(f"flow {site} -> {region} uses mode {mode}, but there is no such link in the lane graph")
+        per_volume = np.array([links.loc[k, "cost_per_volume"] if ok else math.nan for k, ok in zip(keys, known)])
+        unit_cost = unit_cost.astype(float).copy()
+        unit_cost[on_link] = per_volume * products["volume"].to_numpy(dtype=float)[p[on_link]]
     unknown = flows[~np.isfinite(unit_cost)]
     if len(unknown) and matrix is None:
         lanes = [f"{a} -> {b}" for a, b in unknown[["from", "to"]].drop_duplicates().itertuples(index=False)]
@@ -424,6 +448,8 @@ def _check_claims(plan: Plan, costs: dict[str, float], objective: float, rel_tol
     tol = rel_tol * max(1.0, abs(objective)) if math.isfinite(objective) else 0.0
     for name in COST_COMPONENTS:
         if name not in plan.costs:
+            if name in SUPPLY_COMPONENTS and abs(costs[name]) <= tol:
+                continue  # plans of single-echelon networks may leave out the supply-side components
             violations.append(f"plan.costs lacks the {name} component")
             continue
         claimed = float(plan.costs[name])

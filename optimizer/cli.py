@@ -71,7 +71,8 @@ def main() -> None:
               help="Input format: a dataset folder, an OR-Library cap file, or a Holmberg SSCFLP file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (and nothing else).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              help="Write result.json and the plan as CSV tables into this folder.")
+              help="Write result.json, the plan as CSV tables (sites, flows, costs, routes) and maps "
+                   "(map.html, map.png) into this folder.")
 @click.option("--solver", type=click.Choice(sorted(SOLVERS)), default=None,
               help="MIP backend (default: network.yaml's solver, else highs).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -88,7 +89,7 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
         result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
                            threads=threads, verbose=verbose)
         if out_dir is not None:
-            write_outputs(result, out_dir, _protected_inputs(path))
+            write_outputs(result, network, out_dir, _protected_inputs(path))
     except OptimizerError as error:
         _fail(error, as_json)
     if as_json:

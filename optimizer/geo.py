@@ -46,3 +46,28 @@ def geodesic_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.n
         for j, (c, d) in enumerate(zip(lat2, lon2)):
             out[i, j] = geodesic((a, b), (c, d)).km
     return out
+
+
+def paired_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray,
+              method: str = "haversine") -> np.ndarray:
+    """Great-circle km between paired points (element ``i`` of set 1 with element ``i`` of set 2).
+
+    Args:
+        lat1, lon1, lat2, lon2: Degrees, shape (n,).
+        method: ``haversine`` (vectorised) or ``geodesic`` (geopy, one call per pair).
+
+    Returns:
+        km, shape (n,); NaN where a coordinate is missing.
+    """
+    lat1, lon1, lat2, lon2 = (np.asarray(v, dtype=float) for v in (lat1, lon1, lat2, lon2))
+    if method == "geodesic":
+        from geopy.distance import geodesic
+
+        known = np.isfinite(lat1) & np.isfinite(lon1) & np.isfinite(lat2) & np.isfinite(lon2)
+        out = np.full(len(lat1), np.nan)
+        out[known] = [geodesic((a, b), (c, d)).km
+                      for a, b, c, d in zip(lat1[known], lon1[known], lat2[known], lon2[known])]
+        return out
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = np.sin((p2 - p1) / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2.0) ** 2
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))

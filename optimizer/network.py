@@ -11,10 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from optimizer.geo import geodesic_km, haversine_km
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Site status values (column ``status`` of sites.csv).
 SITE_STATUSES = ("candidate", "existing", "forced_open", "forced_closed")
@@ -38,6 +43,45 @@ class SolverSettings:
 
 
 @dataclass(frozen=True)
+class TransportSettings:
+    """How the supply network's lanes are built and routed (``transport:`` in ``network.yaml``).
+
+    Attributes:
+        outbound: ``distance_and_links``: region links add to the distance-based
+            site -> region lanes; ``links_only``: only region links serve regions.
+        routing: ``auto`` (shortest-path lanes when no link is capacitated or has a
+            fixed cost, else arc flows), ``arc_flow`` or ``shortest_path``.
+        k_nearest: Default lane graph (no links.csv): each site is linked both ways
+            to this many nearest sites, and every supplier to every site.
+        cost_per_volume_km: Cost of the default links, currency per volume unit per road km.
+        km_per_day: Speed for transit days a link does not state, road km per day.
+    """
+
+    outbound: str = "distance_and_links"
+    routing: str = "auto"
+    k_nearest: int = 3
+    cost_per_volume_km: float = 0.05
+    km_per_day: float = 600.0
+
+
+@dataclass(frozen=True)
+class InventorySettings:
+    """How stock is costed (``inventory:`` in ``network.yaml``).
+
+    Attributes:
+        model: ``linear``: each site holds ``days_of_cover`` days of its throughput;
+            ``pooled``: cycle stock plus safety stock with square-root risk pooling
+            (needs single sourcing).
+        lead_time_days: Replenishment lead time of sites without their own, days.
+        review_days: Order interval of products without an ordering cost, days.
+    """
+
+    model: str = "linear"
+    lead_time_days: float = 7.0
+    review_days: float = 7.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Network-wide parameters and constraints (``network.yaml``).
 
@@ -53,6 +97,8 @@ class Settings:
         single_sourcing: Each region is served by exactly one site (all products).
         max_service_km: Lanes longer than this (road km) do not exist; ``None`` for no limit.
         solver: Solver defaults.
+        transport: Lane graph and routing settings.
+        inventory: Stock model settings.
     """
 
     period_days: float = 7.0
@@ -65,6 +111,8 @@ class Settings:
     single_sourcing: bool = False
     max_service_km: float | None = None
     solver: SolverSettings = field(default_factory=SolverSettings)
+    transport: TransportSettings = field(default_factory=TransportSettings)
+    inventory: InventorySettings = field(default_factory=InventorySettings)
 
 
 @dataclass
@@ -90,6 +138,12 @@ class Network:
             the OR-Library and Holmberg formats, whose sites have no coordinates).
         name: Short name used in reports.
         source: Where the data was read from (file or folder), for messages.
+        suppliers: Optional, indexed by supplier id; columns ``name``, ``lat``, ``lon``.
+            Without suppliers every open site is its own unlimited source (one echelon).
+        supply: Optional tidy table: ``supplier``, ``product``, ``capacity`` (units per
+            period, ``inf`` = unlimited), ``unit_cost`` (currency per unit).
+        links: Optional tidy table of transport links as given in links.csv (see
+            :mod:`optimizer.links` for the resolved table and the graph).
     """
 
     sites: pd.DataFrame
@@ -100,6 +154,28 @@ class Network:
     unit_shipping_cost: np.ndarray | None = None
     name: str = "network"
     source: str = ""
+    suppliers: pd.DataFrame | None = None
+    supply: pd.DataFrame | None = None
+    links: pd.DataFrame | None = None
+
+    @property
+    def has_suppliers(self) -> bool:
+        """Whether the network is multi-echelon (suppliers -> sites -> regions)."""
+        return self.suppliers is not None and len(self.suppliers) > 0
+
+    @cached_property
+    def link_table(self) -> pd.DataFrame:
+        """Resolved transport links (given or default), see :func:`optimizer.links.resolve_links`."""
+        from optimizer.links import resolve_links
+
+        return resolve_links(self)
+
+    @cached_property
+    def graph(self) -> "nx.MultiDiGraph":
+        """The lane graph of suppliers, sites and regions, see :func:`optimizer.links.build_graph`."""
+        from optimizer.links import build_graph
+
+        return build_graph(self)
 
     @property
     def site_ids(self) -> list[str]:

@@ -10,11 +10,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-#: Cost components of the foundation model, in currency per planning period.
-COST_COMPONENTS = ("shipping", "fixed", "handling", "holding", "closing")
+#: Cost components, in currency per planning period.  ``inbound`` (purchase plus
+#: the supplier's link) and ``transfer`` (site -> site links) are 0 without suppliers.
+COST_COMPONENTS = ("shipping", "fixed", "handling", "holding", "closing", "inbound", "transfer")
 
-#: Columns of :attr:`Plan.flows`.
+#: Required columns of :attr:`Plan.flows` (an optional ``mode`` column names the lane's mode).
 FLOW_COLUMNS = ("from", "to", "product", "quantity")
+
+#: Columns of :attr:`Plan.routes`.
+ROUTE_COLUMNS = ("supplier", "site", "product", "quantity", "path", "modes", "km", "transit_days",
+                 "inbound_cost", "transfer_cost")
 
 
 @dataclass
@@ -24,13 +29,20 @@ class Plan:
     Attributes:
         open_sites: Ids of the sites open (or kept) in the plan.
         flows: Columns ``from`` (site id), ``to`` (region id), ``product``
-            (product id), ``quantity`` (units per period); only positive flows.
+            (product id), ``quantity`` (units per period), optionally ``mode``
+            (``road`` for the distance-based lane, else the mode of a site -> region
+            link); only positive flows.
         costs: Claimed cost per component (:data:`COST_COMPONENTS`), currency
             per period; they sum to ``objective``.
         objective: Claimed total cost, currency per period.
+        routes: How stock reaches the sites from suppliers: columns
+            :data:`ROUTE_COLUMNS`; ``path`` is the list of node ids from the supplier
+            to the site, ``modes`` the mode of each link, ``km`` and ``transit_days``
+            their sums, costs in currency per period.  Empty without suppliers.
     """
 
     open_sites: list[str]
     flows: pd.DataFrame
     costs: dict[str, float] = field(default_factory=dict)
     objective: float = 0.0
+    routes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ROUTE_COLUMNS)))

@@ -14,7 +14,8 @@ from optimizer.results import Result
 #: Marker file that says a folder holds optimizer output (and may be overwritten by it).
 OUTPUT_MARKER = ".optimizer-output"
 #: Files written into an output folder.
-OUTPUT_FILES = ("result.json", "plan_sites.csv", "plan_flows.csv", "plan_costs.csv")
+OUTPUT_FILES = ("result.json", "plan_sites.csv", "plan_flows.csv", "plan_costs.csv", "routes.csv", "map.html",
+                "map.png")
 
 
 def summary(result: Result, network: Network) -> str:
@@ -44,6 +45,9 @@ def summary(result: Result, network: Network) -> str:
         for name, value in result.costs.items():
             lines.append(f"  {name:<{width}}  {value:>18,.2f}")
         lines.append(f"  {'total':<{width}}  {sum(result.costs.values()):>18,.2f}")
+        if len(result.routes):
+            lines.append(f"Routes     {len(result.routes)} from suppliers to sites, {len(result.transfers)} of them "
+                         "passing between sites")
     if result.check is not None:
         lines.append("Check      " + ("passed: plan re-costed from the raw data" if result.check.ok
                                       else "FAILED: " + "; ".join(result.check.violations[:5])))
@@ -51,11 +55,16 @@ def summary(result: Result, network: Network) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(result: Result, out_dir: str | Path, protected: list[Path]) -> list[Path]:
-    """Write the plan as CSV tables plus the JSON document into ``out_dir``.
+def write_outputs(result: Result, network: Network, out_dir: str | Path, protected: list[Path]) -> list[Path]:
+    """Write the plan as CSV tables, the JSON document and maps into ``out_dir``.
+
+    ``routes.csv`` has one row per route from a supplier to a site, its path as
+    ``node > node > ...``; ``map.html`` (folium) and ``map.png`` (matplotlib)
+    are drawn when the result has a plan and every place has coordinates.
 
     Args:
         result: The result to write.
+        network: The network solved (for the maps).
         out_dir: Folder to write into; created if missing.
         protected: Input files that must never be overwritten.
 
@@ -86,4 +95,19 @@ def write_outputs(result: Result, out_dir: str | Path, protected: list[Path]) ->
         {"component": list(result.costs) + ["total"],
          "currency_per_period": list(result.costs.values()) + [sum(result.costs.values())]}
     ).to_csv(out / "plan_costs.csv", index=False)
-    return targets
+    routes = result.routes.copy()
+    for column in ("path", "modes"):
+        routes[column] = routes[column].map(" > ".join)
+    routes.to_csv(out / "routes.csv", index=False)
+    written = targets[:5]
+    if result.has_plan and _has_coordinates(network):
+        from optimizer.maps import write_html, write_png
+
+        written += [write_html(network, result, out / "map.html"), write_png(network, result, out / "map.png")]
+    return written
+
+
+def _has_coordinates(network: Network) -> bool:
+    """Whether every site, region and supplier has a latitude and longitude."""
+    tables = [network.sites, network.regions] + ([network.suppliers] if network.suppliers is not None else [])
+    return all(t[["lat", "lon"]].notna().all().all() for t in tables)

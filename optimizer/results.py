@@ -10,7 +10,7 @@ import pandas as pd
 
 from optimizer.checker import CheckReport
 from optimizer.network import Network
-from optimizer.plan import COST_COMPONENTS, FLOW_COLUMNS, Plan
+from optimizer.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from optimizer.solvers.base import Status
 
 #: Columns of :attr:`Result.sites`.
@@ -31,7 +31,9 @@ class Result:
         solve_seconds: Time spent in the solver.
         costs: Cost components, currency per period, summing to ``objective``.
         open_sites: Ids of the sites open in the plan.
-        flows: Tidy flow table (``from``, ``to``, ``product``, ``quantity`` in units per period).
+        flows: Tidy flow table (``from``, ``to``, ``product``, ``quantity`` in units per period, ``mode``).
+        routes: How stock reaches each site from suppliers (:data:`~optimizer.plan.ROUTE_COLUMNS`);
+            empty without suppliers.
         sites: One row per site: status, decision (open / keep / close / unused),
             throughput (volume units per period), capacity and utilisation (fraction).
         check: The independent checker's report (``None`` when not run or no plan).
@@ -50,6 +52,7 @@ class Result:
     costs: dict[str, float] = field(default_factory=dict)
     open_sites: list[str] = field(default_factory=list)
     flows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(FLOW_COLUMNS)))
+    routes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ROUTE_COLUMNS)))
     sites: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(SITE_COLUMNS)))
     check: CheckReport | None = None
     messages: list[str] = field(default_factory=list)
@@ -65,7 +68,12 @@ class Result:
     def plan(self) -> Plan:
         """The plan in checker form."""
         return Plan(open_sites=list(self.open_sites), flows=self.flows, costs=dict(self.costs),
-                    objective=float(self.objective or 0.0))
+                    objective=float(self.objective or 0.0), routes=self.routes)
+
+    @property
+    def transfers(self) -> pd.DataFrame:
+        """The routes that pass from site to site (paths longer than supplier -> site)."""
+        return self.routes[self.routes["path"].map(len) > 2] if len(self.routes) else self.routes
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``--json`` document)."""
@@ -80,10 +88,9 @@ class Result:
             "solve_seconds": round(self.solve_seconds, 6),
             "costs": {k: _num(v) for k, v in self.costs.items()},
             "open_sites": list(self.open_sites),
-            "flows": [
-                {"from": f, "to": t, "product": p, "quantity": float(q)}
-                for f, t, p, q in self.flows[list(FLOW_COLUMNS)].itertuples(index=False, name=None)
-            ],
+            "flows": [_row(r) for r in self.flows.to_dict(orient="records")],
+            "routes": [_row(r) for r in self.routes.to_dict(orient="records")],
+            "transfers": [_row(r) for r in self.transfers.to_dict(orient="records")],
             "sites": [_row(r) for r in self.sites.to_dict(orient="records")],
             "check": None if self.check is None else {"ok": self.check.ok, "violations": list(self.check.violations)},
             "messages": list(self.messages),

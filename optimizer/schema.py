@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from optimizer.network import SITE_STATUSES, Settings, SolverSettings
+from optimizer.network import SITE_STATUSES, InventorySettings, Settings, SolverSettings, TransportSettings
 
 #: Value types a CSV column may have.
 COLUMN_TYPES = ("str", "float", "enum")
@@ -120,6 +120,7 @@ class Column(Field):
         allow_inf: ``inf`` is an allowed value (``capacity``: unlimited).
         references: File name of the table whose ids the values must be (demand's region and product).
         nonzero_only_if: ``(column, value)``: a nonzero value is allowed only on rows where that column has that value.
+        default_doc: The default as written in the docs, when ``default`` alone is not clear.
     """
 
     required: bool = False
@@ -128,6 +129,7 @@ class Column(Field):
     allow_inf: bool = False
     references: str | None = None
     nonzero_only_if: tuple[str, str] | None = None
+    default_doc: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in COLUMN_TYPES:
@@ -144,6 +146,8 @@ class Column(Field):
         """The required/default cell of the docs."""
         if self.required:
             return "required"
+        if self.default_doc is not None:
+            return f"optional, default: {self.default_doc}"
         if self.default_from is not None:
             return f"optional, default: the {self.default_from}"
         if self.default == float("inf"):
@@ -163,6 +167,7 @@ class Table:
         columns: Columns in the Network's DataFrame order (the key column of an indexed table first).
         description: What a row is.
         min_rows: Fewest data rows allowed.
+        optional: The file may be left out of a dataset.
     """
 
     file: str
@@ -171,6 +176,7 @@ class Table:
     columns: tuple[Column, ...]
     description: str
     min_rows: int = 1
+    optional: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -260,6 +266,11 @@ SITES = Table(
             nonzero_only_if=("status", "existing"),
             description="One-off cost of closing an existing site.",
         ),
+        Column(
+            name="lead_time_days", type="float", unit="days", min=0, default=float("nan"),
+            default_doc="network.yaml's inventory lead_time_days",
+            description="Replenishment lead time of the site (pooled inventory model).",
+        ),
     ),
 )
 
@@ -302,6 +313,16 @@ PRODUCTS = Table(
             name="shipping_cost_per_km", type="float", unit="currency per unit per km", required=True, min=0,
             description="Cost of moving one unit one road km from a site to a region.",
         ),
+        Column(
+            name="service_level", type="float", unit="fraction", min=0, max=1, min_inclusive=False,
+            max_inclusive=False, default=0.95,
+            description="Probability of no stock-out in a replenishment cycle (pooled inventory model).",
+        ),
+        Column(
+            name="ordering_cost", type="float", unit="currency per order", min=0, default=0.0,
+            description="Fixed cost of one replenishment order; 0 orders every inventory review_days "
+            "instead of the EOQ (pooled inventory model).",
+        ),
     ),
 )
 
@@ -319,19 +340,85 @@ DEMAND = Table(
         ),
         Column(
             name="std", type="float", unit="units per period", min=0, default=0.0,
-            description="Standard deviation of demand (reported; not used by the cost model).",
+            description="Standard deviation of demand, independent between regions (drives safety stock "
+            "in the pooled inventory model).",
         ),
     ),
 )
 
+SUPPLIERS = Table(
+    file="suppliers.csv",
+    key=("id",),
+    indexed=True,
+    optional=True,
+    description="Optional: one row per supplier (plant, port, vendor). With suppliers, every unit a site "
+    "ships must reach it from a supplier over links; without, every open site is its own source.",
+    columns=(
+        Column(name="id", type="str", required=True, description=_ID + " Distinct from every site id."),
+        Column(name="name", type="str", default_from="id", description=_NAME),
+        Column(name="lat", type="float", unit="degrees", required=True, min=-90, max=90, description="Latitude."),
+        Column(name="lon", type="float", unit="degrees", required=True, min=-180, max=180, description="Longitude."),
+    ),
+)
+
+SUPPLY = Table(
+    file="supply.csv",
+    key=("supplier", "product"),
+    indexed=False,
+    optional=True,
+    description="What each supplier provides (needs suppliers.csv); a supplier provides only the products "
+    "listed for it.",
+    columns=(
+        Column(name="supplier", type="str", required=True, references="suppliers.csv",
+               description="A supplier id."),
+        Column(name="product", type="str", required=True, references="products.csv", description="A product id."),
+        Column(name="capacity", type="float", unit="units per period", min=0, allow_inf=True,
+               default=float("inf"), description="Most units the supplier provides per period."),
+        Column(name="unit_cost", type="float", unit="currency per unit", min=0, default=0.0,
+               description="Purchase or production cost, part of the inbound cost."),
+    ),
+)
+
+LINKS = Table(
+    file="links.csv",
+    key=("from", "to", "mode"),
+    indexed=False,
+    optional=True,
+    description="Optional: transport links. `from` -> `to` may be supplier -> site (inbound), site -> site "
+    "(transfer) or site -> region (an outbound lane in addition to the distance-based ones). Moving one "
+    "volume unit over a link costs cost_per_volume + cost_per_volume_km x km. Without this file a network "
+    "with suppliers links every supplier to every site and each site to its transport k_nearest sites by road.",
+    columns=(
+        Column(name="from", type="str", required=True, description="A supplier or site id."),
+        Column(name="to", type="str", required=True, description="A site or region id."),
+        Column(name="mode", type="str", default="road",
+               description="Transport mode (truck, rail, sea, ...); parallel links differ by mode."),
+        Column(name="cost_per_volume", type="float", unit="currency per volume unit", min=0, default=0.0,
+               description="Cost per volume unit moved, independent of distance."),
+        Column(name="cost_per_volume_km", type="float", unit="currency per volume unit per km", min=0,
+               default=0.0, description="Cost per volume unit per km of the link."),
+        Column(name="distance_km", type="float", unit="km", min=0, default=float("nan"),
+               default_doc="great-circle km x circuity",
+               description="Length of the link (sea and rail lanes are rarely great circles)."),
+        Column(name="capacity", type="float", unit="volume units per period", min=0, allow_inf=True,
+               default=float("inf"), description="Most volume over the link per period, all products together."),
+        Column(name="transit_days", type="float", unit="days", min=0, default=float("nan"),
+               default_doc="km / transport km_per_day", description="Time goods spend on the link."),
+        Column(name="fixed_cost", type="float", unit="currency per period", min=0, default=0.0,
+               description="Paid in every period the link carries anything."),
+    ),
+)
+
 #: The CSV tables in reading order.
-TABLES: tuple[Table, ...] = (SITES, REGIONS, PRODUCTS, DEMAND)
+TABLES: tuple[Table, ...] = (SITES, REGIONS, PRODUCTS, DEMAND, SUPPLIERS, SUPPLY, LINKS)
 
 #: Optional settings file of a dataset.
 NETWORK_FILE = "network.yaml"
 
 _S = Settings()
 _V = SolverSettings()
+_T = TransportSettings()
+_I = InventorySettings()
 
 #: The network.yaml keys (dotted paths for nested mappings).
 KEYS: tuple[Key, ...] = (
@@ -365,10 +452,30 @@ KEYS: tuple[Key, ...] = (
         description="Stop when the relative gap is below this; null for proven optimality (1e-9)."),
     Key(name="solver.threads", type="int", unit="threads", min=1, nullable=True, default=_V.threads,
         description="Solver threads; null for the solver's choice."),
+    Key(name="transport.outbound", type="enum", choices=("distance_and_links", "links_only"), default=_T.outbound,
+        description="`distance_and_links`: site -> region links add to the distance-based lanes; "
+        "`links_only`: only links serve regions."),
+    Key(name="transport.routing", type="enum", choices=("auto", "arc_flow", "shortest_path"), default=_T.routing,
+        description="How goods are routed from suppliers to sites: `arc_flow` (exact with link capacities and "
+        "fixed costs), `shortest_path` (one cheapest path per supplier and site, a smaller model; only for "
+        "uncapacitated links without fixed costs), `auto` picks."),
+    Key(name="transport.k_nearest", type="int", unit="sites", min=0, default=_T.k_nearest,
+        description="Default lane graph (no links.csv): each site is linked both ways to this many nearest sites."),
+    Key(name="transport.cost_per_volume_km", type="float", unit="currency per volume unit per km", min=0,
+        default=_T.cost_per_volume_km, description="Cost of the default links."),
+    Key(name="transport.km_per_day", type="float", unit="km per day", min=0, min_inclusive=False,
+        default=_T.km_per_day, description="Speed for links without transit_days."),
+    Key(name="inventory.model", type="enum", choices=("linear", "pooled"), default=_I.model,
+        description="`linear`: each site holds days_of_cover days of throughput; `pooled`: cycle plus safety "
+        "stock with square-root risk pooling (needs single_sourcing)."),
+    Key(name="inventory.lead_time_days", type="float", unit="days", min=0, default=_I.lead_time_days,
+        description="Replenishment lead time of sites without their own lead_time_days."),
+    Key(name="inventory.review_days", type="float", unit="days", min=0, min_inclusive=False,
+        default=_I.review_days, description="Order interval of products whose ordering_cost is 0."),
 )
 
 #: Mappings (sections) of network.yaml.
-SECTIONS: tuple[str, ...] = ("constraints", "solver")
+SECTIONS: tuple[str, ...] = ("constraints", "solver", "transport", "inventory")
 
 
 def _cell(text: str) -> str:
@@ -424,13 +531,14 @@ def format_markdown() -> str:
     Returns:
         One Markdown document with a table per input file and one for the network.yaml keys.
     """
-    files = ", ".join(f"`{t.file}`" for t in TABLES)
+    required = ", ".join(f"`{t.file}`" for t in TABLES if not t.optional)
+    optional = ", ".join(f"`{t.file}`" for t in TABLES if t.optional)
     lines = [
         "# Dataset format",
         "",
         "<!-- Generated from optimizer/schema.py by `python -m optimizer.schema > docs/FORMAT.md`; do not edit. -->",
         "",
-        f"A dataset is a folder holding {files} and optionally `{NETWORK_FILE}`. "
+        f"A dataset is a folder holding {required} and optionally {optional} and `{NETWORK_FILE}`. "
         "Other files in the folder are ignored.",
         "",
         "CSV rules, for every table:",

@@ -40,7 +40,8 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "demo"
 PERIOD_DAYS = 7
 
 #: Files this script writes (the hand-written README.md is not among them).
-GENERATED_FILES = ("sites.csv", "regions.csv", "products.csv", "demand.csv", "network.yaml")
+GENERATED_FILES = ("sites.csv", "regions.csv", "products.csv", "demand.csv", "suppliers.csv", "supply.csv",
+                   "links.csv", "network.yaml")
 
 # --------------------------------------------------------------------------- places
 
@@ -266,6 +267,37 @@ DEMAND_NOISE_SIGMA = 0.15
 #: mean demand q has CV = cv * (median q / q) ** CV_SIZE_EXPONENT.
 CV_SIZE_EXPONENT = 0.2
 
+# --------------------------------------------------------------------------- supply side
+
+#: Import ports (the suppliers): id -> (name, lat, lon, share of each product's demand it can
+#: land per week, port and customs fee as a fraction of unit value).
+PORTS: dict[str, tuple[str, float, float, float, float]] = {
+    "PORT-LAX": ("Ports of Los Angeles and Long Beach", 33.7406, -118.2600, 0.45, 0.010),
+    "PORT-SAV": ("Port of Savannah", 32.0835, -81.0998, 0.35, 0.012),
+    "PORT-NYC": ("Port of New York and New Jersey", 40.6840, -74.1502, 0.35, 0.014),
+}
+
+#: Intermodal rail from each port to inland hubs (site codes).
+RAIL_HUBS: dict[str, tuple[str, ...]] = {
+    "PORT-LAX": ("PHX", "DAL", "CHI", "DEN", "SLC", "MCI"),
+    "PORT-SAV": ("ATL", "MEM", "CLT", "CHI", "NSH"),
+    "PORT-NYC": ("CHI", "CMH", "HBG", "IND"),
+}
+
+#: Drayage by truck from a port to sites within this road distance, km.
+DRAYAGE_KM = 250.0
+#: Each site is linked by truck (both ways) to this many nearest sites.
+TRUCK_NEIGHBOURS = 3
+#: Full-truckload linehaul (drayage and site-to-site), currency per m³ per road km.
+TRUCK_PER_M3_KM = 0.020
+#: Intermodal rail: currency per m³ per km plus terminal handling per m³.
+RAIL_PER_M3_KM = 0.008
+RAIL_TERMINAL_PER_M3 = 3.0
+#: Weekly capacity of each rail service, m³.
+RAIL_CAPACITY_M3 = 3000
+#: Transit speeds, road km per day.
+TRUCK_KM_PER_DAY, RAIL_KM_PER_DAY = 700.0, 450.0
+
 # --------------------------------------------------------------------------- settings
 
 NETWORK_YAML = f"""\
@@ -278,6 +310,9 @@ days_of_cover: 10         # stock held at each open site, days of its throughput
 constraints:
   single_sourcing: false
   max_service_km: 1500    # road km; longer lanes do not exist
+transport:
+  routing: auto           # rail services are capacitated, so goods are routed as arc flows
+  km_per_day: {TRUCK_KM_PER_DAY:g}
 solver:
   name: highs
 """
@@ -446,6 +481,54 @@ def build_demand(regions: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
     })
 
 
+def build_suppliers() -> pd.DataFrame:
+    """The ports of :data:`PORTS` (columns of suppliers.csv)."""
+    return pd.DataFrame({
+        "id": list(PORTS),
+        "name": [v[0] for v in PORTS.values()],
+        "lat": [v[1] for v in PORTS.values()],
+        "lon": [v[2] for v in PORTS.values()],
+    })
+
+
+def build_supply(demand: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """What each port lands per week (a share of each product's demand) and its fee per unit."""
+    total = demand.groupby("product")["quantity"].sum()
+    value = products.set_index("id")["unit_value"]
+    rows = [
+        {"supplier": port, "product": pid, "capacity": float(np.ceil(share * total[pid])),
+         "unit_cost": round(fee * float(value[pid]), 2)}
+        for port, (_, _, _, share, fee) in PORTS.items() for pid in products["id"]
+    ]
+    return pd.DataFrame(rows)
+
+
+def build_links(sites: pd.DataFrame, suppliers: pd.DataFrame) -> pd.DataFrame:
+    """Drayage and rail from the ports, truck between neighbouring sites (columns of links.csv)."""
+    rows = []
+    lat, lon = sites["lat"].to_numpy(), sites["lon"].to_numpy()
+    site_ids = sites["id"].to_numpy()
+    port_km = haversine_km(suppliers["lat"].to_numpy(), suppliers["lon"].to_numpy(), lat, lon) * 1.2
+    for i, port in enumerate(suppliers["id"]):
+        for j in np.flatnonzero(port_km[i] <= DRAYAGE_KM):
+            rows.append({"from": port, "to": site_ids[j], "mode": "truck", "cost_per_volume": 0.0,
+                         "cost_per_volume_km": TRUCK_PER_M3_KM, "capacity": "", "transit_days": ""})
+        for code in RAIL_HUBS[port]:
+            j = int(np.flatnonzero(site_ids == f"DC-{code}")[0])
+            rows.append({"from": port, "to": site_ids[j], "mode": "rail", "cost_per_volume": RAIL_TERMINAL_PER_M3,
+                         "cost_per_volume_km": RAIL_PER_M3_KM, "capacity": str(RAIL_CAPACITY_M3),
+                         "transit_days": f"{port_km[i, j] / RAIL_KM_PER_DAY:.1f}"})
+    km = haversine_km(lat, lon, lat, lon)
+    np.fill_diagonal(km, np.inf)
+    nearest = np.argsort(km, axis=1, kind="stable")[:, :TRUCK_NEIGHBOURS]
+    pairs = sorted({(a, b) for a in range(len(sites)) for b in nearest[a]} |
+                   {(b, a) for a in range(len(sites)) for b in nearest[a]})
+    for a, b in pairs:
+        rows.append({"from": site_ids[a], "to": site_ids[b], "mode": "truck", "cost_per_volume": 0.0,
+                     "cost_per_volume_km": TRUCK_PER_M3_KM, "capacity": "", "transit_days": ""})
+    return pd.DataFrame(rows)
+
+
 def csv_text(df: pd.DataFrame, formats: dict[str, str]) -> str:
     """Render a table as CSV with a fixed number format per column.
 
@@ -476,6 +559,7 @@ def build_files() -> dict[str, str]:
     sites = build_sites(places, kept)
     products = build_products()
     demand = build_demand(regions, np.random.default_rng(SEED))
+    suppliers = build_suppliers()
     money, coord = ".2f", ".5f"
     return {
         "sites.csv": csv_text(sites, {
@@ -488,6 +572,12 @@ def build_files() -> dict[str, str]:
             "holding_rate": ".2f", "shipping_cost_per_km": ".6f",
         }),
         "demand.csv": csv_text(demand, {"region": "", "product": "", "quantity": "d", "std": ".1f"}),
+        "suppliers.csv": csv_text(suppliers, {"id": "", "name": "", "lat": coord, "lon": coord}),
+        "supply.csv": csv_text(build_supply(demand, products), {
+            "supplier": "", "product": "", "capacity": ".0f", "unit_cost": money}),
+        "links.csv": csv_text(build_links(sites, suppliers), {
+            "from": "", "to": "", "mode": "", "cost_per_volume": money, "cost_per_volume_km": ".3f",
+            "capacity": "", "transit_days": ""}),
         "network.yaml": NETWORK_YAML,
     }
 

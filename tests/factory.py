@@ -18,11 +18,12 @@ def make_network(
     sites: Sequence[dict[str, Any]],
     regions: Sequence[dict[str, Any]],
     products: Sequence[dict[str, Any]],
-    demand: Sequence[tuple[str, str, float]],
+    demand: Sequence[tuple[Any, ...]],
     **settings: Any,
 ) -> Network:
     """A network from plain records; omitted optional columns get their defaults.
 
+    Demand rows are ``(region, product, quantity)`` or ``(region, product, quantity, std)``.
     Sites/regions default to the equator (lat 0) so that road km = KM_PER_DEG x |delta lon|
     when ``circuity=1``.
     """
@@ -33,6 +34,7 @@ def make_network(
                 "lon": float(s.get("lon", 0.0)), "capacity": float(s.get("capacity", np.inf)),
                 "fixed_cost": float(s.get("fixed_cost", 0.0)), "handling_cost": float(s.get("handling_cost", 0.0)),
                 "status": s.get("status", "candidate"), "closing_cost": float(s.get("closing_cost", 0.0)),
+                "lead_time_days": float(s.get("lead_time_days", np.nan)),
             }
             for s in sites
         ]
@@ -48,12 +50,15 @@ def make_network(
                 "volume": float(p.get("volume", 1.0)), "weight_kg": float(p.get("weight_kg", 0.0)),
                 "holding_rate": float(p.get("holding_rate", 0.0)),
                 "shipping_cost_per_km": float(p.get("shipping_cost_per_km", 1.0)),
+                "service_level": float(p.get("service_level", 0.95)),
+                "ordering_cost": float(p.get("ordering_cost", 0.0)),
             }
             for p in products
         ]
     ).set_index("id")
     demand_df = pd.DataFrame(
-        [{"region": r, "product": p, "quantity": float(q), "std": 0.0} for r, p, q in demand],
+        [{"region": d[0], "product": d[1], "quantity": float(d[2]), "std": float(d[3]) if len(d) > 3 else 0.0}
+         for d in demand],
         columns=["region", "product", "quantity", "std"],
     )
     base = {"circuity": 1.0, "days_of_cover": 0.0}

@@ -88,6 +88,9 @@ HAND_COSTS = {
     "holding": 25 * 28 / 365 + 10 * 0.7,
     # W3 is existing and closed
     "closing": 200.0,
+    # no suppliers: nothing is bought or transferred
+    "inbound": 0.0,
+    "transfer": 0.0,
 }
 
 
@@ -209,7 +212,7 @@ def test_negative_and_non_finite_quantities() -> None:
 def test_duplicate_flow_rows() -> None:
     table = flows(("W1", "R1", "A", 10.0), ("W1", "R1", "A", 10.0), ("W1", "R1", "B", 10.0), ("W2", "R2", "A", 5.0))
     assert only(hand_plan(flows=table), "duplicate") == \
-        "1 duplicate flow row(s) for the same (from, to, product): W1 -> R1 (A)"
+        "1 duplicate flow row(s) for the same (from, to, product, mode): W1 -> R1 (A)"
 
 
 def test_missing_flow_columns() -> None:
@@ -299,7 +302,7 @@ def test_cost_claims() -> None:
     assert "plan.costs lacks the closing component" in violations_of(missing)
     extra = hand_plan(costs={**HAND_COSTS, "penalty": 0.0})
     assert violations_of(extra) == ["plan.costs has unknown component(s) penalty; expected "
-                                    "shipping, fixed, handling, holding, closing"]
+                                    "shipping, fixed, handling, holding, closing, inbound, transfer"]
     unsummed = hand_plan(objective=sum(HAND_COSTS.values()) + 0.01)
     found = violations_of(unsummed)
     assert len(found) == 2 and "claimed components sum to" in found[0] and "objective claimed" in found[1]
@@ -379,7 +382,8 @@ def reference_costs(net: Network, plan: Plan) -> dict[str, float]:
     fixed = sum(s.at[i, "fixed_cost"] for i in plan.open_sites)
     closing = sum(s.at[i, "closing_cost"] for i in s.index if s.at[i, "status"] == "existing"
                   and i not in plan.open_sites)
-    return {"shipping": ship, "fixed": fixed, "handling": handle, "holding": hold, "closing": closing}
+    return {"shipping": ship, "fixed": fixed, "handling": handle, "holding": hold, "closing": closing,
+            "inbound": 0.0, "transfer": 0.0}
 
 
 @st.composite
@@ -441,7 +445,7 @@ def test_feasible_plans_are_accepted(case: tuple[Network, Plan]) -> None:
     net, plan = case
     report = check(net, plan)
     assert report.ok, report.violations
-    assert report.costs == pytest.approx(plan.costs, rel=1e-9, abs=1e-9)
+    assert report.costs == pytest.approx({"inbound": 0.0, "transfer": 0.0, **plan.costs}, rel=1e-9, abs=1e-9)
 
 
 @PROPERTY

@@ -38,7 +38,7 @@ def test_solve_json_is_one_clean_document():
         assert key in doc
     assert doc["status"] == "optimal"
     assert sum(doc["costs"].values()) == pytest.approx(doc["objective"], rel=1e-9)
-    assert set(doc["costs"]) == {"shipping", "fixed", "handling", "holding", "closing"}
+    assert set(doc["costs"]) == {"shipping", "fixed", "handling", "holding", "closing", "inbound", "transfer"}
     assert doc["open_sites"] and doc["flows"]
     assert set(doc["flows"][0]) == {"from", "to", "product", "quantity"}
     assert doc["check"]["ok"] is True

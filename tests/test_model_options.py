@@ -144,7 +144,8 @@ def test_handling_holding_and_fixed_components(solver):
     products = [{"id": "p", "volume": 0.5, "unit_value": 100.0, "holding_rate": 0.365, "shipping_cost_per_km": 1.0}]
     net = make_network(sites, [{"id": "R1", "lon": 0.0}], products, [("R1", "p", 10)], days_of_cover=10.0)
     r = solve_ok(net, solver)
-    assert r.costs == pytest.approx({"shipping": 0.0, "fixed": 5.0, "handling": 10.0, "holding": 10.0, "closing": 0.0})
+    assert r.costs == pytest.approx({"shipping": 0.0, "fixed": 5.0, "handling": 10.0, "holding": 10.0, "closing": 0.0,
+                                     "inbound": 0.0, "transfer": 0.0})
     assert r.objective == pytest.approx(25.0)
 
 

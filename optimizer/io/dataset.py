@@ -21,8 +21,9 @@ import yaml
 
 from optimizer.errors import InputError, Problem
 from optimizer.io.csvtable import ParsedTable, decode, parse_table, report_rows
-from optimizer.network import Network, Settings, SolverSettings
-from optimizer.schema import DEMAND, KEYS, NETWORK_FILE, PRODUCTS, REGIONS, SECTIONS, SITES, TABLES, Key
+from optimizer.network import InventorySettings, Network, Settings, SolverSettings, TransportSettings
+from optimizer.schema import (DEMAND, KEYS, LINKS, NETWORK_FILE, PRODUCTS, REGIONS, SECTIONS, SITES, SUPPLIERS,
+                              SUPPLY, TABLES, Key)
 
 _KEYS_BY_NAME = {key.name: key for key in KEYS}
 
@@ -62,7 +63,7 @@ def _load(folder: str | Path) -> tuple[list[Problem], Network | None]:
     """Read everything, collecting problems; the network is built only when there are none."""
     path = Path(folder)
     shown = str(folder)
-    needed = ", ".join(t.file for t in TABLES)
+    needed = ", ".join(t.file for t in TABLES if not t.optional)
     if not path.exists():
         return [Problem(shown, f"dataset folder not found (a dataset is a folder holding {needed})")], None
     if not path.is_dir():
@@ -72,6 +73,8 @@ def _load(folder: str | Path) -> tuple[list[Problem], Network | None]:
     parsed: dict[str, ParsedTable] = {}
     for table in TABLES:
         file = path / table.file
+        if not file.is_file() and table.optional:
+            continue
         if not file.is_file():
             problems.append(Problem(str(file), f"file not found; a dataset folder needs {needed} "
                                                f"(and optionally {NETWORK_FILE}){_similar_file(path, table.file)}"))
@@ -87,6 +90,7 @@ def _load(folder: str | Path) -> tuple[list[Problem], Network | None]:
         _check_unique(table_parsed, problems)
         _check_nonzero_only_if(table_parsed, problems)
         _check_references(table_parsed, parsed, problems)
+    _check_supply_network(path, parsed, problems)
     settings, name = _read_settings(path / NETWORK_FILE, str(path / NETWORK_FILE), problems)
     if problems:
         order = {str(path / t.file): i for i, t in enumerate(TABLES)}
@@ -100,8 +104,60 @@ def _load(folder: str | Path) -> tuple[list[Problem], Network | None]:
         settings=settings,
         name=name or path.resolve().name,
         source=shown,
+        suppliers=_frame(parsed[SUPPLIERS.file]) if SUPPLIERS.file in parsed else None,
+        supply=_frame(parsed[SUPPLY.file]) if SUPPLY.file in parsed else None,
+        links=_frame(parsed[LINKS.file]) if LINKS.file in parsed else None,
     )
     return [], network
+
+
+def _check_supply_network(folder: Path, parsed: dict[str, ParsedTable], problems: list[Problem]) -> None:
+    """suppliers.csv and supply.csv come together; link endpoints are known ids of the right kinds."""
+    has_suppliers, has_supply = SUPPLIERS.file in parsed, SUPPLY.file in parsed
+    if has_supply and not has_suppliers and not (folder / SUPPLIERS.file).exists():
+        problems.append(Problem(str(folder / SUPPLY.file), f"needs {SUPPLIERS.file} in the same folder "
+                                                           "(the suppliers it names)"))
+    if has_suppliers and not has_supply and not (folder / SUPPLY.file).exists():
+        problems.append(Problem(str(folder / SUPPLIERS.file), f"needs {SUPPLY.file}: which products each "
+                                                              "supplier provides, with capacity and unit cost"))
+    sites = parsed.get(SITES.file)
+    if sites is None or "id" not in sites.values:
+        return
+    site_ids = set(sites.values["id"])
+    supplier_ids: set[str] = set()
+    if has_suppliers and "id" in parsed[SUPPLIERS.file].values:
+        sup = parsed[SUPPLIERS.file]
+        ids = sup.values["id"]
+        clash = np.isin(ids, list(site_ids))
+        report_rows(problems, sup.display, "id", sup.lines[clash], ids[clash],
+                    lambda t: f"'{t}' is also a site id; supplier ids must differ from site ids", "id clash")
+        supplier_ids = set(ids)
+    links = parsed.get(LINKS.file)
+    regions = parsed.get(REGIONS.file)
+    if links is None or regions is None or "from" not in links.values or "to" not in links.values:
+        return
+    region_ids = set(regions.values.get("id", []))
+    frm, to = links.values["from"], links.values["to"]
+    from_kind = np.array(["supplier" if f in supplier_ids else "site" if f in site_ids
+                          else "region" if f in region_ids else "" for f in frm], dtype=object)
+    to_kind = np.array(["site" if t in site_ids else "region" if t in region_ids
+                        else "supplier" if t in supplier_ids else "" for t in to], dtype=object)
+    checks = (
+        ((frm != "") & (from_kind == ""), "from", frm,
+         lambda t: f"'{t}' is not a supplier or site id" + ("" if has_suppliers else f" (there is no {SUPPLIERS.file})")),
+        ((to != "") & (to_kind == ""), "to", to, lambda t: f"'{t}' is not a site or region id"),
+        (from_kind == "region", "from", frm, lambda t: f"'{t}' is a region; links leave suppliers or sites"),
+        (to_kind == "supplier", "to", to, lambda t: f"'{t}' is a supplier; links end at sites or regions"),
+        ((from_kind == "supplier") & (to_kind == "region"), "to", to,
+         lambda t: f"'{t}' is a region; suppliers link to sites, which serve regions"),
+        ((frm == to) & (frm != ""), "to", to, lambda t: f"'{t}' links a place to itself"),
+    )
+    for mask, field, values, message in checks:
+        report_rows(problems, links.display, field, links.lines[mask], values[mask], message, f"bad {field}")
+    ambiguous = (to_kind == "site") & np.isin(to, list(region_ids))
+    report_rows(problems, links.display, "to", links.lines[ambiguous], to[ambiguous],
+                lambda t: f"'{t}' is both a site and a region id, so the link is ambiguous; rename one of them",
+                "ambiguous to")
 
 
 def _similar_file(folder: Path, wanted: str) -> str:
@@ -343,8 +399,11 @@ def _read_settings(path: Path, display: str, problems: list[Problem]) -> tuple[S
     _check_site_counts(values, lines, display, problems)
     top = {k: v for k, v in values.items() if "." not in k and k != "name"}
     constraints = {k.split(".")[1]: v for k, v in values.items() if k.startswith("constraints.")}
-    solver = {k.split(".")[1]: v for k, v in values.items() if k.startswith("solver.")}
-    return Settings(**top, **constraints, solver=SolverSettings(**solver)), values.get("name")
+    sections = {name: {k.split(".")[1]: v for k, v in values.items() if k.startswith(f"{name}.")}
+                for name in ("solver", "transport", "inventory")}
+    return Settings(**top, **constraints, solver=SolverSettings(**sections["solver"]),
+                    transport=TransportSettings(**sections["transport"]),
+                    inventory=InventorySettings(**sections["inventory"])), values.get("name")
 
 
 def _check_site_counts(values: dict[str, Any], lines: dict[str, int], display: str, problems: list[Problem]) -> None:

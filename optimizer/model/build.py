@@ -35,7 +35,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from optimizer.links import ROAD
 from optimizer.model.linear import LinearModel
+from optimizer.model.routes import decode_routes
+from optimizer.model.routing import Routing, Triplets, add_routing
 from optimizer.network import Network
 from optimizer.plan import COST_COMPONENTS, FLOW_COLUMNS, Plan
 
@@ -54,6 +57,8 @@ class BuiltModel:
         lane_unit: Assignment-unit index of every assignment column, shape (C,).
         unit_region: Region index of every assignment unit, shape (K,).
         unit_mix: Units per period of each product in each assignment unit, shape (K, P).
+        lane_link: Link-table row of each assignment column, -1 for distance-based lanes, shape (C,).
+        routing: The supply-side columns (suppliers -> sites) after the assignment columns.
         cost_vectors: Objective coefficients of each cost component, each shape (n_cols,).
         cost_offsets: Constant part of each cost component.
         build_seconds: Wall-clock time to build.
@@ -65,6 +70,8 @@ class BuiltModel:
     lane_unit: np.ndarray
     unit_region: np.ndarray
     unit_mix: np.ndarray
+    lane_link: np.ndarray
+    routing: Routing
     cost_vectors: dict[str, np.ndarray]
     cost_offsets: dict[str, float]
     build_seconds: float
@@ -89,8 +96,9 @@ class BuiltModel:
         """Turn a (rounded) solution vector into a :class:`~optimizer.plan.Plan`."""
         net = self.network
         S = self.n_sites
+        C = len(self.lane_site)
         open_idx = np.flatnonzero(x[:S] > 0.5)
-        frac = x[S:]
+        frac = x[S:S + C]
         used = np.flatnonzero(frac > 0.0)
         # One flow per (lane, product) with a positive amount of that product in the unit.
         lane_mix = self.unit_mix[self.lane_unit[used]] * frac[used, None]
@@ -99,14 +107,16 @@ class BuiltModel:
         site_ids = np.asarray(net.site_ids, dtype=object)
         region_ids = np.asarray(net.region_ids, dtype=object)
         product_ids = np.asarray(net.product_ids, dtype=object)
+        modes = np.append(net.link_table["mode"].to_numpy(dtype=object), ROAD)
         flows = pd.DataFrame(
             {
                 "from": site_ids[self.lane_site[lanes]],
                 "to": region_ids[self.unit_region[self.lane_unit[lanes]]],
                 "product": product_ids[prod],
                 "quantity": lane_mix[lane_pos, prod],
+                "mode": modes[self.lane_link[lanes]],
             },
-            columns=list(FLOW_COLUMNS),
+            columns=[*FLOW_COLUMNS, "mode"],
         )
         costs = self.costs(x)
         return Plan(
@@ -114,6 +124,7 @@ class BuiltModel:
             flows=flows.reset_index(drop=True),
             costs=costs,
             objective=float(sum(costs.values())),
+            routes=decode_routes(net, self.routing, flows, x[self.routing.first_col:]),
         )
 
 
@@ -140,6 +151,21 @@ def lane_shipping_cost(network: Network, site: np.ndarray, region: np.ndarray) -
         return np.repeat(per_unit[:, None], len(network.products), axis=1)
     cost_per_km = network.products["shipping_cost_per_km"].to_numpy(dtype=float)
     return network.distance_km[site, region][:, None] * cost_per_km[None, :]
+
+
+def _lanes(network: Network, unit_region: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Assignment lanes: (unit, site, link row or -1) of every distance-based lane and outbound link lane."""
+    if network.settings.transport.outbound == "links_only":
+        lane_unit = lane_site = np.zeros(0, dtype=np.int64)
+    else:
+        lane_unit, lane_site = np.nonzero(lane_mask(network)[:, unit_region].T)
+    links = network.link_table
+    outbound = np.flatnonzero((links["kind"] == "outbound").to_numpy())
+    link_region = network.regions.index.get_indexer(links["to"].to_numpy(dtype=object)[outbound])
+    link_site = network.sites.index.get_indexer(links["from"].to_numpy(dtype=object)[outbound])
+    li, units = np.nonzero(link_region[:, None] == unit_region[None, :])
+    return (np.concatenate([lane_unit, units]), np.concatenate([lane_site, link_site[li]]),
+            np.concatenate([np.full(len(lane_unit), -1), outbound[li]]))
 
 
 def _assignment_units(network: Network) -> tuple[np.ndarray, np.ndarray]:
@@ -182,15 +208,17 @@ def build_model(network: Network) -> BuiltModel:
     unit_region, unit_mix = _assignment_units(network)
     K = len(unit_region)
 
-    # Lanes: every (site, unit) pair whose site -> region lane exists.
-    lane_unit, lane_site = np.nonzero(lane_mask(network)[:, unit_region].T)
+    lane_unit, lane_site, lane_link = _lanes(network, unit_region)
     C = len(lane_site)
     lane_region = unit_region[lane_unit]
     lane_mix = unit_mix[lane_unit]  # (C, P) units per period
 
     # Per-lane cost components for serving the whole unit (currency per period).
-    ship_unit = lane_shipping_cost(network, lane_site, lane_region)  # (C, P)
     volume = products["volume"].to_numpy(dtype=float)
+    ship_unit = lane_shipping_cost(network, lane_site, lane_region)  # (C, P)
+    on_link = lane_link >= 0
+    link_cost = network.link_table["cost_per_volume"].to_numpy(dtype=float)
+    ship_unit[on_link] = link_cost[lane_link[on_link]][:, None] * volume[None, :]
     unit_volume = unit_mix @ volume  # (K,) volume units per period
     holding_per_unit = (
         products["unit_value"].to_numpy(dtype=float)
@@ -213,21 +241,12 @@ def build_model(network: Network) -> BuiltModel:
     }
     cost_offsets = {name: 0.0 for name in COST_COMPONENTS}
     cost_offsets["closing"] = float(closing.sum())
-    c = sum(cost_vectors.values())
 
-    # Column bounds and integrality.
-    status = sites["status"].to_numpy()
-    col_lower = np.zeros(S + C)
-    col_upper = np.ones(S + C)
-    col_lower[:S][status == "forced_open"] = 1.0
-    col_upper[:S][status == "forced_closed"] = 0.0
-    integer = np.zeros(S + C, dtype=bool)
-    integer[:S] = True
-    integer[S:] = network.settings.single_sourcing
-
-    # Rows as COO triplets: demand, linking, capacity, aggregate, count.
+    # Rows as COO triplets: demand, linking, capacity, aggregate, count, then the supply side.
     lane_cols = S + np.arange(C)
-    rows, cols, vals, lo, hi = [], [], [], [], []
+    status = sites["status"].to_numpy()
+    triplets = Triplets()
+    rows, cols, vals, lo, hi = triplets.rows, triplets.cols, triplets.vals, triplets.lo, triplets.hi
 
     rows.append(lane_unit)  # demand: one row per unit
     cols.append(lane_cols)
@@ -275,9 +294,29 @@ def build_model(network: Network) -> BuiltModel:
         hi.append(np.array([count[1]]))
         n_rows += 1
 
+    triplets.n_rows = n_rows
+    routing = add_routing(network, S + C, lane_cols, lane_site, lane_mix, lane_link, unit_volume[lane_unit],
+                          np.arange(S), triplets)
+    n_cols = S + C + routing.n_cols
+    for name in COST_COMPONENTS:
+        extra = routing.costs.get(name, np.zeros(routing.n_cols))
+        cost_vectors[name] = np.concatenate([cost_vectors.get(name, np.zeros(S + C)), extra])
+    c = sum(cost_vectors.values())
+
+    # Column bounds and integrality.
+    col_lower = np.zeros(n_cols)
+    col_upper = np.ones(n_cols)
+    col_lower[:S][status == "forced_open"] = 1.0
+    col_upper[:S][status == "forced_closed"] = 0.0
+    col_upper[S + C:S + C + routing.n_flows] = np.inf
+    integer = np.zeros(n_cols, dtype=bool)
+    integer[:S] = True
+    integer[S:S + C] = network.settings.single_sourcing
+    integer[S + C + routing.n_flows:] = True
+
     A = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(n_rows, S + C),
+        shape=(triplets.n_rows, n_cols),
     )
     lp = LinearModel(
         c=c,
@@ -297,6 +336,8 @@ def build_model(network: Network) -> BuiltModel:
         lane_unit=lane_unit,
         unit_region=unit_region,
         unit_mix=unit_mix,
+        lane_link=lane_link,
+        routing=routing,
         cost_vectors=cost_vectors,
         cost_offsets=cost_offsets,
         build_seconds=time.perf_counter() - start,
