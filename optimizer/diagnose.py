@@ -63,7 +63,22 @@ def explain_infeasibility(network: Network) -> list[str]:
     reasons += _capacity_reasons(network, reach, usable, volume, reachable)
     if network.settings.single_sourcing:
         reasons += _single_source_reasons(network, reach, volume, reachable)
+    if network.has_suppliers:
+        reasons += _supply_reasons(network, demand.sum(axis=0))
     return reasons
+
+
+def _supply_reasons(network: Network, demand_by_product: np.ndarray) -> list[str]:
+    """Products whose suppliers cannot provide their total demand (or that no supplier provides)."""
+    supply = network.supply if network.supply is not None else pd.DataFrame(columns=["product", "capacity"])
+    available = supply.groupby("product")["capacity"].sum().reindex(network.products.index, fill_value=0.0)
+    lines = []
+    for product, need, have in zip(network.products.index, demand_by_product, available.to_numpy(dtype=float)):
+        if need > have * (1 + VOLUME_TOL):
+            what = "no supplier provides it" if have == 0 else f"its suppliers provide at most {fmt_num(have)}"
+            lines.append(f"product {product}: demand totals {fmt_num(need)} units per period but {what} "
+                         "(supply.csv)")
+    return _capped(lines, "products short of supply")
 
 
 def _listed(ids: list[str] | pd.Index) -> str:

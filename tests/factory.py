@@ -64,3 +64,33 @@ def make_network(
     base = {"circuity": 1.0, "days_of_cover": 0.0}
     base.update(settings)
     return Network(site_df, region_df, product_df, demand_df, settings=Settings(**base), name="test")
+
+
+#: Defaults of links.csv columns, for :func:`with_suppliers`.
+LINK_DEFAULTS = {"mode": "road", "cost_per_volume": 0.0, "cost_per_volume_km": 0.0, "distance_km": np.nan,
+                 "capacity": np.inf, "transit_days": np.nan, "fixed_cost": 0.0}
+
+
+def with_suppliers(
+    network: Network,
+    suppliers: Sequence[dict[str, Any]],
+    supply: Sequence[tuple[Any, ...]],
+    links: Sequence[dict[str, Any]] | None = None,
+    **transport: Any,
+) -> Network:
+    """Add suppliers (records with id, lat, lon), supply rows ``(supplier, product, capacity[, unit_cost])``
+    and links (records with from, to and any links.csv column) to a network."""
+    from dataclasses import replace
+
+    sup = pd.DataFrame([{"id": s["id"], "name": s.get("name", s["id"]), "lat": float(s.get("lat", 0.0)),
+                         "lon": float(s.get("lon", 0.0))} for s in suppliers]).set_index("id")
+    supply_df = pd.DataFrame(
+        [{"supplier": r[0], "product": r[1], "capacity": float(r[2]), "unit_cost": float(r[3]) if len(r) > 3 else 0.0}
+         for r in supply], columns=["supplier", "product", "capacity", "unit_cost"])
+    link_df = None
+    if links is not None:
+        link_df = pd.DataFrame([{"from": l["from"], "to": l["to"], **{k: l.get(k, v) for k, v in LINK_DEFAULTS.items()}}
+                                for l in links], columns=["from", "to", *LINK_DEFAULTS])
+        link_df[list(LINK_DEFAULTS)[1:]] = link_df[list(LINK_DEFAULTS)[1:]].astype(float)
+    settings = replace(network.settings, transport=replace(network.settings.transport, **transport))
+    return replace(network, suppliers=sup, supply=supply_df, links=link_df, settings=settings)

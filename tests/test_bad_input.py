@@ -65,7 +65,44 @@ def _latin1_region(d: Path) -> None:
     (d / "regions.csv").write_bytes(data)
 
 
+SUPPLIERS = "id,name,lat,lon\nP1,Port,51.9,4.1\n"
+SUPPLY = "supplier,product,capacity,unit_cost\nP1,BOX,,1\nP1,PAL,100,2\n"
+LINKS = "from,to,mode,cost_per_volume,capacity\nP1,AMS,truck,1,\nAMS,BRU,truck,2,\nBRU,R-LIL,rail,0.5,50\n"
+
+
+def supply_side(suppliers: str | None = SUPPLIERS, supply: str | None = SUPPLY,
+                links: str | None = LINKS) -> Callable[[Path], None]:
+    """An edit that writes the supply-side files (None: leave the file out)."""
+    def edit(folder: Path) -> None:
+        for name, text in (("suppliers.csv", suppliers), ("supply.csv", supply), ("links.csv", links)):
+            if text is not None:
+                (folder / name).write_text(text)
+    return edit
+
+
 CASES = [
+    Case("supply_without_suppliers", supply_side(suppliers=None, links=None), "supply.csv", None, None,
+         ("needs suppliers.csv",)),
+    Case("suppliers_without_supply", supply_side(supply=None, links=None), "suppliers.csv", None, None,
+         ("needs supply.csv",)),
+    Case("supplier_id_is_a_site_id", supply_side(suppliers=SUPPLIERS.replace("P1,", "AMS,"),
+                                                 supply=SUPPLY.replace("P1", "AMS"), links=None),
+         "suppliers.csv", 2, "id", ("'AMS' is also a site id",)),
+    Case("supply_unknown_product", supply_side(supply=SUPPLY.replace("PAL", "PALLET"), links=None), "supply.csv",
+         3, "product", ("'PALLET' is not an id in products.csv",)),
+    Case("link_unknown_from", supply_side(links=LINKS.replace("AMS,BRU", "XYZ,BRU")), "links.csv", 3, "from",
+         ("'XYZ' is not a supplier or site id",)),
+    Case("link_supplier_to_region", supply_side(links=LINKS.replace("P1,AMS", "P1,R-AMS")), "links.csv", 2, "to",
+         ("suppliers link to sites",)),
+    Case("link_to_supplier", supply_side(links=LINKS.replace("AMS,BRU", "AMS,P1")), "links.csv", 3, "to",
+         ("'P1' is a supplier; links end at sites or regions",)),
+    Case("link_negative_capacity", supply_side(links=LINKS.replace(",50", ",-50")), "links.csv", 4, "capacity",
+         ("'-50' is negative", "volume units per period")),
+    Case("link_without_suppliers", supply_side(suppliers=None, supply=None,
+                                               links=LINKS.replace("P1,AMS", "Q9,AMS")),
+         "links.csv", 2, "from", ("'Q9' is not a supplier or site id", "there is no suppliers.csv")),
+    Case("bad_routing", lambda d: replace(d, "network.yaml", "solver:", "transport:\n  routing: fastest\nsolver:"),
+         "network.yaml", 11, "transport.routing", ("'fastest' is not a valid routing", "arc_flow")),
     Case("missing_file", lambda d: (d / "demand.csv").unlink(), "demand.csv", None, None,
          ("file not found", "demand.csv")),
     Case("similar_file_name", lambda d: (d / "sites.csv").rename(d / "Sites.csv"), "sites.csv", None, None,
