@@ -40,7 +40,7 @@ def test_solve_json_is_one_clean_document():
     assert sum(doc["costs"].values()) == pytest.approx(doc["objective"], rel=1e-9)
     assert set(doc["costs"]) == {"shipping", "fixed", "handling", "holding", "closing", "inbound", "transfer"}
     assert doc["open_sites"] and doc["flows"]
-    assert set(doc["flows"][0]) == {"from", "to", "product", "quantity"}
+    assert set(doc["flows"][0]) == {"from", "to", "product", "quantity", "mode"}
     assert doc["check"]["ok"] is True
 
 
