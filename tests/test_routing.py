@@ -253,3 +253,21 @@ def test_dataset_folder_with_supply_files_solves(tmp_path):
     assert set(result.routes["site"]) <= set(result.open_sites)
     assert result.costs["inbound"] > 0
     assert (folder / "links.csv").read_text().startswith("from,to,mode")  # inputs untouched
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_networks_arc_flow_equals_shortest_path(seed):
+    from optimizer.instances import random_multi_echelon
+
+    net = random_multi_echelon(8, 30, 2, 2, seed)
+    objectives = {}
+    for form in ("arc_flow", "shortest_path"):
+        variant = replace(net, settings=replace(net.settings, transport=replace(net.settings.transport,
+                                                                                routing=form)))
+        objectives[form] = solve_ok(variant).objective
+    assert objectives["arc_flow"] == pytest.approx(objectives["shortest_path"], rel=1e-7)
+    capped = random_multi_echelon(8, 30, 2, 2, seed, link_capacity=50.0)
+    assert build_model(capped).routing.form == "arc_flow"
+    tight = optimizer.solve(capped)
+    if tight.has_plan:  # tighter links can only cost more
+        assert tight.check.ok and tight.objective >= objectives["arc_flow"] * (1 - 1e-9)
