@@ -10,6 +10,8 @@ The CLI is a thin layer over these functions; notebooks call them directly::
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +21,21 @@ from optimizer.diagnose import explain_infeasibility
 from optimizer.errors import InputError, Problem
 from optimizer.io.dataset import read_dataset, validate_dataset
 from optimizer.io.orlib import read_orlib, read_sscflp
+from optimizer.inventory import plan_stock
+from optimizer.kpis import kpis
 from optimizer.model.build import BuiltModel, build_model
+from optimizer.model.inventory import add_pooled_inventory, solve_pooled
+from optimizer.model.linear import LinearModel
 from optimizer.network import Network
 from optimizer.results import Result, site_table
 from optimizer.solvers import get_solver
-from optimizer.solvers.base import SolveOptions, Status, relative_gap
+from optimizer.solvers.base import SolveOptions, SolverResult, Status, relative_gap
+
+#: Relative accuracy of the pooled inventory model's holding cost (the cutting-plane loop's tolerance).
+POOLED_REL_TOL = 1e-6
+
+#: MIP gap of the pooled model's first cutting-plane rounds (they only place cuts).
+POOLED_ROUGH_GAP = 2e-3
 
 #: Input formats understood by :func:`load`.
 FORMATS = ("dataset", "orlib", "sscflp")
@@ -100,7 +112,21 @@ def solve(
         threads=threads if threads is not None else defaults.threads,
         verbose=verbose,
     )
-    raw = backend.solve(built.lp, options)
+    pooled = None
+    if net.settings.inventory.model == "pooled":
+        deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
+
+        def solve_round(lp: LinearModel, gap: float | None = options.mip_gap) -> SolverResult:
+            left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+            return backend.solve(lp, replace(options, time_limit=left, mip_gap=gap))
+
+        rough_gap = max(options.mip_gap or 0.0, POOLED_ROUGH_GAP)
+        pooled = solve_pooled(built, add_pooled_inventory(built), solve_round, rel_tol=POOLED_REL_TOL,
+                              rough_fn=lambda lp: solve_round(lp, rough_gap))
+        raw = replace(pooled.result, x=pooled.x, solve_seconds=pooled.solve_seconds,
+                      bound=pooled.bound if pooled.bound is not None else pooled.result.bound)
+    else:
+        raw = backend.solve(built.lp, options)
     result = Result(
         status=raw.status,
         solver=backend.name,
@@ -128,16 +154,29 @@ def solve(
 
     x = built.round_solution(raw.x)
     plan = built.decode(x)
+    if pooled is not None:  # the exact square-root holding cost, not the model's tangent estimate
+        plan.costs, plan.objective = pooled.costs, float(pooled.objective)
+        result.messages.append(
+            f"Pooled inventory: {pooled.rounds} round(s) of tangent cuts ({pooled.n_cuts} cuts); the model's "
+            f"holding cost is within {pooled.error:.2e} of the exact square-root cost.")
     result.objective = plan.objective
     result.costs = plan.costs
     result.open_sites = plan.open_sites
     result.flows = plan.flows
     result.routes = plan.routes
+    result.stock = plan_stock(net, plan.open_sites, plan.flows)
+    result.cost_details = {"holding": {"cycle": float(result.stock["holding_cycle"].sum()),
+                                       "safety": float(result.stock["holding_safety"].sum())}}
+    if pooled is not None:
+        result.cost_details["holding"]["approximation_error"] = float(pooled.error)
+    result.kpis = kpis(net, plan.open_sites, plan.flows, result.stock, plan.costs)
     result.sites = site_table(net, plan)
     if raw.bound is not None and np.isfinite(raw.bound):
         result.bound = min(raw.bound, plan.objective) if raw.status is Status.OPTIMAL else raw.bound
     result.gap = relative_gap(result.objective, result.bound)
-    if raw.status is Status.FEASIBLE:
+    if pooled is not None and raw.status is Status.OPTIMAL and result.gap is not None and result.gap > POOLED_REL_TOL:
+        result.status = Status.FEASIBLE  # the cut loop stopped short of its tolerance
+    if result.status is Status.FEASIBLE:
         result.messages.append(
             "Best plan found within the limits, not proven optimal"
             + (f" (gap {result.gap:.3%})." if result.gap is not None else ".")

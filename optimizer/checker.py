@@ -17,7 +17,8 @@ Cost definitions (currency per period), which the engine's objective must match:
 * fixed: sum of ``fixed_cost`` over open sites;
 * handling: sum over flows of quantity x product volume x site ``handling_cost``;
 * holding: sum over flows of quantity x ``unit_value`` x ``holding_rate`` x
-  ``days_of_cover`` / 365;
+  ``days_of_cover`` / 365 (linear inventory model); in the pooled model, cycle
+  plus safety stock per site and product (see :mod:`optimizer.checker_stock`);
 * closing: sum of ``closing_cost`` over ``existing`` sites that are not open;
 * inbound and transfer: see :mod:`optimizer.checker_supply` (routes from
   suppliers, conservation at sites, supplier and link capacities).  Flows
@@ -46,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optimizer.checker_stock import pooled_holding
 from optimizer.checker_supply import check_supply, link_parameters
 from optimizer.network import Network, Settings
 from optimizer.plan import COST_COMPONENTS, FLOW_COLUMNS, Plan
@@ -433,11 +435,15 @@ def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, is_open:
     holding_per_unit = (products["unit_value"].to_numpy(dtype=float) * products["holding_rate"].to_numpy(dtype=float)
                         * settings.days_of_cover / 365.0)
     existing = (sites["status"] == "existing").to_numpy()
+    if settings.inventory.model == "pooled":
+        holding = sum(pooled_holding(network, flows, is_open, links))
+    else:
+        holding = float(np.sum(q * holding_per_unit[p]))
     return {
         "shipping": float(np.sum(q * unit_cost)),
         "fixed": float(sites["fixed_cost"].to_numpy(dtype=float)[is_open].sum()),
         "handling": float(np.sum(q * volume * sites["handling_cost"].to_numpy(dtype=float)[s])),
-        "holding": float(np.sum(q * holding_per_unit[p])),
+        "holding": holding,
         "closing": float(sites["closing_cost"].to_numpy(dtype=float)[existing & ~is_open].sum()),
     }
 

@@ -33,7 +33,7 @@ _KIND = {("supplier", "site"): "inbound", ("site", "site"): "transfer", ("site",
 
 def link_parameters(network: Network, km_of: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
                     ) -> pd.DataFrame:
-    """Every link of the graph with its kind, km, cost per volume unit, capacity and fixed cost.
+    """Every link of the graph with its kind, km, cost per volume unit, capacity, fixed cost and transit days.
 
     Args:
         network: The network.
@@ -66,6 +66,8 @@ def link_parameters(network: Network, km_of: Callable[[np.ndarray, np.ndarray, n
         "cost_per_volume": raw["cost_per_volume"].to_numpy(dtype=float)
         + raw["cost_per_volume_km"].to_numpy(dtype=float) * km,
         "capacity": raw["capacity"].to_numpy(dtype=float), "fixed_cost": raw["fixed_cost"].to_numpy(dtype=float),
+        "transit_days": np.where(np.isnan(raw["transit_days"].to_numpy(dtype=float)), km / transport.km_per_day,
+                                 raw["transit_days"].to_numpy(dtype=float)),
     }, index=index)
 
 

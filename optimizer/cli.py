@@ -123,3 +123,13 @@ def validate(path: Path, as_json: bool) -> None:
     else:
         click.echo(f"{path}: valid")
     sys.exit(EXIT_INPUT if problems else EXIT_OK)
+
+
+def _register() -> None:
+    """Add the commands defined in their own modules (they import this one, so they come last)."""
+    from optimizer.cli_frontier import frontier_command
+
+    main.add_command(frontier_command)
+
+
+_register()

@@ -14,8 +14,8 @@ from optimizer.results import Result
 #: Marker file that says a folder holds optimizer output (and may be overwritten by it).
 OUTPUT_MARKER = ".optimizer-output"
 #: Files written into an output folder.
-OUTPUT_FILES = ("result.json", "plan_sites.csv", "plan_flows.csv", "plan_costs.csv", "routes.csv", "map.html",
-                "map.png")
+OUTPUT_FILES = ("result.json", "plan_sites.csv", "plan_flows.csv", "plan_costs.csv", "routes.csv", "stock.csv",
+                "map.html", "map.png")
 
 
 def summary(result: Result, network: Network) -> str:
@@ -45,6 +45,16 @@ def summary(result: Result, network: Network) -> str:
         for name, value in result.costs.items():
             lines.append(f"  {name:<{width}}  {value:>18,.2f}")
         lines.append(f"  {'total':<{width}}  {sum(result.costs.values()):>18,.2f}")
+        holding = result.cost_details.get("holding", {})
+        if holding:
+            lines.append(f"Holding    cycle stock {holding.get('cycle', 0.0):,.2f}, safety stock "
+                         f"{holding.get('safety', 0.0):,.2f} (currency per period)")
+        k = result.kpis
+        if k:
+            lines.append(f"KPIs       turnover {k['inventory_turnover']:.1f} per year, {k['days_of_cover']:.1f} days "
+                         f"of cover; distance to customers mean {k['mean_distance_km']:,.0f} km, "
+                         f"p95 {k['p95_distance_km']:,.0f} km; {k['share_within_service_km']:.1%} of units within "
+                         f"{k['service_km']:,.0f} km; shipping {k['shipping_cost_per_unit']:.3f} per unit")
         if len(result.routes):
             lines.append(f"Routes     {len(result.routes)} from suppliers to sites, {len(result.transfers)} of them "
                          "passing between sites")
@@ -99,7 +109,8 @@ def write_outputs(result: Result, network: Network, out_dir: str | Path, protect
     for column in ("path", "modes"):
         routes[column] = routes[column].map(" > ".join)
     routes.to_csv(out / "routes.csv", index=False)
-    written = targets[:5]
+    result.stock.to_csv(out / "stock.csv", index=False)
+    written = targets[:6]
     if result.has_plan and _has_coordinates(network):
         from optimizer.maps import write_html, write_png
 

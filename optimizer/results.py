@@ -36,6 +36,11 @@ class Result:
             empty without suppliers.
         sites: One row per site: status, decision (open / keep / close / unused),
             throughput (volume units per period), capacity and utilisation (fraction).
+        stock: Stock per (site, product): cycle and safety stock (units), reorder point, days of
+            cover and their holding cost (currency per period); see :func:`optimizer.inventory.stock_table`.
+        cost_details: Breakdown of components: ``holding`` = ``{cycle, safety}`` (currency per
+            period, summing to ``costs["holding"]``) and, in the pooled model, its ``approximation_error``.
+        kpis: Key performance indicators (see :func:`optimizer.kpis.kpis`).
         check: The independent checker's report (``None`` when not run or no plan).
         messages: Explanations (why infeasible, why no plan, solver notes).
         model_size: Number of variables, integer variables and constraints.
@@ -53,6 +58,9 @@ class Result:
     open_sites: list[str] = field(default_factory=list)
     flows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(FLOW_COLUMNS)))
     routes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ROUTE_COLUMNS)))
+    stock: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cost_details: dict[str, dict[str, float]] = field(default_factory=dict)
+    kpis: dict[str, float] = field(default_factory=dict)
     sites: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(SITE_COLUMNS)))
     check: CheckReport | None = None
     messages: list[str] = field(default_factory=list)
@@ -87,11 +95,14 @@ class Result:
             "build_seconds": round(self.build_seconds, 6),
             "solve_seconds": round(self.solve_seconds, 6),
             "costs": {k: _num(v) for k, v in self.costs.items()},
+            "cost_details": {k: {n: _num(v) for n, v in d.items()} for k, d in self.cost_details.items()},
+            "kpis": {k: _num(v) for k, v in self.kpis.items()},
             "open_sites": list(self.open_sites),
             "flows": [_row(r) for r in self.flows.to_dict(orient="records")],
             "routes": [_row(r) for r in self.routes.to_dict(orient="records")],
             "transfers": [_row(r) for r in self.transfers.to_dict(orient="records")],
             "sites": [_row(r) for r in self.sites.to_dict(orient="records")],
+            "stock": [_row(r) for r in self.stock.to_dict(orient="records")],
             "check": None if self.check is None else {"ok": self.check.ok, "violations": list(self.check.violations)},
             "messages": list(self.messages),
             "model_size": dict(self.model_size),

@@ -306,10 +306,14 @@ name: demo-us
 period_days: {PERIOD_DAYS}            # one period is a week: quantities and costs are per week
 circuity: 1.2             # road km per great-circle km
 distance_method: haversine
-days_of_cover: 10         # stock held at each open site, days of its throughput
+days_of_cover: 10         # stock cover of the fast linear inventory model (inventory: model: linear)
 constraints:
-  single_sourcing: false
+  single_sourcing: true   # each region is served by one site, as the pooled stock model needs
   max_service_km: 1500    # road km; longer lanes do not exist
+inventory:
+  model: pooled           # cycle stock + safety stock with square-root risk pooling
+  lead_time_days: 3       # order processing; plus the fastest transit from a port
+  review_days: 7          # each site orders weekly (products have no ordering cost)
 transport:
   routing: auto           # rail services are capacitated, so goods are routed as arc flows
   km_per_day: {TRUCK_KM_PER_DAY:g}

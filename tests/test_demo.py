@@ -7,6 +7,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 import optimizer
 
 DEMO = Path(__file__).parent.parent / "scenarios" / "demo"
@@ -25,9 +27,26 @@ def test_demo_optimal_with_trade_offs():
     assert len(rent_up.open_sites) < len(base.open_sites)
     grown = net.demand.assign(quantity=net.demand["quantity"] * 1.5)
     supply_up = net.supply.assign(capacity=net.supply["capacity"] * 1.5)
-    demand_up = optimizer.solve(replace(net, demand=grown, supply=supply_up))
+    fast = replace(net.settings, single_sourcing=False, inventory=replace(net.settings.inventory, model="linear"))
+    demand_up = optimizer.solve(replace(net, demand=grown, supply=supply_up, settings=fast))
     assert demand_up.status is optimizer.Status.OPTIMAL and demand_up.check.ok
-    assert set(demand_up.open_sites) != set(base.open_sites)
+    assert set(demand_up.open_sites) != set(optimizer.solve(replace(net, settings=fast)).open_sites)
+
+
+def test_demo_reports_pooled_stock_and_kpis():
+    result = optimizer.solve(optimizer.load(DEMO))
+    doc = result.to_dict()
+    holding = doc["cost_details"]["holding"]
+    assert holding["cycle"] > 0 and holding["safety"] > 0
+    assert holding["cycle"] + holding["safety"] == pytest.approx(doc["costs"]["holding"], rel=1e-9)
+    assert holding["approximation_error"] < 0.005
+    assert result.check.ok  # the checker recomputes the square roots itself
+    stock = result.stock
+    assert set(stock["site"]) == set(result.open_sites)
+    assert (stock["reorder_point"] > stock["safety_stock"]).all() and (stock["days_of_cover"] > 0).all()
+    for key in ("inventory_turnover", "days_of_cover", "mean_distance_km", "p95_distance_km", "mean_transit_days",
+                "p95_transit_days", "shipping_cost_per_unit", "share_within_service_km"):
+        assert doc["kpis"][key] is not None and doc["kpis"][key] >= 0, key
 
 
 def test_demo_files_match_generator():

@@ -205,6 +205,8 @@ def test_demo_maps(demo_out):
 
 def test_demo_arc_flow_and_shortest_path_agree_without_link_capacities():
     net = optimizer.load(DEMO)
+    net = replace(net, settings=replace(net.settings, single_sourcing=False,
+                                        inventory=replace(net.settings.inventory, model="linear")))
     free = replace(net, links=net.links.assign(capacity=math.inf))
     results = {}
     for form in ("arc_flow", "shortest_path"):

@@ -1,0 +1,97 @@
+"""``optimizer frontier``: the cost trade-off curve against a design parameter.
+
+Register it on the main group with ``main.add_command(frontier_command)``.
+Exit codes are those of :mod:`optimizer.cli`: 0 when at least one value has a
+plan, 1 bad input, 2 every value infeasible, 5 no plan within the limits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from optimizer import api
+from optimizer.errors import OptimizerError
+from optimizer.frontier import AXES, cost_columns, frontier, write_frontier
+from optimizer.solvers import SOLVERS
+
+
+def _parse_between(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``cost,AXIS`` (either order) -> the axis name."""
+    parts = [p.strip().lower() for p in value.split(",")]
+    axes = [p for p in parts if p != "cost"]
+    if len(parts) != 2 or "cost" not in parts or len(axes) != 1 or axes[0] not in AXES:
+        raise click.BadParameter(f"expected cost,AXIS with AXIS one of: {', '.join(AXES)} (got '{value}')")
+    return axes[0]
+
+
+def _json_value(value: Any) -> Any:
+    """JSON-safe cell: NaN / inf to null, numpy scalars to Python."""
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@click.command("frontier")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--between", "axis", default="cost,sites", show_default=True, callback=_parse_between,
+              help=f"The trade-off to trace: cost against one of: {', '.join(AXES)}.")
+@click.option("--format", "fmt", type=click.Choice(api.FORMATS), default="dataset", show_default=True,
+              help="Input format (as for solve).")
+@click.option("--max-sites", type=click.IntRange(min=1), default=None,
+              help="Largest number of open sites to solve for (default: every usable site).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Write frontier.csv and the stacked chart frontier.png into this folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as one JSON document on stdout.")
+@click.option("--solver", type=click.Choice(sorted(SOLVERS)), default=None,
+              help="MIP backend (default: network.yaml's solver, else highs).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds per solve; on expiry that point keeps its best plan, labelled feasible.")
+def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out_dir: Path | None, as_json: bool,
+                     solver: str | None, time_limit: float | None) -> None:
+    """Solve the network at PATH for p = 1..N open sites and tabulate cost by component."""
+    from optimizer.cli import EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_OK, _fail, _protected_inputs
+
+    def progress(row: dict[str, Any]) -> None:
+        total = row["total"]
+        shown = f"{total:,.2f}" if isinstance(total, float) and math.isfinite(total) else "-"
+        click.echo(f"{AXES[axis].column}={row[AXES[axis].column]}: {row['status']}, total {shown} "
+                   f"({row['solve_seconds']:.2f} s)", err=True)
+
+    written: list[Path] = []
+    try:
+        network = api.load(path, format=fmt)
+        table = frontier(network, axis, max_points=max_sites, progress=progress,
+                         solve=lambda built: api.solve(built, solver=solver, time_limit=time_limit))
+        if out_dir is not None:
+            written = write_frontier(table, out_dir, _protected_inputs(path))
+    except OptimizerError as error:
+        _fail(error, as_json)
+    if as_json:
+        doc = {
+            "network": network.name,
+            "axis": axis,
+            "column": AXES[axis].column,
+            "components": cost_columns(table),
+            "points": [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict(orient="records")],
+            "files": [str(p) for p in written],
+        }
+        click.echo(json.dumps(doc))
+    else:
+        shown = table.drop(columns=["open_sites", "warm_started"])
+        click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+        for p in written:
+            click.echo(f"wrote {p}")
+    statuses = set(table["status"])
+    if statuses & {"optimal", "feasible"}:
+        sys.exit(EXIT_OK)
+    sys.exit(EXIT_INFEASIBLE if statuses == {"infeasible"} else EXIT_NO_PLAN)

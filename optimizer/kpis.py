@@ -1,0 +1,126 @@
+"""Monitoring KPIs of a plan: inventory turnover, fulfilment distance and time, cost per unit, utilisation.
+
+All distances are road km (great-circle km x ``circuity``, as the model uses) and
+are weighted by the units delivered on each site -> region flow.  Networks whose
+shipping cost is a given matrix (OR-Library / Holmberg formats, no coordinates)
+have NaN for every distance and transit-time KPI.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimizer.network import Network
+
+#: Truck speed for transit days when the settings give none (``transport.km_per_day``), road km per day.
+TRUCK_KM_PER_DAY = 800.0
+#: Service distance for ``share_within_service_km`` when ``max_service_km`` is not set, road km.
+DEFAULT_SERVICE_KM = 500.0
+#: Percentile reported for distance and transit time.
+PERCENTILE = 95.0
+
+
+def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The smallest value whose cumulative weight share reaches ``q`` percent (inverted weighted CDF).
+
+    Args:
+        values: Observations.
+        weights: Non-negative weights, same shape.
+        q: Percentile in [0, 100].
+
+    Returns:
+        The percentile, NaN when the total weight is 0 or any value is NaN.
+    """
+    values, weights = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
+    total = weights.sum()
+    if total <= 0 or np.isnan(values).any():
+        return float("nan")
+    order = np.argsort(values, kind="stable")
+    share = np.cumsum(weights[order]) / total
+    return float(values[order][np.searchsorted(share, q / 100.0 - 1e-12)])
+
+
+def km_per_day(network: Network) -> float:
+    """Transit speed: the settings' ``transport.km_per_day`` if present, else :data:`TRUCK_KM_PER_DAY`."""
+    transport = getattr(network.settings, "transport", None)
+    return float(getattr(transport, "km_per_day", TRUCK_KM_PER_DAY))
+
+
+def service_km(network: Network) -> float:
+    """Service distance: ``max_service_km`` if set, else :data:`DEFAULT_SERVICE_KM`."""
+    limit = network.settings.max_service_km
+    return DEFAULT_SERVICE_KM if limit is None else float(limit)
+
+
+def kpis(network: Network, open_sites: list[str], flows: pd.DataFrame, stock: pd.DataFrame,
+         costs: dict[str, float]) -> dict[str, float]:
+    """Key performance indicators of a plan.
+
+    Args:
+        network: The network the plan is for.
+        open_sites: Ids of the open sites.
+        flows: Columns ``from``, ``to``, ``product``, ``quantity`` (units per period); only
+            site -> region rows count.
+        stock: The plan's stock table (:func:`optimizer.inventory.stock_table`).
+        costs: Cost components, currency per period.
+
+    Returns:
+        ``units_per_period`` (units delivered); ``stock_units`` (cycle + safety);
+        ``inventory_turnover`` (per year: annual cost of goods / stock value, or units when
+        no product has a value); ``days_of_cover`` (365 / turnover, days);
+        ``mean_distance_km`` and ``p95_distance_km`` (demand-weighted road km);
+        ``mean_transit_days`` and ``p95_transit_days`` (km / :func:`km_per_day`);
+        ``service_km`` (see :func:`service_km`) and ``share_within_service_km`` (fraction of
+        units delivered within it); ``shipping_cost_per_unit`` (currency per unit);
+        ``open_sites``; ``mean_utilisation`` (throughput volume / capacity averaged over the open
+        capacitated sites, NaN when none is capacitated).
+    """
+    net = network
+    T = float(net.settings.period_days)
+    s = net.sites.index.get_indexer(flows["from"].astype(str))
+    r = net.regions.index.get_indexer(flows["to"].astype(str))
+    p = net.products.index.get_indexer(flows["product"].astype(str))
+    keep = (s >= 0) & (r >= 0) & (p >= 0)
+    s, r, p = s[keep], r[keep], p[keep]
+    q = flows["quantity"].to_numpy(dtype=float)[keep]
+    units = float(q.sum())
+
+    value = net.products["unit_value"].to_numpy(dtype=float)
+    stock_units = stock["cycle_stock"].to_numpy(dtype=float) + stock["safety_stock"].to_numpy(dtype=float)
+    stock_value = float(stock_units @ value[net.products.index.get_indexer(stock["product"].astype(str))])
+    if stock_value > 0:
+        turnover = float(q @ value[p]) * 365.0 / T / stock_value
+    else:
+        turnover = units * 365.0 / T / stock_units.sum() if stock_units.sum() > 0 else float("nan")
+
+    if net.unit_shipping_cost is None:
+        km = net.distance_km[s, r]
+    else:
+        km = np.full(len(q), np.nan)
+    mean_km = float(km @ q / units) if units > 0 else float("nan")
+    limit = service_km(net)
+
+    volume = net.products["volume"].to_numpy(dtype=float)
+    throughput = np.zeros(len(net.sites))
+    np.add.at(throughput, s, q * volume[p])
+    capacity = net.sites["capacity"].to_numpy(dtype=float)
+    is_open = net.sites.index.isin(open_sites)
+    capped = is_open & np.isfinite(capacity) & (capacity > 0)
+    speed = km_per_day(net)
+    return {
+        "units_per_period": units,
+        "stock_units": float(stock_units.sum()),
+        "inventory_turnover": turnover,
+        "days_of_cover": 365.0 / turnover if turnover > 0 else float("nan"),
+        "mean_distance_km": mean_km,
+        "p95_distance_km": weighted_percentile(km, q, PERCENTILE),
+        "mean_transit_days": mean_km / speed,
+        "p95_transit_days": weighted_percentile(km, q, PERCENTILE) / speed,
+        "service_km": limit,
+        "share_within_service_km": float(q[km <= limit].sum() / units) if units > 0 and not np.isnan(km).any()
+        else float("nan"),
+        "shipping_cost_per_unit": float(costs.get("shipping", np.nan)) / units if units > 0 else float("nan"),
+        "open_sites": float(is_open.sum()),
+        "mean_utilisation": float(np.mean(throughput[capped] / capacity[capped])) if capped.any() else float("nan"),
+    }

@@ -1,0 +1,399 @@
+"""The pooled inventory model: safety and EOQ cycle stock with square-root risk pooling.
+
+Safety stock of site ``s`` and product ``p`` is
+``k_sp * sqrt(sum_c w_cp * a_c**2)`` over the site's assignment columns
+``a_c`` (``k_sp = z_p * sqrt(lead time / period)``, ``w_cp`` the per-period
+demand variance of the lane's region and product; see
+:mod:`optimizer.inventory` for the ``f**2 sigma**2`` rule of split regions).
+``g(a) = ||sqrt(w) o a||_2`` is a norm, hence convex in ``a``: every tangent
+plane ``g(a) >= sum_c (w_c a0_c / g(a0)) a_c`` is a valid lower bound
+(outer approximation), for fractional and binary ``a`` alike.  EOQ cycle stock
+``sqrt(K 365 / (2 T h)) * sqrt(sum_c d_cp a_c)`` has the same form on binary
+assignments (``a = a**2``), so it needs single sourcing; products without an
+ordering cost use the review-period rule, whose cycle stock is linear in ``a``
+and is costed exactly on the assignment columns.
+
+:func:`add_pooled_inventory` appends one continuous column per (site, product)
+for safety stock (and one for EOQ cycle stock), in units, with the holding cost
+per unit and period as objective coefficient, plus seed cuts; it replaces the
+foundation's linear ``days_of_cover`` holding cost on the assignment columns.
+:func:`solve_pooled` then runs the cutting-plane loop: solve the MIP, compare the
+model's stock with the exact square roots at the incumbent, add tangent cuts
+where the model is low, and re-solve warm-started, until the holding cost's
+relative approximation error is below ``rel_tol``.  Because every cut is valid,
+each round's MIP bound is a lower bound of the true optimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.errors import InputError, Problem
+from optimizer.inventory import (
+    DAYS_PER_YEAR,
+    demand_std_matrix,
+    inventory_settings,
+    lead_time_factor,
+    product_parameters,
+    site_lead_times,
+)
+from optimizer.model.build import BuiltModel
+from optimizer.model.linear import LinearModel
+from optimizer.solvers.base import SolverResult, relative_gap
+
+#: Seed tangents at "the regions for which the site is among the k cheapest", for these k.
+SEED_NEIGHBOURS = (1, 2, 3, 5, 8)
+
+#: A cut is added where the model's stock is below the exact stock by more than this (relative).
+CUT_TOLERANCE = 1e-9
+
+
+@dataclass
+class StockTerm:
+    """One square-root stock term per (site, product): ``stock_sp >= k_sp * sqrt(sum_c w_cp a_c**2)``.
+
+    Attributes:
+        weight: ``w``, shape (C, P): variance (safety) or mean demand (EOQ cycle) per period of each lane.
+        factor: ``k``, shape (S, P): units of stock per unit of the square root.
+        column: Model column of each (site, product) stock, -1 where the term is absent, shape (S, P).
+    """
+
+    weight: np.ndarray
+    factor: np.ndarray
+    column: np.ndarray
+
+
+@dataclass
+class PooledInventory:
+    """The pooled inventory columns added to a built model, and how to evaluate them.
+
+    Attributes:
+        built: The model they were added to (modified in place).
+        lane_cols: Model column of every assignment lane, shape (C,).
+        incidence: Site x lane 0/1 matrix (CSR, shape (S, C)).
+        cost_per_unit: Holding cost of one unit for one period, currency, shape (P,).
+        safety: The safety-stock term.
+        cycle: The EOQ cycle-stock term (columns -1 everywhere when no product has an ordering cost).
+        review_cycle: Exact holding cost of review-period cycle stock per assignment lane,
+            currency per period, shape (C,) (already in the objective, linear).
+        n_cuts: Number of tangent cuts in the model.
+    """
+
+    built: BuiltModel
+    lane_cols: np.ndarray
+    incidence: sp.csr_matrix
+    cost_per_unit: np.ndarray
+    safety: StockTerm
+    cycle: StockTerm
+    review_cycle: np.ndarray
+    n_cuts: int = 0
+
+    def exact_stock(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact EOQ cycle and safety stock per (site, product) at ``x``, units, each shape (S, P)."""
+        a2 = np.asarray(x, dtype=float)[self.lane_cols] ** 2
+        return tuple(  # type: ignore[return-value]
+            term.factor * np.sqrt(np.maximum(self.incidence @ (term.weight * a2[:, None]), 0.0))
+            for term in (self.cycle, self.safety)
+        )
+
+    def exact_costs(self, x: np.ndarray) -> tuple[float, float]:
+        """Exact (cycle, safety) holding cost at ``x``, currency per period (cycle includes review-period stock)."""
+        eoq, safety = self.exact_stock(x)
+        review = self.review_cycle @ np.asarray(x, dtype=float)[self.lane_cols]
+        cycle = float(review + eoq.sum(axis=0) @ self.cost_per_unit)
+        return cycle, float(safety.sum(axis=0) @ self.cost_per_unit)
+
+    def estimate(self, x: np.ndarray) -> float:
+        """The model's holding cost at ``x``, currency per period."""
+        return float(self.built.cost_vectors["holding"] @ np.asarray(x, dtype=float))
+
+    def lift(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with every stock column set to its exact value (feasible for every valid cut)."""
+        out = np.asarray(x, dtype=float).copy()
+        for term, stock in zip((self.cycle, self.safety), self.exact_stock(x)):
+            has = term.column >= 0
+            out[term.column[has]] = stock[has]
+        return out
+
+    def add_cuts(self, x: np.ndarray, tolerance: float = CUT_TOLERANCE) -> int:
+        """Add a tangent cut at ``x`` for every stock column the model underestimates there.
+
+        Args:
+            x: A solution of the current model.
+            tolerance: Relative shortfall below which no cut is added.
+
+        Returns:
+            The number of cuts added.
+        """
+        x = np.asarray(x, dtype=float)
+        added = 0
+        for term, stock in zip((self.cycle, self.safety), self.exact_stock(x)):
+            has = term.column >= 0
+            short = np.zeros_like(has)
+            short[has] = stock[has] - x[term.column[has]] > tolerance * np.maximum(stock[has], 1.0)
+            s, p = np.nonzero(short)
+            added += self.add_tangents(term, s, p, x[self.lane_cols])
+        return added
+
+    def add_tangents(self, term: StockTerm, s: np.ndarray, p: np.ndarray, a0: np.ndarray) -> int:
+        """Add the tangent cut of ``term`` at lane point ``a0`` (shape (C,)) for each pair (s, p).
+
+        Returns:
+            The number of cuts added (pairs whose square root is 0 at ``a0`` get none).
+        """
+        indptr, site_lanes = self.incidence.indptr, self.incidence.indices
+        counts = indptr[s + 1] - indptr[s]
+        pair = np.repeat(np.arange(len(s)), counts)
+        lanes = site_lanes[indptr[s][pair] + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)]
+        w_a0 = term.weight[lanes, p[pair]] * a0[lanes]
+        norm = np.zeros(len(s))
+        np.add.at(norm, pair, w_a0 * a0[lanes])
+        norm = np.sqrt(norm)
+        keep = norm > 0
+        coef = term.factor[s[pair], p[pair]] * w_a0 / np.where(keep, norm, 1.0)[pair]
+        nz = (coef > 0) & keep[pair]
+        row_of_pair = np.cumsum(keep) - 1
+        return self._append(row_of_pair[pair[nz]], lanes[nz], coef[nz], term.column[s[keep], p[keep]])
+
+    def _append(self, cut: np.ndarray, lanes: np.ndarray, coef: np.ndarray, stock_cols: np.ndarray) -> int:
+        """Append rows ``stock_cols[i] - sum coef * a_lane >= 0`` (triplets ``cut``, ``lanes``, ``coef``)."""
+        n = len(stock_cols)
+        if n == 0:
+            return 0
+        lp = self.built.lp
+        cuts = sp.csr_matrix(
+            (np.concatenate([-coef, np.ones(n)]),
+             (np.concatenate([cut, np.arange(n)]), np.concatenate([self.lane_cols[lanes], stock_cols]))),
+            shape=(n, lp.n_cols),
+        )
+        self.built.lp = replace(
+            lp,
+            A=sp.vstack([lp.A, cuts], format="csr"),
+            row_lower=np.concatenate([lp.row_lower, np.zeros(n)]),
+            row_upper=np.concatenate([lp.row_upper, np.full(n, np.inf)]),
+        )
+        self.n_cuts += n
+        return n
+
+
+@dataclass
+class PooledSolve:
+    """Outcome of :func:`solve_pooled`.
+
+    Attributes:
+        result: The last round's solver result (its objective is the model's, with approximated stock).
+        x: The final (rounded) solution, ``None`` without a plan.
+        rounds: Number of MIP solves.
+        estimate: The model's holding cost at ``x``, currency per period.
+        cycle: Exact cycle-stock holding cost at ``x``, currency per period.
+        safety: Exact safety-stock holding cost at ``x``, currency per period.
+        error: Relative approximation error ``|exact - estimate| / exact`` of the holding cost.
+        objective: True total cost at ``x`` (model objective with the holding estimate
+            replaced by the exact holding cost), currency per period.
+        bound: Best MIP bound over the rounds: a valid lower bound of the true optimum.
+        gap: Relative gap between ``objective`` and ``bound``.
+        costs: Cost breakdown at ``x`` with the exact holding cost, currency per period.
+        n_cuts: Tangent cuts in the final model.
+        solve_seconds: Total solver time over the rounds.
+    """
+
+    result: SolverResult
+    x: np.ndarray | None
+    rounds: int
+    estimate: float = float("nan")
+    cycle: float = float("nan")
+    safety: float = float("nan")
+    error: float = float("nan")
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    costs: dict[str, float] = field(default_factory=dict)
+    n_cuts: int = 0
+    solve_seconds: float = 0.0
+
+
+def add_pooled_inventory(built: BuiltModel) -> PooledInventory:
+    """Add the pooled inventory columns and seed cuts to ``built`` (in place).
+
+    The assignment columns are ``n_sites + arange(len(lane_site))``; the new
+    columns go after every existing column, and every cost vector is extended
+    so that ``built.costs(x)`` stays the breakdown.  The foundation's linear
+    holding cost on the assignment columns is replaced by the exact
+    review-period cycle cost (zero for EOQ products).
+
+    Args:
+        built: A freshly built model.
+
+    Returns:
+        The inventory columns and their evaluation.
+
+    Raises:
+        InputError: A product has an ordering cost (EOQ) but the network is not single-sourcing.
+    """
+    net = built.network
+    T = float(net.settings.period_days)
+    review = inventory_settings(net).review_days
+    S, P = built.n_sites, len(net.products)
+    C = len(built.lane_site)
+    lane_cols = S + np.arange(C)
+    params = product_parameters(net)
+    h_year = params["holding_per_year"].to_numpy()
+    K = params["ordering_cost"].to_numpy()
+    eoq = (K > 0) & (h_year > 0)
+    if eoq.any() and not net.settings.single_sourcing:
+        named = ", ".join(map(str, net.products.index[eoq][:3]))
+        raise InputError(Problem(
+            "network.yaml",
+            f"the pooled inventory model with ordering costs (EOQ cycle stock, products {named}) needs "
+            "single sourcing: set constraints: single_sourcing: true, or set ordering_cost to 0",
+            field="constraints.single_sourcing"))
+    cost_per_unit = h_year * T / DAYS_PER_YEAR
+
+    lane_region = built.unit_region[built.lane_unit]
+    lane_mix = built.unit_mix[built.lane_unit]  # (C, P) units per period
+    has_product = lane_mix > 0
+    variance = np.where(has_product, demand_std_matrix(net)[lane_region] ** 2, 0.0)
+    incidence = sp.csr_matrix((np.ones(C), (built.lane_site, np.arange(C))), shape=(S, C))
+    incidence.sort_indices()
+
+    lead = lead_time_factor(site_lead_times(net), T)
+    safety_factor = lead[:, None] * params["z"].to_numpy()[None, :]
+    cycle_factor = np.where(eoq, np.sqrt(K * DAYS_PER_YEAR / (2.0 * T * np.where(eoq, h_year, 1.0))), 0.0)
+    cycle_factor = np.broadcast_to(cycle_factor, (S, P)).copy()
+    cycle_weight = np.where(eoq[None, :], lane_mix, 0.0)
+
+    n0 = built.lp.n_cols
+    terms = []
+    for weight, factor in ((cycle_weight, cycle_factor), (variance, safety_factor)):
+        served = (incidence @ weight) > 0
+        needed = served & (factor > 0) & (cost_per_unit[None, :] > 0)
+        column = np.full((S, P), -1)
+        column[needed] = n0 + np.arange(int(needed.sum()))
+        n0 += int(needed.sum())
+        terms.append(StockTerm(weight=weight, factor=factor, column=column))
+    cycle, safety = terms
+    n_new = n0 - built.lp.n_cols
+    new_cost = np.zeros(n_new)
+    for term in terms:
+        has = term.column >= 0
+        new_cost[term.column[has] - built.lp.n_cols] = np.broadcast_to(cost_per_unit, (S, P))[has]
+
+    review_cycle = np.where(eoq[None, :], 0.0, lane_mix * review / (2.0 * T)) @ cost_per_unit
+    old_holding = built.cost_vectors["holding"]
+    lp = built.lp
+    c = lp.c.copy()
+    c[lane_cols] += review_cycle - old_holding[lane_cols]
+    for name, vector in built.cost_vectors.items():
+        extended = np.concatenate([vector, np.zeros(n_new)])
+        if name == "holding":
+            extended[lane_cols] = review_cycle
+            extended[lp.n_cols:] = new_cost
+        built.cost_vectors[name] = extended
+    built.lp = replace(
+        lp,
+        c=np.concatenate([c, new_cost]),
+        A=sp.hstack([lp.A, sp.csr_matrix((lp.n_rows, n_new))], format="csr"),
+        col_lower=np.concatenate([lp.col_lower, np.zeros(n_new)]),
+        col_upper=np.concatenate([lp.col_upper, np.full(n_new, np.inf)]),
+        integer=np.concatenate([lp.integer, np.zeros(n_new, dtype=bool)]),
+        warm_start=None,
+    )
+    pooled = PooledInventory(built=built, lane_cols=lane_cols, incidence=incidence, cost_per_unit=cost_per_unit,
+                             safety=safety, cycle=cycle, review_cycle=review_cycle)
+    _seed_cuts(pooled)
+    if lp.warm_start is not None:  # keep a warm start, with exact stock (feasible for every cut)
+        built.lp.warm_start = pooled.lift(np.concatenate([lp.warm_start, np.zeros(n_new)]))
+    return pooled
+
+
+def _seed_cuts(pooled: PooledInventory) -> None:
+    """Seed each stock column with tangents at likely assignments.
+
+    The points: "serve every lane of the site", and for k in :data:`SEED_NEIGHBOURS`
+    "serve the regions for which the site is among the k cheapest" (by the lanes'
+    shipping cost), which resemble the final catchment areas, so that the
+    cutting-plane loop starts close and needs few rounds.  (Tangents at every
+    single lane were measured slower: many weak rows.)
+    """
+    built = pooled.built
+    C = len(pooled.lane_cols)
+    unit = built.lane_unit
+    cost = built.cost_vectors["shipping"][pooled.lane_cols]
+    order = np.lexsort((cost, unit))
+    first = np.searchsorted(unit[order], unit[order], side="left")
+    rank = np.empty(C, dtype=np.int64)
+    rank[order] = np.arange(C) - first
+    points = [np.ones(C)] + [(rank < k).astype(float) for k in SEED_NEIGHBOURS]
+    for term in (pooled.cycle, pooled.safety):
+        s, p = np.nonzero(term.column >= 0)
+        for point in points:
+            pooled.add_tangents(term, s, p, point)
+
+
+def solve_pooled(built: BuiltModel, pooled: PooledInventory, solve_fn: Callable[[LinearModel], SolverResult], *,
+                 rel_tol: float = 1e-4, max_rounds: int = 30,
+                 rough_fn: Callable[[LinearModel], SolverResult] | None = None) -> PooledSolve:
+    """Cutting-plane loop: re-solve with tangent cuts until the holding cost is exact within ``rel_tol``.
+
+    Args:
+        built: The model, with :func:`add_pooled_inventory` applied.
+        pooled: Its inventory columns.
+        solve_fn: Solves a :class:`LinearModel`, e.g.
+            ``lambda lp: get_solver("highs").solve(lp, SolveOptions())``.
+        rel_tol: Stop when ``|exact - estimate| <= rel_tol * exact`` for the holding cost.
+        max_rounds: Most MIP solves.
+        rough_fn: Optional faster solve (e.g. with a looser MIP gap) for the first rounds,
+            which only need good incumbents to place cuts; once its plans are costed within
+            ``rel_tol`` (or it adds no cut) the loop continues with ``solve_fn``, whose plan
+            and bound are the ones reported.
+
+    Returns:
+        The final plan vector, its exact holding costs, the approximation error and a valid bound.
+    """
+    best_bound = -np.inf
+    seconds = 0.0
+    raw: SolverResult | None = None
+    rough = rough_fn is not None
+    for rounds in range(1, max_rounds + 1):
+        raw = (rough_fn if rough and rough_fn is not None else solve_fn)(built.lp)
+        seconds += raw.solve_seconds
+        if raw.bound is not None and np.isfinite(raw.bound):
+            best_bound = max(best_bound, raw.bound)
+        if rough and (not raw.status.has_plan or raw.x is None):
+            rough = False
+            continue
+        if not raw.status.has_plan or raw.x is None:
+            return PooledSolve(result=raw, x=None, rounds=rounds, n_cuts=pooled.n_cuts, solve_seconds=seconds,
+                               bound=best_bound if np.isfinite(best_bound) else None)
+        x = built.round_solution(raw.x)
+        estimate = pooled.estimate(x)
+        cycle, safety = pooled.exact_costs(x)
+        exact = cycle + safety
+        error = _relative_error(exact, estimate)
+        if rounds == max_rounds:
+            break
+        if rough and (error <= rel_tol or pooled.add_cuts(x) == 0):
+            rough = False  # the final rounds prove the plan with the exact solve
+        elif not rough and (error <= rel_tol or pooled.add_cuts(x) == 0):
+            break
+        built.lp.warm_start = pooled.lift(x)
+    assert raw is not None
+    costs = {name: float(vector @ x + built.cost_offsets.get(name, 0.0)) for name, vector in built.cost_vectors.items()}
+    costs["holding"] = exact
+    objective = float(sum(costs.values()))
+    bound = min(best_bound, objective) if np.isfinite(best_bound) else None
+    return PooledSolve(result=raw, x=x, rounds=rounds, estimate=estimate, cycle=cycle, safety=safety, error=error,
+                       objective=objective, bound=bound, gap=relative_gap(objective, bound), costs=costs,
+                       n_cuts=pooled.n_cuts, solve_seconds=seconds)
+
+
+def _relative_error(exact: float, estimate: float) -> float:
+    """``|exact - estimate| / exact`` (0 when both are 0, inf when only the estimate is nonzero)."""
+    diff = abs(exact - estimate)
+    if exact > 0:
+        return diff / exact
+    return 0.0 if diff == 0 else float("inf")

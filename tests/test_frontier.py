@@ -1,0 +1,168 @@
+"""The cost-vs-sites frontier: each point equals a direct solve; warm starts; files; the CLI command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import optimizer
+from optimizer.cli_frontier import frontier_command
+from optimizer.frontier import complete_start, cost_columns, frontier, plan_vector, write_frontier
+from optimizer.model.build import build_model
+from optimizer.model.inventory import add_pooled_inventory
+from optimizer.network import InventorySettings
+from optimizer.reports import OUTPUT_MARKER
+
+SITES = """id,name,lat,lon,capacity,fixed_cost,handling_cost,status,closing_cost
+AMS,Amsterdam,52.37,4.90,400,5000,1.5,existing,2000
+BRU,Brussels,50.85,4.35,,4000,1.0,candidate,
+PAR,Paris,48.86,2.35,300,6000,,candidate,0
+LYS,Lyon,45.76,4.84,250,3000,0.5,candidate,0
+CGN,Cologne,50.94,6.96,inf,4500,1.2,forced_closed,0
+"""
+REGIONS = """id,name,lat,lon
+R-AMS,Amsterdam,52.37,4.90
+R-RTM,Rotterdam,51.92,4.48
+R-LIL,Lille,50.63,3.06
+R-PAR,Paris,48.86,2.35
+R-LYS,Lyon,45.76,4.84
+"""
+PRODUCTS = """id,unit_value,volume,holding_rate,shipping_cost_per_km
+BOX,50,0.5,0.2,0.05
+PAL,200,2,0.25,0.2
+"""
+DEMAND = """region,product,quantity,std
+R-AMS,BOX,100,10
+R-AMS,PAL,20,5
+R-RTM,BOX,80,8
+R-LIL,BOX,60,12
+R-PAR,PAL,50,9
+R-LYS,BOX,90,20
+"""
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    folder = tmp_path / "net"
+    folder.mkdir()
+    for name, text in (("sites.csv", SITES), ("regions.csv", REGIONS), ("products.csv", PRODUCTS),
+                       ("demand.csv", DEMAND)):
+        (folder / name).write_text(text)
+    (folder / "network.yaml").write_text("name: frontier-test\nperiod_days: 7\n")
+    return folder
+
+
+def test_each_point_equals_a_direct_solve(dataset):
+    net = optimizer.load(dataset)
+    table = frontier(net)
+    assert table["p"].tolist() == [1, 2, 3, 4]  # CGN is forced closed
+    assert table["status"].tolist() == ["optimal"] * 4
+    assert table["warm_started"].tolist() == [False, True, True, True]
+    for p, total, sites in zip(table["p"], table["total"], table["open_sites"]):
+        direct = optimizer.solve(net.with_settings(exact_sites=int(p)))
+        assert total == pytest.approx(direct.objective, rel=1e-9)
+        assert len(sites.split()) == p
+    components = cost_columns(table)
+    assert {"shipping", "fixed", "handling", "holding", "closing"} <= set(components)
+    np.testing.assert_allclose(table[components].sum(axis=1), table["total"], rtol=1e-9)
+    # Transport falls and rent rises from one to four sites.
+    assert table["shipping"].iloc[-1] < table["shipping"].iloc[0]
+    assert table["fixed"].iloc[-1] > table["fixed"].iloc[0]
+    # Cold starts give the same optima.
+    cold = frontier(net, warm_start=False)
+    np.testing.assert_allclose(cold["total"], table["total"], rtol=1e-9)
+
+
+def test_infeasible_values_are_recorded_and_skipped(dataset):
+    net = optimizer.load(dataset)
+    net.sites.loc[["PAR", "LYS"], "status"] = "forced_open"
+    table = frontier(net, values=[1, 2, 3])
+    assert table["status"].tolist() == ["infeasible", "optimal", "optimal"]
+    assert np.isnan(table["total"].iloc[0])
+    assert table["warm_started"].tolist() == [False, False, True]
+
+
+def test_plan_vector_reproduces_the_objective(dataset):
+    net = optimizer.load(dataset).with_settings(exact_sites=2)
+    built = build_model(net)
+    result = optimizer.solve(built)
+    x = plan_vector(built, result.open_sites, result.flows)
+    assert built.lp.c @ x + built.lp.offset == pytest.approx(result.objective, rel=1e-9)
+
+
+def test_complete_start_fills_extra_columns(dataset):
+    net = optimizer.load(dataset).with_settings(single_sourcing=True, exact_sites=2,
+                                                inventory=InventorySettings(model="pooled"))
+    result = optimizer.solve(net)
+    built = build_model(net)
+    head = plan_vector(built, result.open_sites, result.flows)
+    pooled = add_pooled_inventory(built)
+    full = complete_start(built, head)
+    assert full is not None and len(full) == built.lp.n_cols
+    np.testing.assert_allclose(full[:len(head)], head)
+    A = built.lp.A @ full
+    assert np.all(A >= built.lp.row_lower - 1e-7) and np.all(A <= built.lp.row_upper + 1e-7)
+    assert pooled.estimate(full) <= sum(pooled.exact_costs(full)) + 1e-7
+
+
+def test_write_frontier_and_refuse_foreign_files(dataset, tmp_path):
+    table = frontier(optimizer.load(dataset), max_points=2)
+    out = tmp_path / "out"
+    paths = write_frontier(table, out)
+    assert [p.name for p in paths] == ["frontier.csv", "frontier.png"]
+    assert (out / OUTPUT_MARKER).exists()
+    assert paths[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    back = pd.read_csv(paths[0])
+    assert back["p"].tolist() == [1, 2]
+    write_frontier(table, out)  # our own folder: may overwrite
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "frontier.csv").write_text("mine\n")
+    with pytest.raises(optimizer.errors.InputError, match="did not write"):
+        write_frontier(table, foreign)
+    assert (foreign / "frontier.csv").read_text() == "mine\n"
+    with pytest.raises(optimizer.errors.InputError, match="input file"):
+        write_frontier(table, dataset.parent, protected=[dataset.parent / "frontier.csv"])
+
+
+def test_cli_json_and_out(dataset, tmp_path):
+    out = tmp_path / "curve"
+    result = CliRunner().invoke(frontier_command, [str(dataset), "--between", "cost,sites", "--max-sites", "3",
+                                                   "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["axis"] == "sites" and doc["column"] == "p"
+    assert [pt["p"] for pt in doc["points"]] == [1, 2, 3]
+    assert all(pt["status"] == "optimal" for pt in doc["points"])
+    assert "shipping" in doc["components"]
+    assert (out / "frontier.csv").exists() and (out / "frontier.png").exists()
+    assert "p=1: optimal" in result.stderr
+
+
+def test_cli_text_and_errors(dataset, tmp_path):
+    runner = CliRunner()
+    text = runner.invoke(frontier_command, [str(dataset), "--max-sites", "2"])
+    assert text.exit_code == 0
+    assert "shipping" in text.stdout and "optimal" in text.stdout
+    bad = runner.invoke(frontier_command, [str(dataset), "--between", "cost,co2"])
+    assert bad.exit_code == 2 and "cost,AXIS" in bad.output
+    missing = runner.invoke(frontier_command, [str(tmp_path / "nope"), "--json"])
+    assert missing.exit_code == 1
+    assert json.loads(missing.stdout)["status"] == "input_error"
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "frontier.png").write_text("x")
+    refused = runner.invoke(frontier_command, [str(dataset), "--max-sites", "1", "--out", str(foreign)])
+    assert refused.exit_code == 1 and "did not write" in refused.stderr
+
+
+def test_all_infeasible_exits_2(dataset):
+    (dataset / "network.yaml").write_text("constraints:\n  max_service_km: 1\n")
+    result = CliRunner().invoke(frontier_command, [str(dataset), "--max-sites", "2", "--json"])
+    assert result.exit_code == 2
+    assert {pt["status"] for pt in json.loads(result.stdout)["points"]} == {"infeasible"}
