@@ -431,7 +431,7 @@ KEYS: tuple[Key, ...] = (
     Key(name="distance_method", type="enum", choices=("haversine", "geodesic"), default=_S.distance_method,
         description="`haversine` (sphere, fast) or `geodesic` (WGS-84 ellipsoid, slower, about 0.5 % more exact)."),
     Key(name="days_of_cover", type="float", unit="days", min=0, default=_S.days_of_cover,
-        description="Stock each open site holds, in days of its throughput (drives the holding cost)."),
+        description="Stock each open site holds, in days of its throughput (the linear inventory model)."),
     Key(name="constraints.min_sites", type="int", unit="sites", min=0, nullable=True, default=_S.min_sites,
         description="Fewest open sites; null for no minimum."),
     Key(name="constraints.max_sites", type="int", unit="sites", min=0, nullable=True, default=_S.max_sites,
@@ -466,8 +466,8 @@ KEYS: tuple[Key, ...] = (
     Key(name="transport.km_per_day", type="float", unit="km per day", min=0, min_inclusive=False,
         default=_T.km_per_day, description="Speed for links without transit_days."),
     Key(name="inventory.model", type="enum", choices=("linear", "pooled"), default=_I.model,
-        description="`linear`: each site holds days_of_cover days of throughput; `pooled`: cycle plus safety "
-        "stock with square-root risk pooling (needs single_sourcing)."),
+        description="`linear`: each site holds days_of_cover days of throughput (fast); `pooled`: cycle plus "
+        "safety stock with square-root risk pooling (EOQ cycle stock needs single_sourcing)."),
     Key(name="inventory.lead_time_days", type="float", unit="days", min=0, default=_I.lead_time_days,
         description="Replenishment lead time of sites without their own lead_time_days."),
     Key(name="inventory.review_days", type="float", unit="days", min=0, min_inclusive=False,
