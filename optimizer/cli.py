@@ -1,46 +1,23 @@
-"""The ``optimizer`` command: a thin layer over :mod:`optimizer.api`.
-
-Exit codes (shared by every command):
-
-====  =====================================================
-0     a plan (optimal or feasible) / valid input
-1     bad input (file, line and field are named)
-2     infeasible (the reasons are explained)
-3     locked (used by scheduled runs)
-4     the independent checker rejected the plan
-5     no plan within the limits
-====  =====================================================
-"""
+"""The ``optimizer`` command: a thin layer over :mod:`optimizer.api` (exit codes: :mod:`optimizer.cli_common`)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from optimizer import api
+from optimizer.cli_common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO_PLAN, EXIT_OK, fail,
+                                  protected_inputs)
 from optimizer.errors import InputError, OptimizerError
 from optimizer.reports import summary, write_outputs
 from optimizer.results import Result
 from optimizer.solvers import SOLVERS
 from optimizer.solvers.base import Status
 
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LOCKED, EXIT_CHECK, EXIT_NO_PLAN = 0, 1, 2, 3, 4, 5
-
-
-def _fail(error: OptimizerError, as_json: bool) -> NoReturn:
-    """Report an input error (message on stderr, JSON document on stdout with ``--json``) and exit 1."""
-    click.echo(f"error: {error}", err=True)
-    if as_json:
-        problems = [
-            {"file": p.file, "line": p.line, "field": p.field, "message": p.message}
-            for p in getattr(error, "problems", [])
-        ]
-        click.echo(json.dumps({"status": "input_error", "message": str(error), "problems": problems}))
-    sys.exit(EXIT_INPUT)
 
 
 def exit_code(result: Result) -> int:
@@ -52,11 +29,6 @@ def exit_code(result: Result) -> int:
     if result.check is not None and not result.check.ok:
         return EXIT_CHECK
     return EXIT_OK
-
-
-def _protected_inputs(path: Path) -> list[Path]:
-    """Input files that output must never overwrite."""
-    return [p for p in path.iterdir() if p.is_file()] if path.is_dir() else [path]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,9 +61,9 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
         result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
                            threads=threads, verbose=verbose)
         if out_dir is not None:
-            write_outputs(result, network, out_dir, _protected_inputs(path))
+            write_outputs(result, network, out_dir, protected_inputs(path))
     except OptimizerError as error:
-        _fail(error, as_json)
+        fail(error, as_json)
     if as_json:
         click.echo(json.dumps(result.to_dict()))
     else:
@@ -128,8 +100,10 @@ def validate(path: Path, as_json: bool) -> None:
 def _register() -> None:
     """Add the commands defined in their own modules (they import this one, so they come last)."""
     from optimizer.cli_frontier import frontier_command
+    from optimizer.cli_run import run
 
     main.add_command(frontier_command)
+    main.add_command(run)
 
 
 _register()

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from optimizer import api
+from optimizer.cli_common import EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_OK, fail, protected_inputs
 from optimizer.errors import OptimizerError
 from optimizer.frontier import AXES, cost_columns, frontier, write_frontier
 from optimizer.solvers import SOLVERS
@@ -59,7 +60,6 @@ def _json_value(value: Any) -> Any:
 def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out_dir: Path | None, as_json: bool,
                      solver: str | None, time_limit: float | None) -> None:
     """Solve the network at PATH for p = 1..N open sites and tabulate cost by component."""
-    from optimizer.cli import EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_OK, _fail, _protected_inputs
 
     def progress(row: dict[str, Any]) -> None:
         total = row["total"]
@@ -73,9 +73,9 @@ def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out
         table = frontier(network, axis, max_points=max_sites, progress=progress,
                          solve=lambda built: api.solve(built, solver=solver, time_limit=time_limit))
         if out_dir is not None:
-            written = write_frontier(table, out_dir, _protected_inputs(path))
+            written = write_frontier(table, out_dir, protected_inputs(path))
     except OptimizerError as error:
-        _fail(error, as_json)
+        fail(error, as_json)
     if as_json:
         doc = {
             "network": network.name,
