@@ -37,6 +37,9 @@ POOLED_REL_TOL = 1e-6
 #: MIP gap of the pooled model's first cutting-plane rounds (they only place cuts).
 POOLED_ROUGH_GAP = 2e-3
 
+#: File suffixes read as scenario files by :func:`load`.
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+
 #: Input formats understood by :func:`load`.
 FORMATS = ("dataset", "orlib", "sscflp")
 
@@ -45,7 +48,8 @@ def load(path: str | Path, format: str = "dataset") -> Network:
     """Read a network from disk.
 
     Args:
-        path: A dataset folder (``format="dataset"``), or an OR-Library
+        path: A dataset folder or a scenario YAML file (``format="dataset"``; a scenario is
+            a base dataset plus overrides, see docs/SCENARIOS.md), or an OR-Library
             capacitated warehouse location file (``"orlib"``), or a Holmberg
             single-source file (``"sscflp"``).
         format: One of :data:`FORMATS`.
@@ -57,6 +61,10 @@ def load(path: str | Path, format: str = "dataset") -> Network:
         InputError: The input is missing or invalid (every problem is listed).
     """
     path = Path(path)
+    if format == "dataset" and path.suffix.lower() in SCENARIO_SUFFIXES and path.is_file():
+        from optimizer.scenario import build_network, load_scenario
+
+        return build_network(load_scenario(path))
     if format == "dataset":
         return read_dataset(path)
     if format == "orlib":
@@ -67,8 +75,15 @@ def load(path: str | Path, format: str = "dataset") -> Network:
 
 
 def validate(path: str | Path) -> list[Problem]:
-    """Every problem found in a dataset folder (empty when valid)."""
-    return validate_dataset(Path(path))
+    """Every problem found in a dataset folder or scenario YAML file (empty when valid)."""
+    path = Path(path)
+    if path.suffix.lower() in SCENARIO_SUFFIXES and path.is_file():
+        try:
+            load(path)
+        except InputError as error:
+            return list(error.problems)
+        return []
+    return validate_dataset(path)
 
 
 def build(network: Network) -> BuiltModel:

@@ -19,7 +19,8 @@ Cost definitions (currency per period), which the engine's objective must match:
 * holding: sum over flows of quantity x ``unit_value`` x ``holding_rate`` x
   ``days_of_cover`` / 365 (linear inventory model); in the pooled model, cycle
   plus safety stock per site and product (see :mod:`optimizer.checker_stock`);
-* closing: sum of ``closing_cost`` over ``existing`` sites that are not open;
+* closing: sum of ``closing_cost`` over ``existing`` sites that are not open and
+  over ``forced_closed`` sites;
 * inbound and transfer: see :mod:`optimizer.checker_supply` (routes from
   suppliers, conservation at sites, supplier and link capacities).  Flows
   whose ``mode`` is not ``road`` use a site -> region link of the lane graph
@@ -435,6 +436,7 @@ def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, is_open:
     holding_per_unit = (products["unit_value"].to_numpy(dtype=float) * products["holding_rate"].to_numpy(dtype=float)
                         * settings.days_of_cover / 365.0)
     existing = (sites["status"] == "existing").to_numpy()
+    forced_closed = (sites["status"] == "forced_closed").to_numpy()
     if settings.inventory.model == "pooled":
         holding = sum(pooled_holding(network, flows, is_open, links))
     else:
@@ -444,7 +446,7 @@ def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, is_open:
         "fixed": float(sites["fixed_cost"].to_numpy(dtype=float)[is_open].sum()),
         "handling": float(np.sum(q * volume * sites["handling_cost"].to_numpy(dtype=float)[s])),
         "holding": holding,
-        "closing": float(sites["closing_cost"].to_numpy(dtype=float)[existing & ~is_open].sum()),
+        "closing": float(sites["closing_cost"].to_numpy(dtype=float)[(existing & ~is_open) | forced_closed].sum()),
     }
 
 

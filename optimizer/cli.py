@@ -55,7 +55,7 @@ def main() -> None:
 @click.option("--verbose", is_flag=True, help="Send the solver log to stderr.")
 def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str | None,
           time_limit: float | None, mip_gap: float | None, threads: int | None, verbose: bool) -> None:
-    """Solve the network at PATH and report the plan."""
+    """Solve the network at PATH (a dataset folder or a scenario YAML file) and report the plan."""
     try:
         network = api.load(path, format=fmt)
         result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
@@ -99,11 +99,13 @@ def validate(path: Path, as_json: bool) -> None:
 
 def _register() -> None:
     """Add the commands defined in their own modules (they import this one, so they come last)."""
+    from optimizer.cli_compare import compare
     from optimizer.cli_frontier import frontier_command
     from optimizer.cli_run import run
 
     main.add_command(frontier_command)
     main.add_command(run)
+    main.add_command(compare)
 
 
 _register()

@@ -119,7 +119,8 @@ class Column(Field):
         default_from: Name of the column whose value a blank cell copies (``name`` defaults to ``id``).
         allow_inf: ``inf`` is an allowed value (``capacity``: unlimited).
         references: File name of the table whose ids the values must be (demand's region and product).
-        nonzero_only_if: ``(column, value)``: a nonzero value is allowed only on rows where that column has that value.
+        nonzero_only_if: ``(column, values)``: a nonzero value is allowed only on rows where that column has
+            one of these values.
         default_doc: The default as written in the docs, when ``default`` alone is not clear.
     """
 
@@ -128,7 +129,7 @@ class Column(Field):
     default_from: str | None = None
     allow_inf: bool = False
     references: str | None = None
-    nonzero_only_if: tuple[str, str] | None = None
+    nonzero_only_if: tuple[str, tuple[str, ...]] | None = None
     default_doc: str | None = None
 
     def __post_init__(self) -> None:
@@ -263,8 +264,9 @@ SITES = Table(
         ),
         Column(
             name="closing_cost", type="float", unit="currency", min=0, default=0.0,
-            nonzero_only_if=("status", "existing"),
-            description="One-off cost of closing an existing site.",
+            nonzero_only_if=("status", ("existing", "forced_closed")),
+            description="One-off cost of closing a site that operates today: paid when an `existing` site "
+            "closes, and always by a `forced_closed` one (a closure decided outside the model).",
         ),
         Column(
             name="lead_time_days", type="float", unit="days", min=0, default=float("nan"),
@@ -488,8 +490,8 @@ def _column_description(table: Table, col: Column) -> str:
     if col.references:
         text += f" Must be an id of {col.references}."
     if col.nonzero_only_if:
-        other, value = col.nonzero_only_if
-        text += f" Nonzero only where {other} is `{value}`."
+        other, values = col.nonzero_only_if
+        text += f" Nonzero only where {other} is " + " or ".join(f"`{v}`" for v in values) + "."
     return text
 
 
@@ -558,10 +560,10 @@ def format_markdown() -> str:
     lines += [
         f"## {NETWORK_FILE}",
         "",
-        f"Optional; when absent every key takes its default. When present it must be a YAML mapping. "
-        f"Nested keys are written inside their section, e.g. `max_sites` under `constraints:`. "
-        f"Unknown keys are errors. `min_sites` must not exceed `max_sites`, and `exact_sites` must lie "
-        f"between them when they are set.",
+        "Optional; when absent every key takes its default. When present it must be a YAML mapping. "
+        "Nested keys are written inside their section, e.g. `max_sites` under `constraints:`. "
+        "Unknown keys are errors. `min_sites` must not exceed `max_sites`, and `exact_sites` must lie "
+        "between them when they are set.",
         "",
         "| key | type | unit | default | description |",
         "|---|---|---|---|---|",

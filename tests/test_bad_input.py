@@ -149,7 +149,7 @@ CASES = [
     Case("bad_enum", lambda d: set_cell(d, "sites.csv", 3, "status", "open"), "sites.csv", 3, "status",
          ("'open' is not a valid status", "candidate, existing, forced_open, forced_closed")),
     Case("closing_cost_not_existing", lambda d: set_cell(d, "sites.csv", 3, "closing_cost", "100"), "sites.csv", 3,
-         "closing_cost", ("'100' is not allowed", "status is 'existing'", "'candidate'")),
+         "closing_cost", ("'100' is not allowed", "status is 'existing' or 'forced_closed'", "'candidate'")),
     Case("too_many_fields", lambda d: replace(d, "sites.csv", "forced_closed,0", "forced_closed,0,9"),
          "sites.csv", 5, None, ("10 fields", "9 columns")),
     Case("too_few_fields", lambda d: replace(d, "regions.csv", "R-LIL,Lille area,50.63,3.06", "R-LIL,50.63,3.06"),

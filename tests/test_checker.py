@@ -380,8 +380,8 @@ def reference_costs(net: Network, plan: Plan) -> dict[str, float]:
         handle += q * p.at[product, "volume"] * s.at[site, "handling_cost"]
         hold += q * p.at[product, "unit_value"] * p.at[product, "holding_rate"] * st_.days_of_cover / 365
     fixed = sum(s.at[i, "fixed_cost"] for i in plan.open_sites)
-    closing = sum(s.at[i, "closing_cost"] for i in s.index if s.at[i, "status"] == "existing"
-                  and i not in plan.open_sites)
+    closing = sum(s.at[i, "closing_cost"] for i in s.index if (s.at[i, "status"] == "existing"
+                  and i not in plan.open_sites) or s.at[i, "status"] == "forced_closed")
     return {"shipping": ship, "fixed": fixed, "handling": handle, "holding": hold, "closing": closing,
             "inbound": 0.0, "transfer": 0.0}
 

@@ -175,3 +175,14 @@ def test_lanes_beyond_service_distance_are_not_built():
     model = optimizer.build(net)
     assert model.lp.n_cols == 2 + 2  # two site columns + one lane per region
     assert 5 * KM_PER_DEG < 1000.0 < 10 * KM_PER_DEG
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_forced_closed_site_pays_its_closing_cost(solver):
+    # S1 is closed by decision (forced_closed) and pays 70; S2 serves R1 (10 units, 1 km of 1.0 per unit-km).
+    sites = [{"id": "S1", "lon": 0.0, "status": "forced_closed", "closing_cost": 70.0},
+             {"id": "S2", "lon": 0.0, "fixed_cost": 5.0}]
+    net = make_network(sites, [{"id": "R1", "lon": 0.0}], [{"id": "p"}], [("R1", "p", 10)])
+    r = solve_ok(net, solver)
+    assert r.open_sites == ["S2"]
+    assert r.costs["closing"] == pytest.approx(70.0) and r.objective == pytest.approx(75.0)

@@ -201,7 +201,7 @@ def _check_unique(parsed: ParsedTable, problems: list[Problem]) -> None:
 
 
 def _check_nonzero_only_if(parsed: ParsedTable, problems: list[Problem]) -> None:
-    """Columns declared ``nonzero_only_if=(other, value)``: nonzero only where ``other == value``."""
+    """Columns declared ``nonzero_only_if=(other, values)``: nonzero only where ``other`` is one of ``values``."""
     for col in parsed.table.columns:
         if col.nonzero_only_if is None or col.name not in parsed.values:
             continue
@@ -209,15 +209,16 @@ def _check_nonzero_only_if(parsed: ParsedTable, problems: list[Problem]) -> None
         if other not in parsed.values:
             continue
         values, others = parsed.values[col.name], parsed.values[other]
-        valid_other = np.isin(others, np.array(parsed.table.column(other).choices or [wanted], dtype=object))
-        bad = (values != 0) & ~np.isnan(values) & (others != wanted) & valid_other
+        valid_other = np.isin(others, np.array(parsed.table.column(other).choices or wanted, dtype=object))
+        bad = (values != 0) & ~np.isnan(values) & ~np.isin(others, np.array(wanted, dtype=object)) & valid_other
+        allowed = " or ".join(f"'{w}'" for w in wanted)
         report_rows(
             problems, parsed.display, col.name, parsed.lines[bad], list(zip(values[bad], others[bad])),
-            lambda item, col=col, other=other, wanted=wanted: (
-                f"'{item[0]:g}' is not allowed here: {col.name} applies only where {other} is '{wanted}' "
-                f"(this row's {other} is '{item[1]}'); set it to 0 or blank, or {other} to '{wanted}'"
+            lambda item, col=col, other=other, allowed=allowed: (
+                f"'{item[0]:g}' is not allowed here: {col.name} applies only where {other} is {allowed} "
+                f"(this row's {other} is '{item[1]}'); set it to 0 or blank, or {other} to {allowed}"
             ),
-            f"nonzero {col.name} where {other} is not {wanted}",
+            f"nonzero {col.name} where {other} is not {allowed}",
         )
 
 
@@ -242,7 +243,7 @@ def _check_references(parsed: ParsedTable, tables: dict[str, ParsedTable], probl
         )
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     """A YAML value as the user wrote it, for messages."""
     if isinstance(value, str):
         return f"'{value}'"
@@ -264,7 +265,7 @@ def _check_value(key: Key, value: Any) -> tuple[Any, str | None]:
         ``(value, None)`` when valid (ints/floats/strings converted to the key's type),
         else ``(None, message)``.
     """
-    shown = _show(value)
+    shown = show_value(value)
     if value is None:
         return (None, None) if key.nullable else (None, f"value is empty (null); {key.rule()}")
     if key.type == "bool":
@@ -354,7 +355,7 @@ def _read_yaml(path: Path, display: str, problems: list[Problem]) -> tuple[dict[
     if doc is None:
         return {}, {}
     if not isinstance(doc, dict):
-        problems.append(Problem(display, f"must be a mapping of 'key: value' lines, found {_show(doc)}", 1))
+        problems.append(Problem(display, f"must be a mapping of 'key: value' lines, found {show_value(doc)}", 1))
         return None
     lines: dict[str, int] = {}
     _key_lines(root, "", lines, display, problems)
@@ -380,7 +381,7 @@ def _read_settings(path: Path, display: str, problems: list[Problem]) -> tuple[S
                 continue
             if not isinstance(value, dict):
                 problems.append(Problem(display, f"'{top}' must be a mapping of keys (indented below it), "
-                                                 f"found {_show(value)}", lines.get(str(top)), str(top)))
+                                                 f"found {show_value(value)}", lines.get(str(top)), str(top)))
                 continue
             entries += [(f"{top}.{leaf}", child, str(top)) for leaf, child in value.items()]
         else:

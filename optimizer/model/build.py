@@ -230,6 +230,8 @@ def build_model(network: Network) -> BuiltModel:
     fixed = sites["fixed_cost"].to_numpy(dtype=float)
     existing = (sites["status"] == "existing").to_numpy()
     closing = np.where(existing, sites["closing_cost"].to_numpy(dtype=float), 0.0)
+    forced_closing = float(sites["closing_cost"].to_numpy(dtype=float)[(sites["status"] == "forced_closed").to_numpy()]
+                           .sum())
 
     zeros_y, zeros_a = np.zeros(S), np.zeros(C)
     cost_vectors = {
@@ -240,7 +242,7 @@ def build_model(network: Network) -> BuiltModel:
         "closing": np.concatenate([-closing, zeros_a]),
     }
     cost_offsets = {name: 0.0 for name in COST_COMPONENTS}
-    cost_offsets["closing"] = float(closing.sum())
+    cost_offsets["closing"] = float(closing.sum()) + forced_closing
 
     # Rows as COO triplets: demand, linking, capacity, aggregate, count, then the supply side.
     lane_cols = S + np.arange(C)

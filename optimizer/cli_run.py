@@ -1,0 +1,101 @@
+"""The ``optimizer run`` command: run a sweep of scenarios into a run store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from optimizer.cli_common import EXIT_OK, fail
+from optimizer.errors import InputError, OptimizerError, Problem
+from optimizer.runner import RunReport, run_sweep
+from optimizer.store import RunStore
+from optimizer.sweep import load_sweep
+
+#: Exit codes of ``optimizer run`` (1 is shared with every command: bad input).
+#: Exit code when some scenarios have no plan.
+EXIT_SOME_FAILED = 2
+
+
+def default_store(sweep_file: Path) -> Path:
+    """The default store of a sweep: ``<sweep folder>/<sweep stem>.runs.db``."""
+    return sweep_file.resolve().parent / f"{sweep_file.stem}.runs.db"
+
+
+def _check_cluster(value: str | None) -> str | None:
+    """``local`` or a Dask scheduler address (``tcp://host:port`` ...)."""
+    if value is None or value == "local" or "://" in value:
+        return value
+    raise InputError(Problem("--cluster", f"'{value}' is neither 'local' nor a scheduler address such as "
+                             "tcp://host:8786", field="--cluster"))
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _table(reports: list[RunReport], store: str) -> str:
+    """The end-of-run summary table."""
+    width = max([len("scenario")] + [len(r.record.scenario) for r in reports])
+    lines = [f"{'scenario':<{width}}  {'status':<11} {'objective':>16} {'gap':>8} {'open':>4} "
+             f"{'solve s':>8}  cached"]
+    for report in reports:
+        rec = report.record
+        lines.append(f"{rec.scenario:<{width}}  {rec.status:<11} {_fmt(rec.objective, ',.2f'):>16} "
+                     f"{_fmt(rec.gap, '.2%'):>8} {len(rec.open_sites):>4} {rec.solve_seconds:>8.2f}  "
+                     f"{'yes' if report.cached else 'no'}")
+    failed = [r for r in reports if not r.ok]
+    cached = sum(r.cached for r in reports)
+    lines.append(f"{len(reports)} runs: {len(reports) - cached} solved, {cached} from the store, "
+                 f"{len(failed)} without a plan; store: {store}")
+    for report in failed:
+        lines.append(f"  {report.record.scenario}: {report.record.status}: {report.record.error or ''}".rstrip())
+    return "\n".join(lines)
+
+
+@click.command("run")
+@click.argument("sweep_file", metavar="SWEEP.yaml", type=click.Path(path_type=Path))
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes, each solving one scenario with one thread (default: the CPU count). "
+                   "With --cluster local, the number of Dask workers; ignored with a scheduler address.")
+@click.option("--cluster", default=None, metavar="local|tcp://HOST:PORT",
+              help="Run on Dask: 'local' starts a LocalCluster, an address uses an existing scheduler.")
+@click.option("--store", "store_location", default=None, metavar="URL",
+              help="Run store: a SQLite file path or a SQLAlchemy URL such as postgresql://user@host/db "
+                   "(default: SWEEP.runs.db next to the sweep file).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Stream one JSON object per run on stdout (JSON Lines), and nothing else.")
+@click.option("--force", is_flag=True, help="Solve every scenario, ignoring results already in the store.")
+def run(sweep_file: Path, workers: int | None, cluster: str | None, store_location: str | None,
+        as_json: bool, force: bool) -> None:
+    """Run every scenario of SWEEP.yaml and store each run.
+
+    Runs whose full input (data, overrides, solver settings, optimizer source)
+    is already in the store are reported from it without solving (--force
+    solves them again).  A failing scenario is stored with its error and does
+    not stop the sweep.  A progress bar goes to stderr when it is a terminal.
+
+    Exit codes: 0 every scenario has a plan; 1 bad input (sweep file, store or
+    cluster); 2 some scenarios have no plan (infeasible, no solution within the
+    limits, or an error).
+    """
+    def emit(report: RunReport) -> None:
+        if as_json:
+            click.echo(json.dumps(report.to_json()))
+            sys.stdout.flush()
+
+    try:
+        cluster = _check_cluster(cluster)
+        _sweep_name, scenarios = load_sweep(sweep_file)
+        location: Any = store_location if store_location is not None else default_store(sweep_file)
+        with RunStore(location) as store:
+            reports = run_sweep(scenarios, store, workers=workers, cluster=cluster, force=force, on_result=emit)
+            display = store.display
+    except OptimizerError as error:
+        fail(error, as_json)
+    if not as_json:
+        click.echo(_table(reports, display))
+    sys.exit(EXIT_OK if all(r.ok for r in reports) else EXIT_SOME_FAILED)

@@ -1,0 +1,391 @@
+"""Compare stored runs side by side: costs, open sites and KPIs, with differences to a base run.
+
+:func:`compare_runs` turns the table of :meth:`optimizer.store.RunStore.runs` (one row per run,
+the :class:`~optimizer.store.RunRecord` fields as columns) into a :class:`Comparison`;
+:func:`text_report` and :func:`json_document` render it, and :func:`write_comparison` writes
+``compare.csv``, ``compare.json``, two charts (``cost_breakdown.png``: stacked cost components
+per run; ``open_sites.png``: which site is open in which run) and ``compare.html``, one
+self-contained page holding the table and both charts.
+
+Differences are to the base run: ``<value>_diff`` = value - base value (same unit), and
+``<value>_diff_pct`` = 100 x difference / |base value| (percent; empty when the base value is 0
+or missing).  Costs are in currency per period.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.errors import InputError, Problem
+from optimizer.reports import OUTPUT_MARKER
+
+#: Files written by :func:`write_comparison`.
+COMPARE_FILES = ("compare.csv", "compare.json", "cost_breakdown.png", "open_sites.png", "compare.html")
+#: Statuses of runs that carry a plan.
+PLAN_STATUSES = ("optimal", "feasible")
+#: Cost components in display order (others follow in order of first appearance).
+COST_ORDER = ("shipping", "fixed", "handling", "holding", "closing", "inbound", "transfer")
+#: Heat map codes of :attr:`Comparison.open_matrix`.
+CLOSED, OPEN, OPENED, CLOSED_VS_BASE = 0, 1, 2, 3
+
+
+@dataclass
+class Comparison:
+    """Runs side by side.
+
+    Attributes:
+        base: Label of the base run.
+        table: One row per run (label ``run``): status, objective, cost components, open-site
+            counts, sites opened / closed against the base, KPIs, each with ``_diff`` and
+            ``_diff_pct`` columns.
+        costs: Cost components per run (rows: run labels), currency per period; a component a run
+            does not report is 0, and every component is NaN for runs without a plan.
+        open_matrix: Run x site codes: :data:`CLOSED`, :data:`OPEN` (as in the base),
+            :data:`OPENED` (open here, closed in the base), :data:`CLOSED_VS_BASE` (closed here,
+            open in the base); NaN rows for runs without a plan.
+        components: Cost component names, in column order.
+        kpis: KPI names, in column order.
+    """
+
+    base: str
+    table: pd.DataFrame
+    costs: pd.DataFrame
+    open_matrix: pd.DataFrame
+    components: list[str]
+    kpis: list[str]
+
+
+def run_labels(runs: pd.DataFrame) -> list[str]:
+    """Labels of stored runs: the scenario name, or ``sweep/scenario`` when several sweeps are present."""
+    if runs["sweep"].nunique() > 1:
+        return [f"{sweep}/{name}" if sweep else str(name) for sweep, name in zip(runs["sweep"], runs["scenario"])]
+    return [str(name) for name in runs["scenario"]]
+
+
+def select_runs(runs: pd.DataFrame, requested: list[str]) -> pd.DataFrame:
+    """The runs named in ``requested``, in that order.
+
+    Each requested item is a comma-separated list of run labels; since grid run names contain
+    commas themselves (``demand=high,rents=up``), the longest run of consecutive parts that is a
+    known label is taken each time.
+
+    Args:
+        runs: Stored runs (:meth:`RunStore.runs`).
+        requested: ``--runs`` values.
+
+    Returns:
+        The selected rows; when nothing is requested, all rows in natural order of their labels
+        (``p=8`` before ``p=10``), not the order the runs happened to finish in.
+
+    Raises:
+        InputError: A requested name is not a stored run.
+    """
+    labels = run_labels(runs)
+    if not requested:
+        def natural(i: int) -> list[Any]:
+            return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", labels[i])]
+
+        return runs.iloc[sorted(range(len(runs)), key=natural)]
+    position = {label: i for i, label in enumerate(labels)}
+    chosen: list[int] = []
+    for item in requested:
+        parts = [p.strip() for p in item.split(",")]
+        start = 0
+        while start < len(parts):
+            end = next((e for e in range(len(parts), start, -1) if ",".join(parts[start:e]) in position), None)
+            if end is None:
+                shown = ", ".join(labels[:20]) + (" ..." if len(labels) > 20 else "")
+                raise InputError(Problem("--runs", f"no stored run named '{parts[start]}'; stored runs: {shown}",
+                                         field="--runs"))
+            chosen.append(position[",".join(parts[start:end])])
+            start = end
+    return runs.iloc[list(dict.fromkeys(chosen))]
+
+
+def _diff(frame: pd.DataFrame, column: str, base_row: int) -> None:
+    """Add ``<column>_diff`` and ``<column>_diff_pct`` next to ``column``."""
+    values = frame[column].astype(float)
+    reference = values.iloc[base_row]
+    frame[f"{column}_diff"] = values - reference
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = 100.0 * (values - reference) / abs(reference)
+    frame[f"{column}_diff_pct"] = pct if np.isfinite(reference) and reference != 0 else np.nan
+
+
+def _float(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+
+def compare_runs(runs: pd.DataFrame, base: str | None = None) -> Comparison:
+    """Compare runs side by side.
+
+    Args:
+        runs: Stored runs, one per row, with the RunRecord columns (``sweep``, ``scenario``,
+            ``status``, ``objective``, ``gap``, ``costs``, ``open_sites``, ``kpis``, ``solve_seconds``,
+            ``error``).
+        base: Label (or scenario name) of the base run; default: the run named ``base``, else the first.
+
+    Returns:
+        The comparison; the base run comes first, the others keep their order.
+
+    Raises:
+        InputError: There are no runs, or ``base`` is not one of them.
+    """
+    if runs.empty:
+        raise InputError(Problem("store", "no stored runs to compare (check --sweep and --runs)"))
+    runs = runs.reset_index(drop=True)
+    labels = run_labels(runs)
+    names = [str(s) for s in runs["scenario"]]
+    wanted = base if base is not None else ("base" if "base" in names else labels[0])
+    matches = [i for i, (label, name) in enumerate(zip(labels, names)) if wanted in (label, name)]
+    if not matches:
+        raise InputError(Problem("--base", f"no compared run named '{wanted}'; runs: {', '.join(labels)}",
+                                 field="--base"))
+    order = [matches[0]] + [i for i in range(len(runs)) if i != matches[0]]  # the base run first
+    runs, labels, names = runs.iloc[order].reset_index(drop=True), [labels[i] for i in order], [names[i] for i in order]
+    base_row = 0
+    has_plan = runs["status"].isin(PLAN_STATUSES).to_numpy()
+
+    cost_dicts = [c if isinstance(c, dict) else {} for c in runs["costs"]]
+    found = list(dict.fromkeys(k for c in cost_dicts for k in c))
+    components = [c for c in COST_ORDER if c in found] + [c for c in found if c not in COST_ORDER]
+    costs = pd.DataFrame([[_float(c.get(k, 0.0)) for k in components] for c in cost_dicts],
+                         index=labels, columns=components)
+    costs.loc[~has_plan] = np.nan
+    kpi_dicts = [k if isinstance(k, dict) else {} for k in runs["kpis"]]
+    kpis = list(dict.fromkeys(k for d in kpi_dicts for k in d))
+
+    open_lists = [list(s) if isinstance(s, (list, tuple)) and plan else []
+                  for s, plan in zip(runs["open_sites"], has_plan)]
+    base_open = set(open_lists[base_row])
+    table = pd.DataFrame({"run": labels, "sweep": runs["sweep"].astype(str), "scenario": names,
+                          "status": runs["status"].astype(str),
+                          "objective": [_float(v) for v in runs["objective"]]})
+    _diff(table, "objective", base_row)
+    for name in components:
+        table[f"cost_{name}"] = costs[name].to_numpy()
+        _diff(table, f"cost_{name}", base_row)
+    table["open_sites"] = [float(len(s)) if plan else math.nan for s, plan in zip(open_lists, has_plan)]
+    _diff(table, "open_sites", base_row)
+    table["opened"] = [" ".join(sorted(set(s) - base_open)) if plan else "" for s, plan in zip(open_lists, has_plan)]
+    table["closed"] = [" ".join(sorted(base_open - set(s))) if plan else "" for s, plan in zip(open_lists, has_plan)]
+    for name in kpis:
+        table[f"kpi_{name}"] = [_float(d.get(name)) for d in kpi_dicts]
+        _diff(table, f"kpi_{name}", base_row)
+    table["gap"] = [_float(v) for v in runs["gap"]]
+    table["solve_seconds"] = [_float(v) for v in runs["solve_seconds"]]
+    table["error"] = [str(e) if isinstance(e, str) else "" for e in runs["error"]]
+
+    sites = sorted({s for lst in open_lists for s in lst} | base_open,
+                   key=lambda s: (-sum(s in lst for lst in open_lists), s))
+    matrix = np.full((len(labels), len(sites)), np.nan)
+    for i, (lst, plan) in enumerate(zip(open_lists, has_plan)):
+        if plan:
+            here = np.array([s in lst for s in sites], dtype=bool)
+            before = np.array([s in base_open for s in sites], dtype=bool)
+            matrix[i] = np.select([here & before, here, before], [OPEN, OPENED, CLOSED_VS_BASE], CLOSED)
+    open_matrix = pd.DataFrame(matrix, index=labels, columns=sites)
+    return Comparison(base=labels[base_row], table=table, costs=costs, open_matrix=open_matrix,
+                      components=components, kpis=kpis)
+
+
+def _cell(value: Any) -> Any:
+    """A JSON-safe cell: NaN and inf become None, numpy scalars Python ones."""
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def json_document(comparison: Comparison) -> dict[str, Any]:
+    """The comparison as one JSON-ready document: ``base``, ``components``, ``kpis``, ``runs`` (table rows)."""
+    rows = [{k: _cell(v) for k, v in row.items()} for row in comparison.table.to_dict(orient="records")]
+    for row in rows:
+        row["opened"] = row["opened"].split() if row["opened"] else []
+        row["closed"] = row["closed"].split() if row["closed"] else []
+    return {"base": comparison.base, "components": comparison.components, "kpis": comparison.kpis, "runs": rows}
+
+
+def _money(value: float, signed: bool = False) -> str:
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:+,.0f}" if signed else f"{value:,.0f}"
+
+
+def _pct(value: float) -> str:
+    return f"{value:+.2f}%" if math.isfinite(value) else "-"
+
+
+def _render(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A plain text table: first column left-aligned, the others right-aligned."""
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    return ["  ".join(str(cell).ljust(w) if i == 0 else str(cell).rjust(w)
+                      for i, (cell, w) in enumerate(zip(r, widths))).rstrip() for r in [header] + rows]
+
+
+def text_report(comparison: Comparison) -> str:
+    """The comparison as plain text tables (costs in currency per period)."""
+    t = comparison.table
+    base = t.loc[t["run"] == comparison.base].iloc[0]
+    lines = [f"Base run: {comparison.base} ({base['status']}, objective {_money(base['objective'])} "
+             f"currency per period); differences are to it.", ""]
+    rows = [[r.run, r.status, _money(r.objective), _money(r.objective_diff, True), _pct(r.objective_diff_pct),
+             "-" if not math.isfinite(r.open_sites) else f"{r.open_sites:.0f}", r.opened or "-", r.closed or "-"]
+            for r in t.itertuples()]
+    lines += _render(["run", "status", "objective", "diff", "diff %", "open", "opened", "closed"], rows)
+    if comparison.components:
+        lines += ["", "Cost components, currency per period (difference to the base run):"]
+        rows = [[r["run"]] + [f"{_money(r[f'cost_{c}'])} ({_money(r[f'cost_{c}_diff'], True)})"
+                              for c in comparison.components] for r in t.to_dict(orient="records")]
+        lines += _render(["run"] + comparison.components, rows)
+    if comparison.kpis:
+        lines += ["", "KPIs (difference to the base run in percent):"]
+        rows = [[r["run"]] + [("-" if not math.isfinite(r[f"kpi_{k}"]) else f"{r[f'kpi_{k}']:,.4g}")
+                              + f" ({_pct(r[f'kpi_{k}_diff_pct'])})" for k in comparison.kpis]
+                for r in t.to_dict(orient="records")]
+        lines += _render(["run"] + comparison.kpis, rows)
+    failed = t[t["error"] != ""]
+    if len(failed):
+        lines += ["", "Runs without a plan:"] + [f"  {r.run}: {r.status}: {r.error}" for r in failed.itertuples()]
+    return "\n".join(lines)
+
+
+def _cost_chart(comparison: Comparison) -> bytes:
+    """Stacked bars of the cost components per run, PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    costs = comparison.costs
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(costs) + 2.5), 5.5))
+    bottom = np.zeros(len(costs))
+    colours = plt.get_cmap("tab10")
+    for i, name in enumerate(comparison.components):
+        values = np.nan_to_num(costs[name].to_numpy(dtype=float))
+        ax.bar(range(len(costs)), values, bottom=bottom, label=name, color=colours(i % 10))
+        bottom += values
+    for i, status in enumerate(comparison.table["status"]):
+        if status not in PLAN_STATUSES:
+            ax.annotate(status, (i, 0), rotation=90, ha="center", va="bottom", fontsize=8, color="firebrick")
+    base = comparison.table.index[comparison.table["run"] == comparison.base][0]
+    ax.axhline(bottom[base], color="black", linewidth=0.8, linestyle="--", label=f"base total ({comparison.base})")
+    ax.set_xticks(range(len(costs)), labels=list(costs.index), rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("cost, currency per period")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_title("Cost breakdown per run")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _png(fig)
+
+
+def _open_chart(comparison: Comparison) -> bytes:
+    """Heat map run x site: open, opened / closed against the base, closed; PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    matrix = comparison.open_matrix
+    colours = ["#eeeeee", "#3b6ea8", "#2ca02c", "#d62728"]
+    labels = ["closed", "open (as in base)", "opened vs base", "closed vs base"]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.28 * matrix.shape[1] + 3.5), max(3.0, 0.3 * len(matrix) + 1.8)))
+    cmap = ListedColormap(colours).with_extremes(bad="white")
+    ax.imshow(np.ma.masked_invalid(matrix.to_numpy(dtype=float)), aspect="auto", cmap=cmap,
+              norm=BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5], 4), interpolation="nearest")
+    ax.set_xticks(range(matrix.shape[1]), labels=list(matrix.columns), rotation=90, fontsize=7)
+    ax.set_yticks(range(len(matrix)), labels=list(matrix.index), fontsize=7)
+    ax.set_xticks(np.arange(-0.5, matrix.shape[1]), minor=True)
+    ax.set_yticks(np.arange(-0.5, len(matrix)), minor=True)
+    ax.grid(which="minor", color="white", linewidth=0.6)
+    ax.tick_params(which="minor", length=0)
+    ax.set_title(f"Open sites per run (base: {comparison.base}; blank rows: no plan)")
+    ax.legend(handles=[Patch(color=c, label=t) for c, t in zip(colours, labels)], fontsize=8,
+              loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _png(fig)
+
+
+def _png(fig: Any) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _html(comparison: Comparison, cost_png: bytes, open_png: bytes) -> str:
+    """One self-contained page: the table and both charts embedded as base64 PNGs."""
+    shown = comparison.table.drop(columns=["sweep", "scenario"])
+
+    def fmt(column: str) -> Any:
+        if column.endswith("_pct"):
+            return lambda v: _pct(v)
+        if column in ("gap",):
+            return lambda v: f"{v:.4%}" if math.isfinite(v) else "-"
+        if column.startswith("kpi_") or column == "solve_seconds":
+            return lambda v: f"{v:,.4g}" if math.isfinite(v) else "-"
+        return lambda v: _money(v, signed=column.endswith("_diff"))
+
+    formatters = {c: fmt(c) for c in shown.columns if shown[c].dtype.kind == "f"}
+    table = shown.to_html(index=False, na_rep="-", formatters=formatters, escape=True, border=0)
+    images = "".join(f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,'
+                     f'{base64.b64encode(data).decode()}"></figure>'
+                     for alt, data in (("cost breakdown per run", cost_png), ("open sites per run", open_png)))
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Run comparison</title><style>"
+        "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:12px}"
+        "th,td{padding:3px 6px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}"
+        "td:first-child,th:first-child{text-align:left}img{max-width:100%}.wrap{overflow-x:auto}"
+        "</style></head><body>\n"
+        f"<h1>Run comparison</h1><p>Base run: <b>{html.escape(comparison.base)}</b>. Costs in currency per "
+        "period; <code>_diff</code> columns are differences to the base run, <code>_diff_pct</code> in percent."
+        f"</p>\n<div class=\"wrap\">{table}</div>\n{images}\n</body></html>\n"
+    )
+
+
+def write_comparison(comparison: Comparison, out_dir: str | Path) -> list[Path]:
+    """Write :data:`COMPARE_FILES` into ``out_dir``.
+
+    Args:
+        comparison: The comparison.
+        out_dir: Folder to write into; created if missing.
+
+    Returns:
+        The paths written.
+
+    Raises:
+        InputError: The folder holds one of these files and was not written by optimizer
+            (it has no ``.optimizer-output`` marker).
+    """
+    out = Path(out_dir)
+    targets = [out / name for name in COMPARE_FILES]
+    if out.exists() and not out.is_dir():
+        raise InputError(Problem(str(out), "is a file, not a folder; choose another --out folder", field="--out"))
+    if out.exists() and not (out / OUTPUT_MARKER).exists():
+        foreign = [t for t in targets if t.exists()]
+        if foreign:
+            raise InputError(Problem(str(out), f"refusing to overwrite {foreign[0]}, which optimizer did not "
+                                               "write; choose another --out folder", field="--out"))
+    cost_png, open_png = _cost_chart(comparison), _open_chart(comparison)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / OUTPUT_MARKER).write_text("This folder holds output of the optimizer command; it may overwrite it.\n")
+    comparison.table.to_csv(targets[0], index=False)
+    targets[1].write_text(json.dumps(json_document(comparison), indent=2, allow_nan=False) + "\n")
+    targets[2].write_bytes(cost_png)
+    targets[3].write_bytes(open_png)
+    targets[4].write_text(_html(comparison, cost_png, open_png), encoding="utf-8")
+    return targets

@@ -1,0 +1,443 @@
+"""The run store: every solved scenario, kept in a SQL database through SQLAlchemy Core.
+
+A store is a SQLite file (the default; a plain path) or any SQLAlchemy URL,
+such as ``postgresql://user:password@host/db`` (driven by psycopg 3).  It has
+three tables:
+
+* ``meta``: ``key`` / ``value`` pairs, among them the ``schema_version``;
+* ``runs``: one row per run (inputs hash, scenario definition, status,
+  objective, bound, gap, costs, open sites, KPIs, timings, software version,
+  timestamp); JSON columns hold the definition, costs, open sites and KPIs;
+* ``run_flows``: the plan's flows (``run_id``, ``from``, ``to``, ``product``,
+  ``quantity`` in units per period, plus any further flow fields as JSON).
+
+Each :meth:`RunStore.save` is one transaction: the run row and all its flow
+rows become visible together or not at all.  SQLite files use write-ahead
+logging, a busy timeout and ``BEGIN IMMEDIATE`` for writes, so several
+processes (two sweeps at once) can write to one file without losing a run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from optimizer.errors import InputError, OptimizerError, Problem
+
+#: Version of the table layout written to ``meta``; bump when the tables change.
+SCHEMA_VERSION = 1
+#: Value of the ``application`` key in ``meta`` marking a database as a run store.
+APPLICATION = "warehouse-optimizer run store"
+#: Seconds a SQLite writer waits for another writer's lock before failing.
+SQLITE_BUSY_SECONDS = 120.0
+#: Flow fields stored as their own columns; any others go to the ``extra`` JSON column.
+FLOW_FIELDS = ("from", "to", "product", "quantity")
+#: Arbitrary constant identifying the schema-creation advisory lock on PostgreSQL.
+_PG_SCHEMA_LOCK = 640_117_006
+
+
+class StoreError(OptimizerError):
+    """The run store could not be read or written."""
+
+
+@dataclass
+class RunRecord:
+    """One run of one scenario, as stored.
+
+    Attributes:
+        sweep: Name of the sweep the scenario belongs to (``""`` for a single scenario).
+        scenario: Scenario name, unique within its sweep.
+        inputs_hash: SHA-256 hex digest of the run's full input (the cache key).
+        definition: The scenario definition (JSON-serialisable: name, base, overrides, sweep).
+        status: ``optimal``, ``feasible``, ``infeasible``, ``no_solution``, or ``error``.
+        objective: Total cost of the plan, currency per period (``None`` without a plan).
+        bound: Best proven lower bound, currency per period.
+        gap: Relative gap (objective - bound) / |objective|.
+        costs: Cost components, currency per period.
+        open_sites: Ids of the sites open in the plan.
+        flows: Flow rows (``from``, ``to``, ``product``, ``quantity`` in units per period, ...).
+        kpis: Service KPIs by name.
+        build_seconds: Seconds spent building the model.
+        solve_seconds: Seconds spent in the solver.
+        software_version: ``optimizer.__version__`` of the run.
+        error: What went wrong (status ``error``), or why there is no plan.
+        created_at: When the run was stored (UTC); set by :meth:`RunStore.save`.
+        run_id: Key of the run in its store; set by :meth:`RunStore.save`.
+    """
+
+    sweep: str
+    scenario: str
+    inputs_hash: str
+    definition: dict[str, Any]
+    status: str
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    costs: dict[str, float] = field(default_factory=dict)
+    open_sites: list[str] = field(default_factory=list)
+    flows: list[dict[str, Any]] = field(default_factory=list)
+    kpis: dict[str, Any] = field(default_factory=dict)
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    software_version: str = ""
+    error: str | None = None
+    created_at: datetime | None = None
+    run_id: int | None = None
+
+
+#: Columns of :meth:`RunStore.runs` (every RunRecord field but ``flows``).
+RUN_COLUMNS = tuple(f.name for f in fields(RunRecord) if f.name != "flows")
+
+_metadata = sa.MetaData()
+_meta = sa.Table(
+    "meta", _metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+_runs = sa.Table(
+    "runs", _metadata,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sweep", sa.Text, nullable=False),
+    sa.Column("scenario", sa.Text, nullable=False),
+    sa.Column("inputs_hash", sa.String(128), nullable=False, index=True),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("objective", sa.Float),
+    sa.Column("bound", sa.Float),
+    sa.Column("gap", sa.Float),
+    sa.Column("costs", sa.JSON, nullable=False),
+    sa.Column("open_sites", sa.JSON, nullable=False),
+    sa.Column("kpis", sa.JSON, nullable=False),
+    sa.Column("build_seconds", sa.Float, nullable=False),
+    sa.Column("solve_seconds", sa.Float, nullable=False),
+    sa.Column("software_version", sa.String(64), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_runs_sweep_scenario", "sweep", "scenario"),
+)
+_flows = sa.Table(
+    "run_flows", _metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("from", sa.Text, nullable=False),
+    sa.Column("to", sa.Text, nullable=False),
+    sa.Column("product", sa.Text, nullable=False),
+    sa.Column("quantity", sa.Float, nullable=False),
+    sa.Column("extra", sa.JSON),
+)
+
+
+def store_url(location: str | Path) -> URL:
+    """The SQLAlchemy URL of a store location.
+
+    Args:
+        location: A plain file path (a SQLite file), ``sqlite:///path``,
+            ``postgresql://...`` (driven by psycopg 3), or any other SQLAlchemy URL.
+
+    Returns:
+        The URL, with plain paths made absolute and ``postgresql`` mapped to ``postgresql+psycopg``.
+
+    Raises:
+        InputError: The location is not a valid URL.
+    """
+    text = str(location)
+    if isinstance(location, Path) or "://" not in text:
+        return URL.create("sqlite", database=str(Path(text).expanduser().resolve()))
+    try:
+        url = make_url(text)
+    except ArgumentError as error:
+        raise InputError(Problem(text, f"not a valid store URL: {error}", field="--store")) from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _finite(value: Any) -> float | None:
+    """A float, or ``None`` for missing and non-finite values (JSON and SQL safe)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats replaced by ``None`` (strict JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float):
+        return _finite(value)
+    return value
+
+
+class RunStore:
+    """A run store at a SQLite path or SQLAlchemy URL (see the module docstring).
+
+    The tables are created on first use.  Opening a file or database that holds
+    other tables but is not a run store is refused, so nothing else is ever
+    written into.
+    """
+
+    def __init__(self, url: str | Path) -> None:
+        """Open (and if needed create) the store.
+
+        Args:
+            url: A plain path (SQLite file) or a SQLAlchemy URL.
+
+        Raises:
+            InputError: The store cannot be opened or is not a run store; the URL is named
+                (without its password).
+        """
+        self.url = store_url(url)
+        plain = isinstance(url, Path) or "://" not in str(url)
+        self.display = str(url) if plain else self.url.render_as_string(hide_password=True)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+            parent = Path(self.url.database).parent
+            if not parent.is_dir():
+                raise InputError(Problem(self.display, f"folder {parent} does not exist", field="--store"))
+            if Path(self.url.database).is_dir():
+                raise InputError(Problem(self.display, "is a folder, not a store file", field="--store"))
+        try:
+            self.engine = self._create_engine()
+            self._ensure_schema()
+        except InputError:
+            raise
+        except (SQLAlchemyError, ImportError, OSError, ValueError) as error:
+            raise InputError(Problem(self.display, f"cannot open the run store: {_reason(error)}",
+                                     field="--store")) from None
+
+    def _create_engine(self) -> Engine:
+        """The engine; SQLite connections get WAL, a busy timeout and explicit transactions."""
+        if not self.is_sqlite:
+            return sa.create_engine(self.url, pool_pre_ping=True)
+        engine = sa.create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # transactions are begun below, not by pysqlite
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_SECONDS * 1000)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            write = connection.get_execution_options().get("store_write", False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A connection in a transaction that writes (on SQLite it takes the write lock at once).
+
+        The transaction commits when the block ends and rolls back if it raises.
+        """
+        with self.engine.connect() as conn:
+            conn.execution_options(store_write=True)
+            with conn.begin():
+                yield conn
+
+    def _ensure_schema(self) -> None:
+        """Create the tables on first use and check the schema version."""
+        with self.engine.connect() as probe:
+            existing = set(sa.inspect(probe).get_table_names())
+        if "meta" not in existing:
+            foreign = existing & {"runs", "run_flows"} if not self.is_sqlite else existing
+            if foreign:
+                raise InputError(Problem(self.display, "is not a run store (it holds other tables: "
+                                         + ", ".join(sorted(foreign)) + "); refusing to write into it",
+                                         field="--store"))
+            with self._write() as conn:
+                if not self.is_sqlite and self.url.get_backend_name() == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_SCHEMA_LOCK)))
+                _metadata.create_all(conn, checkfirst=True)
+                present = {row.key for row in conn.execute(sa.select(_meta.c.key))}
+                rows = [{"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                        {"key": "application", "value": APPLICATION}]
+                missing = [r for r in rows if r["key"] not in present]
+                if missing:
+                    conn.execute(_meta.insert(), missing)
+        with self.engine.connect() as conn:
+            meta = {key: value for key, value in conn.execute(sa.select(_meta.c.key, _meta.c.value))}
+        if meta.get("application") != APPLICATION:
+            raise InputError(Problem(self.display, "is not a run store (its meta table is not ours)", field="--store"))
+        version = int(meta.get("schema_version", "0"))
+        if version != SCHEMA_VERSION:
+            raise InputError(Problem(self.display, f"run store schema version {version}; this optimizer reads "
+                                     f"version {SCHEMA_VERSION}", field="--store"))
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def save(self, record: RunRecord) -> int:
+        """Store ``record`` and its flows in one transaction.
+
+        Sets ``record.run_id`` and ``record.created_at`` (UTC) on success.
+
+        Args:
+            record: The run.
+
+        Returns:
+            The new run id.
+
+        Raises:
+            StoreError: The database refused the write; nothing of the run was stored.
+        """
+        created = datetime.now(timezone.utc)
+        row = {
+            "sweep": record.sweep, "scenario": record.scenario, "inputs_hash": record.inputs_hash,
+            "definition": _json_safe(record.definition), "status": record.status,
+            "objective": _finite(record.objective), "bound": _finite(record.bound), "gap": _finite(record.gap),
+            "costs": _json_safe(dict(record.costs)), "open_sites": [str(s) for s in record.open_sites],
+            "kpis": _json_safe(dict(record.kpis)), "build_seconds": float(record.build_seconds),
+            "solve_seconds": float(record.solve_seconds), "software_version": record.software_version,
+            "error": record.error, "created_at": created,
+        }
+        try:
+            with self._write() as conn:
+                run_id = int(conn.execute(_runs.insert().returning(_runs.c.run_id), row).scalar_one())
+                if record.flows:
+                    conn.execute(_flows.insert(), list(_flow_rows(run_id, record.flows)))
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not store run '{record.scenario}': {_reason(error)}") from None
+        record.run_id, record.created_at = run_id, created
+        return run_id
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def get(self, inputs_hash: str) -> RunRecord | None:
+        """The latest stored run with ``inputs_hash`` (with its flows), or ``None``."""
+        query = sa.select(_runs).where(_runs.c.inputs_hash == inputs_hash).order_by(_runs.c.run_id.desc()).limit(1)
+        return self._one(query)
+
+    def get_run(self, run_id: int) -> RunRecord:
+        """The run with key ``run_id`` (with its flows).
+
+        Raises:
+            InputError: No such run.
+        """
+        record = self._one(sa.select(_runs).where(_runs.c.run_id == int(run_id)))
+        if record is None:
+            raise InputError(Problem(self.display, f"no run with id {run_id}", field="run_id"))
+        return record
+
+    def _one(self, query: sa.Select) -> RunRecord | None:
+        """The first run selected by ``query``, flows included."""
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(query).mappings().first()
+                if row is None:
+                    return None
+                flow_rows = conn.execute(
+                    sa.select(_flows).where(_flows.c.run_id == row["run_id"])
+                ).mappings().all()
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not read runs: {_reason(error)}") from None
+        record = _record(row)
+        record.flows = [_flow_dict(f) for f in flow_rows]
+        return record
+
+    def runs(self, sweep: str | None = None, scenarios: list[str] | None = None,
+             latest_only: bool = True) -> pd.DataFrame:
+        """Stored runs as a table, in the order they were stored.
+
+        Args:
+            sweep: Only runs of this sweep.
+            scenarios: Only runs of these scenario names.
+            latest_only: Keep only the latest run of each (sweep, scenario).
+
+        Returns:
+            One row per run with :data:`RUN_COLUMNS` (every RunRecord field but
+            ``flows``; read those with :meth:`get_run` or :meth:`flows`).
+        """
+        query = sa.select(_runs)
+        if sweep is not None:
+            query = query.where(_runs.c.sweep == sweep)
+        if scenarios is not None:
+            query = query.where(_runs.c.scenario.in_(list(scenarios)))
+        if latest_only:
+            latest = sa.select(sa.func.max(_runs.c.run_id)).group_by(_runs.c.sweep, _runs.c.scenario)
+            query = query.where(_runs.c.run_id.in_(latest.scalar_subquery()))
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query.order_by(_runs.c.run_id)).mappings().all()
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not read runs: {_reason(error)}") from None
+        records = [_record(r) for r in rows]
+        return pd.DataFrame([{c: getattr(r, c) for c in RUN_COLUMNS} for r in records], columns=list(RUN_COLUMNS))
+
+    def flows(self, run_id: int) -> pd.DataFrame:
+        """The flow table of one run (``from``, ``to``, ``product``, ``quantity`` and any extra fields)."""
+        flows = self.get_run(run_id).flows
+        return pd.DataFrame(flows) if flows else pd.DataFrame(columns=list(FLOW_FIELDS))
+
+    def count(self) -> tuple[int, int]:
+        """The number of stored runs and of stored flow rows."""
+        with self.engine.connect() as conn:
+            n_runs = conn.execute(sa.select(sa.func.count()).select_from(_runs)).scalar_one()
+            n_flows = conn.execute(sa.select(sa.func.count()).select_from(_flows)).scalar_one()
+        return int(n_runs), int(n_flows)
+
+
+def _flow_rows(run_id: int, flows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Rows of ``run_flows`` for the executemany insert."""
+    for flow in flows:
+        extra = {k: v for k, v in flow.items() if k not in FLOW_FIELDS}
+        yield {"run_id": run_id, "from": flow.get("from"), "to": flow.get("to"), "product": flow.get("product"),
+               "quantity": _finite(flow.get("quantity")), "extra": _json_safe(extra) if extra else None}
+
+
+def _flow_dict(row: Any) -> dict[str, Any]:
+    """A stored flow row back as a flow dict."""
+    flow = {"from": row["from"], "to": row["to"], "product": row["product"], "quantity": row["quantity"]}
+    if row["extra"]:
+        flow.update(row["extra"])
+    return flow
+
+
+def _record(row: Any) -> RunRecord:
+    """A ``runs`` row as a RunRecord (without flows)."""
+    created = row["created_at"]
+    if created is not None and created.tzinfo is None:  # SQLite keeps no time zone; we stored UTC
+        created = created.replace(tzinfo=timezone.utc)
+    return RunRecord(
+        sweep=row["sweep"], scenario=row["scenario"], inputs_hash=row["inputs_hash"],
+        definition=_loads(row["definition"]), status=row["status"], objective=row["objective"],
+        bound=row["bound"], gap=row["gap"], costs=_loads(row["costs"]), open_sites=list(_loads(row["open_sites"])),
+        kpis=_loads(row["kpis"]), build_seconds=row["build_seconds"], solve_seconds=row["solve_seconds"],
+        software_version=row["software_version"], error=row["error"], created_at=created, run_id=row["run_id"],
+    )
+
+
+def _loads(value: Any) -> Any:
+    """A JSON column value (drivers return it decoded; some return the text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _reason(error: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's background link."""
+    original = getattr(error, "orig", None)
+    text = str(original if original is not None else error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,222 @@
+"""Sweeps: many scenarios against one base dataset, from one YAML file.
+
+A sweep file names its base dataset and lists its runs in three ways, combined::
+
+    name: demo-sweep
+    base: demo                      # relative to this file
+    overrides: {solver: {threads: 1}}   # applied to every run, first
+    runs:                           # named runs
+      - {name: demand+20%, demand: {scale: 1.2}}
+    grid:                           # cartesian product: names like demand=high,rents=up
+      demand: {low: {demand: {scale: 0.9}}, high: {demand: {scale: 1.2}}}
+      rents: {flat: {}, up: {sites: {scale: {fixed_cost: 1.1}}}}
+    generate:
+      - n_minus_1: {sites: existing}    # close=DC-SEA, ... one per site
+      - p_range: {from: 5, to: 15}      # p=5 ... p=15 (exact_sites)
+
+A run named ``base`` (the common overrides alone) comes first unless ``include_base: false``.
+Every fragment is checked against the base dataset when the file is loaded, so problems name the
+file, line and key path (``runs[3].sites.ids[0]``).  Names are unique; a repeated name is an error.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from optimizer.io.dataset import show_value
+from optimizer.network import Network
+from optimizer.overrides import (OVERRIDE_KEYS, YamlContext, apply_overrides, join, merge_overrides,
+                                 normalize_overrides, unknown_key)
+from optimizer.scenario import Scenario, base_folder, read_base, read_yaml
+
+#: Top-level keys of a sweep file.
+SWEEP_KEYS = ("name", "base", "description", "include_base", "overrides", "runs", "grid", "generate")
+#: Generators understood under ``generate:``.
+GENERATORS = ("n_minus_1", "p_range")
+#: Name of the run with the common overrides only.
+BASE_RUN = "base"
+
+
+def load_sweep(path: str | Path) -> tuple[str, list[Scenario]]:
+    """Read a sweep file and expand it into scenarios.
+
+    Args:
+        path: The sweep YAML file.
+
+    Returns:
+        ``(sweep name, scenarios)`` in file order: ``base`` first (unless ``include_base: false``),
+        then ``runs``, ``grid`` combinations and generated runs.
+
+    Raises:
+        InputError: Unknown keys, ids or columns, bad values, bad generators or repeated run
+            names (file, line and key path named), or an invalid base dataset.
+    """
+    path = Path(path)
+    doc, ctx = read_yaml(path)
+    for key in doc:
+        if key not in SWEEP_KEYS:
+            unknown_key(ctx, "", key, SWEEP_KEYS)
+    base = base_folder(doc.get("base"), path, ctx)
+    name = doc.get("name", path.stem)
+    if not _is_name(name):
+        ctx.add("name", f"{show_value(name)} is not a sweep name (text)")
+    include_base = doc.get("include_base", True)
+    if not isinstance(include_base, bool):
+        ctx.add("include_base", f"{show_value(include_base)} is not true or false")
+    ctx.raise_if_any()
+    assert base is not None
+    network = read_base(base)
+    common = normalize_overrides(doc.get("overrides"), ctx, "overrides")
+    ctx.raise_if_any()
+    common_network = apply_overrides(network, common, ctx, "overrides")
+    ctx.raise_if_any()
+
+    named = _named_runs(doc.get("runs"), ctx)
+    grid, options = _grid_runs(doc.get("grid"), ctx)
+    generated = _generated_runs(doc.get("generate"), common_network, ctx)
+    ctx.raise_if_any()
+    # each fragment alone on top of the common overrides, so that problems name its own key path
+    for fragment, key in [(fragment, key) for _, fragment, key in named + generated] + options:
+        apply_overrides(common_network, fragment, ctx, key)
+    runs = ([(BASE_RUN, {}, "overrides")] if include_base else []) + named + grid + generated
+    _check_unique(runs, ctx)
+    if not runs:
+        ctx.add("runs", "the sweep has no runs: give runs, grid or generate (or include_base: true)")
+    ctx.raise_if_any()
+    sweep = str(name).strip()
+    return sweep, [
+        Scenario(name=run_name, base=base, overrides=merge_overrides(common, fragment),
+                 source=f"{ctx.file}: {key}", sweep=sweep)
+        for run_name, fragment, key in runs
+    ]
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, (str, int)) and not isinstance(value, bool) and bool(str(value).strip())
+
+
+def _named_runs(value: Any, ctx: YamlContext) -> list[tuple[str, dict[str, Any], str]]:
+    """``runs:``: a list of mappings with a ``name`` (and ``description``) plus overrides."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        ctx.add("runs", f"{show_value(value)} is not a list of runs (- name: ..., plus overrides)")
+        return []
+    out = []
+    for i, run in enumerate(value):
+        key = join("runs", i)
+        if not isinstance(run, dict):
+            ctx.add(key, f"{show_value(run)} is not a run mapping (name: ..., plus overrides)")
+            continue
+        if not _is_name(run.get("name")):
+            ctx.add(join(key, "name"), f"each run needs a name (text), found {show_value(run.get('name'))}")
+            continue
+        for extra in run:
+            if extra not in ("name", "description") + OVERRIDE_KEYS:
+                unknown_key(ctx, key, extra, ("name", "description") + OVERRIDE_KEYS)
+        body = {k: v for k, v in run.items() if k in OVERRIDE_KEYS}
+        out.append((str(run["name"]).strip(), normalize_overrides(body, ctx, key), key))
+    return out
+
+
+def _grid_runs(value: Any, ctx: YamlContext) -> tuple[list[tuple[str, dict[str, Any], str]],
+                                                       list[tuple[dict[str, Any], str]]]:
+    """``grid:``: dimension -> option -> overrides; one run per combination, named ``dim=opt,dim=opt``.
+
+    Returns:
+        ``(runs, options)``: the combined runs, and each option's overrides with its key path
+        (checked one by one, so that problems name the option).
+    """
+    if value is None:
+        return [], []
+    if not isinstance(value, dict) or not value:
+        ctx.add("grid", f"{show_value(value)} is not a mapping of dimension: {{option: overrides}}")
+        return [], []
+    dimensions: list[list[tuple[str, dict[str, Any], str]]] = []
+    for dim, options in value.items():
+        key = join("grid", str(dim))
+        if not isinstance(options, dict) or not options:
+            ctx.add(key, f"{show_value(options)} is not a mapping of option name: overrides")
+            return [], []
+        dimensions.append([(f"{dim}={opt}", normalize_overrides(body, ctx, join(key, str(opt))),
+                            join(key, str(opt))) for opt, body in options.items()])
+    runs = []
+    for combo in itertools.product(*dimensions):
+        name = ",".join(part[0] for part in combo)
+        runs.append((name, merge_overrides(*(part[1] for part in combo)), f"grid[{name}]"))
+    return runs, [(fragment, key) for dimension in dimensions for _, fragment, key in dimension]
+
+
+def _generated_runs(value: Any, network: Network, ctx: YamlContext) -> list[tuple[str, dict[str, Any], str]]:
+    """``generate:``: a list of ``{n_minus_1: {sites: existing | all | [ids]}}`` / ``{p_range: {from, to, step}}``."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        ctx.add("generate", f"{show_value(value)} is not a list of generators ({', '.join(GENERATORS)})")
+        return []
+    out: list[tuple[str, dict[str, Any], str]] = []
+    for i, item in enumerate(value):
+        key = join("generate", i)
+        if not isinstance(item, dict) or len(item) != 1:
+            ctx.add(key, f"each generator is a one-key mapping, one of: {', '.join(GENERATORS)}")
+            continue
+        kind, spec = next(iter(item.items()))
+        if kind == "n_minus_1":
+            out += _n_minus_1(spec, network, ctx, join(key, kind))
+        elif kind == "p_range":
+            out += _p_range(spec, ctx, join(key, kind))
+        else:
+            unknown_key(ctx, key, kind, GENERATORS, "generator")
+    return out
+
+
+def _n_minus_1(spec: Any, network: Network, ctx: YamlContext, key: str) -> list[tuple[str, dict[str, Any], str]]:
+    """One run per listed site, that site forced closed; named ``close=<site>``."""
+    sites = spec.get("sites") if isinstance(spec, dict) else None
+    if not isinstance(spec, dict) or set(spec) != {"sites"}:
+        ctx.add(key, "write n_minus_1: {sites: existing}, {sites: all} or {sites: [id, ...]}")
+        return []
+    status = network.sites["status"]
+    if sites == "existing":
+        ids = list(network.sites.index[(status == "existing").to_numpy()])
+    elif sites == "all":
+        ids = list(network.sites.index[(status != "forced_closed").to_numpy()])
+    elif isinstance(sites, list) and all(isinstance(s, str) for s in sites):
+        ids = sites
+        for j, site in enumerate(sites):
+            if site not in network.sites.index:
+                ctx.add(join(join(key, "sites"), j), f"unknown site id '{site}'")
+    else:
+        ctx.add(join(key, "sites"), f"{show_value(sites)} is not 'existing', 'all' or a list of site ids")
+        return []
+    if not ids:
+        ctx.add(join(key, "sites"), f"selects no sites ('{sites}' matches none in the base dataset)")
+    return [(f"close={site}", {"sites": {"close": [str(site)]}}, key) for site in ids]
+
+
+def _p_range(spec: Any, ctx: YamlContext, key: str) -> list[tuple[str, dict[str, Any], str]]:
+    """One run per site count p in from..to (inclusive, by step), ``exact_sites = p``; named ``p=<p>``."""
+    if not isinstance(spec, dict) or not {"from", "to"} <= set(spec) or not set(spec) <= {"from", "to", "step"}:
+        ctx.add(key, "write p_range: {from: <sites>, to: <sites>} (optionally step: <n>)")
+        return []
+    values = {k: spec.get(k, 1) for k in ("from", "to", "step")}
+    for k, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < (1 if k == "step" else 0):
+            ctx.add(join(key, k), f"{show_value(v)} is not a whole number >= {1 if k == 'step' else 0}")
+            return []
+    if values["from"] > values["to"]:
+        ctx.add(key, f"from ({values['from']}) is greater than to ({values['to']})")
+        return []
+    return [(f"p={p}", {"settings": {"constraints.exact_sites": p}}, key)
+            for p in range(values["from"], values["to"] + 1, values["step"])]
+
+
+def _check_unique(runs: list[tuple[str, dict[str, Any], str]], ctx: YamlContext) -> None:
+    """Every run name once; a repeat names both places."""
+    first: dict[str, str] = {}
+    for run_name, _, key in runs:
+        if run_name in first:
+            ctx.add(key, f"run name '{run_name}' is used twice (also by {first[run_name]}); names must be unique")
+        first.setdefault(run_name, key)
