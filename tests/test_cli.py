@@ -173,3 +173,20 @@ def test_real_process_stdout_is_pure_json():
                            "--solver", "highs", "--verbose"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "optimal"
+
+
+def test_solve_and_validate_a_scenario_file(tmp_path):
+    scenario = tmp_path / "rents-up.yaml"
+    scenario.write_text(f"name: rents-up\nbase: {TINY}\nsites: {{scale: {{fixed_cost: 1.5}}}}\n")
+    base = json.loads(run("solve", TINY, "--json").stdout)
+    res = run("solve", scenario, "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["status"] == "optimal" and doc["check"]["ok"]
+    assert doc["costs"]["fixed"] == pytest.approx(base["costs"]["fixed"] * 1.5) or doc["open_sites"] != base["open_sites"]
+    assert run("validate", scenario).exit_code == 0
+    scenario.write_text(f"base: {TINY}\nsites: {{ids: [NOPE], set: {{capacity: 1}}}}\n")
+    res = run("validate", scenario, "--json")
+    assert res.exit_code == 1
+    problem = json.loads(res.stdout)["problems"][0]
+    assert "NOPE" in problem["message"] and problem["file"].endswith("rents-up.yaml")
