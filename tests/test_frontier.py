@@ -166,3 +166,19 @@ def test_all_infeasible_exits_2(dataset):
     result = CliRunner().invoke(frontier_command, [str(dataset), "--max-sites", "2", "--json"])
     assert result.exit_code == 2
     assert {pt["status"] for pt in json.loads(result.stdout)["points"]} == {"infeasible"}
+
+
+def test_cli_mip_gap_reaches_every_solve(dataset, monkeypatch):
+    import optimizer.api as api_module
+
+    seen = []
+    original = api_module.solve
+
+    def spy(network, **kwargs):
+        seen.append(kwargs.get("mip_gap"))
+        return original(network, **kwargs)
+
+    monkeypatch.setattr(api_module, "solve", spy)
+    result = CliRunner().invoke(frontier_command, [str(dataset), "--max-sites", "2", "--mip-gap", "0.05", "--json"])
+    assert result.exit_code == 0, result.output
+    assert seen and set(seen) == {0.05}
