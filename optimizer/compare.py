@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Problem
-from optimizer.reports import OUTPUT_MARKER
+from optimizer.reports import prepare_output
 
 #: Files written by :func:`write_comparison`.
 COMPARE_FILES = ("compare.csv", "compare.json", "cost_breakdown.png", "open_sites.png", "compare.html")
@@ -371,18 +371,8 @@ def write_comparison(comparison: Comparison, out_dir: str | Path) -> list[Path]:
         InputError: The folder holds one of these files and was not written by optimizer
             (it has no ``.optimizer-output`` marker).
     """
-    out = Path(out_dir)
-    targets = [out / name for name in COMPARE_FILES]
-    if out.exists() and not out.is_dir():
-        raise InputError(Problem(str(out), "is a file, not a folder; choose another --out folder", field="--out"))
-    if out.exists() and not (out / OUTPUT_MARKER).exists():
-        foreign = [t for t in targets if t.exists()]
-        if foreign:
-            raise InputError(Problem(str(out), f"refusing to overwrite {foreign[0]}, which optimizer did not "
-                                               "write; choose another --out folder", field="--out"))
     cost_png, open_png = _cost_chart(comparison), _open_chart(comparison)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / OUTPUT_MARKER).write_text("This folder holds output of the optimizer command; it may overwrite it.\n")
+    targets = prepare_output(out_dir, COMPARE_FILES)
     comparison.table.to_csv(targets[0], index=False)
     targets[1].write_text(json.dumps(json_document(comparison), indent=2, allow_nan=False) + "\n")
     targets[2].write_bytes(cost_png)

@@ -28,7 +28,7 @@ from optimizer import api
 from optimizer.errors import InputError, Problem
 from optimizer.model.build import BuiltModel
 from optimizer.network import Network
-from optimizer.reports import OUTPUT_MARKER
+from optimizer.reports import prepare_output
 from optimizer.results import Result
 from optimizer.solvers import get_solver
 from optimizer.solvers.base import SolveOptions
@@ -255,19 +255,7 @@ def write_frontier(table: pd.DataFrame, out_dir: str | Path, protected: Sequence
     Raises:
         InputError: Writing would overwrite an input file or a file optimizer did not write.
     """
-    out = Path(out_dir)
-    targets = [out / name for name in FRONTIER_FILES]
-    guarded = {Path(p).resolve() for p in protected}
-    clash = [t for t in targets if t.resolve() in guarded]
-    if clash:
-        raise InputError(Problem(str(out), f"refusing to overwrite input file {clash[0]}; choose another --out folder"))
-    if out.exists() and not (out / OUTPUT_MARKER).exists():
-        foreign = [t for t in targets if t.exists()]
-        if foreign:
-            raise InputError(Problem(str(out), f"refusing to overwrite {foreign[0]}, which optimizer did not write; "
-                                               "choose another --out folder"))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / OUTPUT_MARKER).write_text("This folder holds output of the optimizer command; it may overwrite it.\n")
+    targets = prepare_output(out_dir, FRONTIER_FILES, list(protected))
     table.to_csv(targets[0], index=False)
     _chart(table, targets[1])
     return targets

@@ -44,8 +44,8 @@ def node_kinds(network: "Network") -> dict[str, str]:  # noqa: F821
     return kinds
 
 
-def _coordinates(network: "Network") -> pd.DataFrame:  # noqa: F821
-    """lat/lon of every node id (sites over regions, as in :func:`node_kinds`)."""
+def coordinates(network: "Network") -> pd.DataFrame:  # noqa: F821
+    """lat/lon of every supplier, site and region id (sites over regions, as in :func:`node_kinds`)."""
     parts = [network.regions[["lat", "lon"]]]
     if network.suppliers is not None:
         parts.append(network.suppliers[["lat", "lon"]])
@@ -56,7 +56,7 @@ def _coordinates(network: "Network") -> pd.DataFrame:  # noqa: F821
 
 def road_km(network: "Network", origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:  # noqa: F821
     """Road km between paired node ids: great-circle distance x circuity (NaN without coordinates)."""
-    coords = _coordinates(network)
+    coords = coordinates(network)
     a = coords.reindex(pd.Index(origins, dtype=object))
     b = coords.reindex(pd.Index(destinations, dtype=object))
     if not len(a):

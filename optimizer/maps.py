@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from optimizer.links import coordinates  # noqa: E402
 from optimizer.network import Network  # noqa: E402
 from optimizer.results import Result  # noqa: E402
 
@@ -32,16 +33,6 @@ def _colour(mode: str, extra: dict[str, str]) -> str:
     if mode in MODE_COLOURS:
         return MODE_COLOURS[mode]
     return extra.setdefault(mode, _FALLBACK[len(extra) % len(_FALLBACK)])
-
-
-def _points(network: Network) -> pd.DataFrame:
-    """lat/lon of every supplier, site and region id."""
-    parts = [network.regions[["lat", "lon"]]]
-    if network.suppliers is not None:
-        parts.append(network.suppliers[["lat", "lon"]])
-    parts.append(network.sites[["lat", "lon"]])
-    points = pd.concat(parts)
-    return points[~points.index.duplicated(keep="last")]
 
 
 def link_loads(network: Network, result: Result) -> pd.DataFrame:
@@ -75,7 +66,7 @@ def write_png(network: Network, result: Result, path: str | Path) -> Path:
     Returns:
         The path written.
     """
-    pts = _points(network)
+    pts = coordinates(network)
     fig, ax = plt.subplots(figsize=(12, 7.5), dpi=110)
     demand = pd.Series(network.demand_matrix.sum(axis=1), index=network.regions.index)
     size = 4 + 120 * np.sqrt(demand / max(float(demand.max()), 1e-12))
@@ -135,7 +126,7 @@ def write_html(network: Network, result: Result, path: str | Path) -> Path:
     Returns:
         The path written.
     """
-    pts = _points(network)
+    pts = coordinates(network)
     centre = [float(np.nanmean(pts["lat"])), float(np.nanmean(pts["lon"]))] if len(pts) else [0.0, 0.0]
     fmap = folium.Map(location=centre, zoom_start=4, control_scale=True)
     demand = pd.Series(network.demand_matrix.sum(axis=1), index=network.regions.index)

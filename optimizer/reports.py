@@ -65,6 +65,41 @@ def summary(result: Result, network: Network) -> str:
     return "\n".join(lines)
 
 
+def prepare_output(out_dir: str | Path, names: tuple[str, ...] | list[str], protected: list[Path] | tuple = ()
+                   ) -> list[Path]:
+    """Make sure ``out_dir`` may receive the files ``names``, create it and mark it as optimizer output.
+
+    Args:
+        out_dir: The output folder (created if missing).
+        names: File names about to be written into it.
+        protected: Input files that must never be overwritten.
+
+    Returns:
+        The target paths, in the order of ``names``.
+
+    Raises:
+        InputError: ``out_dir`` is a file, a target is an input file, or the folder holds a
+            target file without the :data:`OUTPUT_MARKER` (a file optimizer did not write).
+    """
+    out = Path(out_dir)
+    targets = [out / name for name in names]
+    if out.exists() and not out.is_dir():
+        raise InputError(Problem(str(out), "is a file, not a folder; choose another --out folder", field="--out"))
+    guarded = {Path(p).resolve() for p in protected}
+    clash = [t for t in targets if t.resolve() in guarded]
+    if clash:
+        raise InputError(Problem(str(out), f"refusing to overwrite input file {clash[0]}; choose another --out folder",
+                                 field="--out"))
+    if out.exists() and not (out / OUTPUT_MARKER).exists():
+        foreign = [t for t in targets if t.exists()]
+        if foreign:
+            raise InputError(Problem(str(out), f"refusing to overwrite {foreign[0]}, which optimizer did not write; "
+                                               "choose another --out folder", field="--out"))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / OUTPUT_MARKER).write_text("This folder holds output of the optimizer command; it may overwrite it.\n")
+    return targets
+
+
 def write_outputs(result: Result, network: Network, out_dir: str | Path, protected: list[Path]) -> list[Path]:
     """Write the plan as CSV tables, the JSON document and maps into ``out_dir``.
 
@@ -85,19 +120,7 @@ def write_outputs(result: Result, network: Network, out_dir: str | Path, protect
         InputError: Writing would overwrite an input file or a file this tool did not write.
     """
     out = Path(out_dir)
-    targets = [out / name for name in OUTPUT_FILES]
-    protected_resolved = {p.resolve() for p in protected}
-    clash = [t for t in targets if t.resolve() in protected_resolved]
-    if clash:
-        raise InputError(Problem(str(out), f"refusing to overwrite input file {clash[0]}; choose another --out folder"))
-    if out.exists() and not (out / OUTPUT_MARKER).exists():
-        foreign = [t for t in targets if t.exists()]
-        if foreign:
-            raise InputError(Problem(
-                str(out), f"refusing to overwrite {foreign[0]}, which optimizer did not write; choose another --out folder"
-            ))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / OUTPUT_MARKER).write_text("This folder holds output of the optimizer command; it may overwrite it.\n")
+    targets = prepare_output(out, OUTPUT_FILES, protected)
     (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     result.sites.to_csv(out / "plan_sites.csv", index=False)
     result.flows.to_csv(out / "plan_flows.csv", index=False)
