@@ -172,7 +172,7 @@ def solve(
     if pooled is not None:  # the exact square-root holding cost, not the model's tangent estimate
         plan.costs, plan.objective = pooled.costs, float(pooled.objective)
         result.messages.append(
-            f"Pooled inventory: {pooled.rounds} round(s) of tangent cuts ({pooled.n_cuts} cuts); the model's "
+            f"Pooled inventory: {pooled.rounds} round(s) of cuts ({pooled.n_cuts} cuts); the model's "
             f"holding cost is within {pooled.error:.2e} of the exact square-root cost.")
     result.objective = plan.objective
     result.costs = plan.costs
