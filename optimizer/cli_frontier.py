@@ -22,6 +22,10 @@ from optimizer.frontier import AXES, cost_columns, frontier, write_frontier
 from optimizer.solvers import SOLVERS
 
 
+#: Default time limit of each frontier point, seconds.
+DEFAULT_POINT_SECONDS = 60.0
+
+
 def _parse_between(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """``cost,AXIS`` (either order) -> the axis name."""
     parts = [p.strip().lower() for p in value.split(",")]
@@ -55,8 +59,10 @@ def _json_value(value: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the table as one JSON document on stdout.")
 @click.option("--solver", type=click.Choice(sorted(SOLVERS)), default=None,
               help="MIP backend (default: network.yaml's solver, else highs).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Seconds per solve; on expiry that point keeps its best plan, labelled feasible.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_POINT_SECONDS,
+              show_default=True,
+              help="Seconds per point; on expiry that point keeps its best plan, labelled feasible with its gap "
+                   "(points far from the optimum can be slow to prove).")
 @click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
               help="Stop each solve at this relative gap (default: prove optimality to 1e-9); a coarse curve "
                    "of a large network comes much faster with e.g. 0.01.")
