@@ -273,3 +273,18 @@ def test_random_networks_arc_flow_equals_shortest_path(seed):
     tight = optimizer.solve(capped)
     if tight.has_plan:  # tighter links can only cost more
         assert tight.check.ok and tight.objective >= objectives["arc_flow"] * (1 - 1e-9)
+
+
+def test_decomposition_ends_with_a_rounding_surplus():
+    """Flow that reaches a site beyond its need (solver rounding) is dropped, not walked forever."""
+    from optimizer.model.routes import _decompose
+
+    links = pd.DataFrame({"from": ["P", "A", "B", "C"], "to": ["A", "B", "C", "A"]})
+    # P -> A 10.00001; A -> B 5.00001; B -> C 1 and C -> A 1 (a cycle through A); A and B need 5 each.
+    found = _decompose(links, np.array([0, 1, 2, 3]), np.array([10.00001, 5.00001, 1.0, 1.0]), {"A": 5.0, "B": 5.0},
+                       {"P"})
+    delivered = {}
+    for supplier, site, quantity, path in found:
+        assert supplier == "P" and [links.loc[r, "to"] for r in path][-1] == site
+        delivered[site] = delivered.get(site, 0.0) + quantity
+    assert delivered == pytest.approx({"A": 5.0, "B": 5.0})

@@ -4,7 +4,10 @@ With shortest-path routing every flow column already is a route.  With arc
 flows the per-link flows are decomposed into paths, product by product: walk
 from a supplier along links that still carry flow until a site that still
 needs stock for its own regions, take the smallest amount on the way, repeat
-(zero-cost cycles, which an optimal solution may contain, are cancelled).
+(zero-cost cycles, which an optimal solution may contain, are cancelled; flow
+that ends where nothing is needed is the solver's rounding surplus and is dropped,
+within the checker's tolerance).  Every step empties an arc or a site's need, so
+the walk ends.
 """
 
 from __future__ import annotations
@@ -64,8 +67,12 @@ def _decompose(links: pd.DataFrame, link_rows: np.ndarray, amounts: np.ndarray, 
         out.setdefault(frm[row], {})[int(row)] = float(amount)
     need = {k: float(v) for k, v in sinks.items()}
     paths: list[tuple[str, str, float, list[int]]] = []
+    budget = len(link_rows) + len(need) + 1  # each extraction empties an arc or a need
     for supplier in sorted(s for s in out if s in suppliers):
         while any(a > ROUTE_EPS for a in out[supplier].values()):
+            budget -= 1
+            if budget < 0:
+                raise RuntimeError("route decomposition did not finish: an extraction emptied no arc or need")
             node, path, seen = supplier, [], {supplier: 0}
             while True:
                 if path and need.get(node, 0.0) > ROUTE_EPS:
@@ -87,13 +94,15 @@ def _decompose(links: pd.DataFrame, link_rows: np.ndarray, amounts: np.ndarray, 
                 seen[node] = len(path)
             if not path:
                 break
-            amount = min(min(out[frm[r]][r] for r in path), need.get(node, np.inf))
+            sink = need.get(node, 0.0)
+            amount = min(out[frm[r]][r] for r in path)
+            if sink > ROUTE_EPS:
+                amount = min(amount, sink)
+                need[node] = sink - amount
+                paths.append((supplier, str(node), amount, path))
+            # else: a dead end that needs nothing, i.e. the solver's rounding surplus: dropped
             for r in path:
                 out[frm[r]][r] -= amount
-            if node in need:
-                need[node] -= amount
-            if amount > ROUTE_EPS:
-                paths.append((supplier, str(node), amount, path))
     return paths
 
 
