@@ -14,7 +14,7 @@ uncapacitated, so the objectives must agree; the table shows what the smaller
 model saves.  Every solve runs in a fresh worker process (peak memory measured
 on its own, see ``bench_orlib.py``).  The networks use the linear inventory
 model and multi-sourcing so that routing, not the stock model, is measured.
-Random networks come from :func:`optimizer.instances.random_multi_echelon`.
+Random networks come from :func:`optimizer.io.instances.random_multi_echelon`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 import optimizer
 from bench_orlib import isolated
-from optimizer.instances import random_multi_echelon
+from optimizer.io.instances import random_multi_echelon
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "scenarios" / "demo"

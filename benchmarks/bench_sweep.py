@@ -54,9 +54,9 @@ def run_one(sweep: Path, runs: int | None, only: list[str] | None, executor: str
     Returns:
         Wall seconds, runs, statuses and objectives by scenario, and the parent's peak RSS in MB.
     """
-    from optimizer.runner import run_sweep
-    from optimizer.store import RunStore
-    from optimizer.sweep import load_sweep
+    from optimizer.runs.runner import run_sweep
+    from optimizer.runs.store import RunStore
+    from optimizer.runs.sweep import load_sweep
 
     _, scenarios = load_sweep(sweep)
     if only:

@@ -9,6 +9,7 @@ Typical use::
     result.flows  # tidy table: from, to, product, quantity
 """
 
+from optimizer import _compat
 from optimizer.api import FORMATS, build, load, solve, validate
 from optimizer.errors import InputError, OptimizerError, Problem
 from optimizer.network import Network, Settings, SolverSettings
@@ -16,6 +17,8 @@ from optimizer.results import Result
 from optimizer.solvers.base import Status
 
 __version__ = "0.1.0"
+
+_compat.install()
 
 __all__ = [
     "FORMATS", "InputError", "Network", "OptimizerError", "Problem", "Result", "Settings",

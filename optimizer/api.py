@@ -21,10 +21,11 @@ from optimizer.diagnose import explain_infeasibility
 from optimizer.errors import InputError, Problem
 from optimizer.io.dataset import read_dataset, validate_dataset
 from optimizer.io.orlib import read_orlib, read_sscflp
-from optimizer.inventory import plan_stock
+from optimizer.stock import plan_stock
 from optimizer.kpis import kpis
 from optimizer.model.build import BuiltModel, build_model
-from optimizer.model.inventory import add_pooled_inventory, solve_pooled
+from optimizer.model.pooled import add_pooled_inventory
+from optimizer.solve.pooled import solve_pooled
 from optimizer.model.linear import LinearModel
 from optimizer.network import Network
 from optimizer.results import Result, site_table
@@ -62,7 +63,7 @@ def load(path: str | Path, format: str = "dataset") -> Network:
     """
     path = Path(path)
     if format == "dataset" and path.suffix.lower() in SCENARIO_SUFFIXES and path.is_file():
-        from optimizer.scenario import build_network, load_scenario
+        from optimizer.runs.scenario import build_network, load_scenario
 
         return build_network(load_scenario(path))
     if format == "dataset":

@@ -62,7 +62,7 @@ def kpis(network: Network, open_sites: list[str], flows: pd.DataFrame, stock: pd
         open_sites: Ids of the open sites.
         flows: Columns ``from``, ``to``, ``product``, ``quantity`` (units per period); only
             site -> region rows count.
-        stock: The plan's stock table (:func:`optimizer.inventory.stock_table`).
+        stock: The plan's stock table (:func:`optimizer.stock.stock_table`).
         costs: Cost components, currency per period.
 
     Returns:

@@ -91,6 +91,9 @@ class Settings:
         circuity: Road km per great-circle km.
         distance_method: ``haversine`` (vectorised sphere) or ``geodesic`` (WGS-84, geopy).
         days_of_cover: Days of throughput each open site holds as stock (linear holding cost).
+        horizon_periods: Periods over which a one-off cost (a site's ``closing_cost``) is
+            spread: each period is charged ``closing_cost / horizon_periods``; ``None`` for one
+            year (:attr:`closing_horizon`).
         min_sites: Minimum number of open sites, ``None`` for no minimum.
         max_sites: Maximum number of open sites, ``None`` for no maximum.
         exact_sites: Exact number of open sites, ``None`` for free.
@@ -105,6 +108,7 @@ class Settings:
     circuity: float = 1.2
     distance_method: str = "haversine"
     days_of_cover: float = 14.0
+    horizon_periods: int | None = None
     min_sites: int | None = None
     max_sites: int | None = None
     exact_sites: int | None = None
@@ -113,6 +117,14 @@ class Settings:
     solver: SolverSettings = field(default_factory=SolverSettings)
     transport: TransportSettings = field(default_factory=TransportSettings)
     inventory: InventorySettings = field(default_factory=InventorySettings)
+
+    @property
+    def closing_horizon(self) -> int:
+        """Periods a one-off closing cost is spread over: ``horizon_periods``, else one year
+        (``365 / period_days`` rounded to a whole number of periods, at least 1)."""
+        if self.horizon_periods is not None:
+            return int(self.horizon_periods)
+        return max(1, round(365.0 / self.period_days))
 
 
 @dataclass

@@ -37,7 +37,7 @@ class Result:
         sites: One row per site: status, decision (open / keep / close / unused),
             throughput (volume units per period), capacity and utilisation (fraction).
         stock: Stock per (site, product): cycle and safety stock (units), reorder point, days of
-            cover and their holding cost (currency per period); see :func:`optimizer.inventory.stock_table`.
+            cover and their holding cost (currency per period); see :func:`optimizer.stock.stock_table`.
         cost_details: Breakdown of components: ``holding`` = ``{cycle, safety}`` (currency per
             period, summing to ``costs["holding"]``) and, in the pooled model, its ``approximation_error``.
         kpis: Key performance indicators (see :func:`optimizer.kpis.kpis`).

@@ -434,6 +434,10 @@ KEYS: tuple[Key, ...] = (
         description="`haversine` (sphere, fast) or `geodesic` (WGS-84 ellipsoid, slower, about 0.5 % more exact)."),
     Key(name="days_of_cover", type="float", unit="days", min=0, default=_S.days_of_cover,
         description="Stock each open site holds, in days of its throughput (the linear inventory model)."),
+    Key(name="horizon_periods", type="int", unit="periods", min=1, nullable=True, default=_S.horizon_periods,
+        default_doc="one year: 365 / period_days, rounded (52 for weeks)",
+        description="Periods over which a one-off cost is spread: an existing site that closes is charged "
+                    "closing_cost / horizon_periods in each period."),
     Key(name="constraints.min_sites", type="int", unit="sites", min=0, nullable=True, default=_S.min_sites,
         description="Fewest open sites; null for no minimum."),
     Key(name="constraints.max_sites", type="int", unit="sites", min=0, nullable=True, default=_S.max_sites,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import optimizer
-from optimizer.instances import random_capacitated
+from optimizer.io.instances import random_capacitated
 from optimizer.solvers import available_solvers
 
 DATA = Path(__file__).parent / "data"

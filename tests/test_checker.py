@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import optimizer.checker as checker_module
+import optimizer.checker.core as checker_module
 from optimizer.checker import CheckReport, check
 from optimizer.network import Network, Settings
 from optimizer.plan import COST_COMPONENTS, Plan

@@ -10,12 +10,12 @@ import matplotlib.pyplot as plt
 import pytest
 from click.testing import CliRunner
 
-from optimizer.cli_compare import compare
-from optimizer.compare import CLOSED, CLOSED_VS_BASE, OPEN, OPENED, COMPARE_FILES, compare_runs, select_runs, \
+from optimizer.cli.compare import compare
+from optimizer.runs.compare import CLOSED, CLOSED_VS_BASE, OPEN, OPENED, COMPARE_FILES, compare_runs, select_runs, \
     write_comparison
 from optimizer.errors import InputError
 from optimizer.reports import OUTPUT_MARKER
-from optimizer.store import RunRecord, RunStore
+from optimizer.runs.store import RunRecord, RunStore
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 import optimizer
-from optimizer.cli_frontier import frontier_command
+from optimizer.cli.frontier import frontier_command
 from optimizer.frontier import complete_start, cost_columns, frontier, plan_vector, write_frontier
 from optimizer.model.build import build_model
-from optimizer.model.inventory import add_pooled_inventory
+from optimizer.model.pooled import add_pooled_inventory
 from optimizer.network import InventorySettings
 from optimizer.reports import OUTPUT_MARKER
 

@@ -12,7 +12,7 @@ from stockpyl.newsvendor import newsvendor_normal
 from stockpyl.rq import r_q_eoqss_approximation
 
 from factory import make_network
-from optimizer import inventory as inv
+from optimizer import stock as inv
 from optimizer.network import InventorySettings
 
 # (service level, ordering cost K, unit value, holding rate, demand per period, std per period,

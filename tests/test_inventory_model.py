@@ -16,9 +16,10 @@ from scipy.stats import norm
 import optimizer
 from factory import make_network
 from optimizer.errors import InputError
-from optimizer.inventory import stock_table
+from optimizer.stock import stock_table
 from optimizer.model.build import build_model
-from optimizer.model.inventory import add_pooled_inventory, solve_pooled
+from optimizer.model.pooled import add_pooled_inventory
+from optimizer.solve.pooled import solve_pooled
 from optimizer.network import InventorySettings
 from optimizer.solvers import available_solvers, get_solver
 from optimizer.solvers.base import SolveOptions

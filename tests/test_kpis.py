@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from factory import KM_PER_DEG, make_network
-from optimizer.inventory import stock_table
+from optimizer.stock import stock_table
 from optimizer.kpis import DEFAULT_SERVICE_KM, TRUCK_KM_PER_DAY, kpis, weighted_percentile
 from optimizer.network import TransportSettings
 

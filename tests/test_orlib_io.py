@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from optimizer.errors import InputError
-from optimizer.instances import random_capacitated
+from optimizer.io.instances import random_capacitated
 from optimizer.io.orlib import MAX_PROBLEMS, format_orlib, read_orlib, read_sscflp, write_orlib
 
 DATA = Path(__file__).parent / "data"

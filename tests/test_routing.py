@@ -259,7 +259,7 @@ def test_dataset_folder_with_supply_files_solves(tmp_path):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_networks_arc_flow_equals_shortest_path(seed):
-    from optimizer.instances import random_multi_echelon
+    from optimizer.io.instances import random_multi_echelon
 
     net = random_multi_echelon(8, 30, 2, 2, seed)
     objectives = {}
@@ -277,7 +277,7 @@ def test_random_networks_arc_flow_equals_shortest_path(seed):
 
 def test_decomposition_ends_with_a_rounding_surplus():
     """Flow that reaches a site beyond its need (solver rounding) is dropped, not walked forever."""
-    from optimizer.model.routes import _decompose
+    from optimizer.model.paths import _decompose
 
     links = pd.DataFrame({"from": ["P", "A", "B", "C"], "to": ["A", "B", "C", "A"]})
     # P -> A 10.00001; A -> B 5.00001; B -> C 1 and C -> A 1 (a cycle through A); A and B need 5 each.

@@ -14,12 +14,12 @@ import pytest
 from click.testing import CliRunner
 from distributed import LocalCluster
 
-import optimizer.runner as runner
+import optimizer.runs.runner as runner
 from optimizer import api
-from optimizer.cli_run import run
-from optimizer.scenario import Scenario, build_network, input_hash
-from optimizer.store import RunStore
-from optimizer.sweep import load_sweep
+from optimizer.cli.run import run
+from optimizer.runs.scenario import Scenario, build_network, input_hash
+from optimizer.runs.store import RunStore
+from optimizer.runs.sweep import load_sweep
 
 TINY = Path(__file__).parent / "data" / "tiny"
 
@@ -187,7 +187,7 @@ def test_a_scenario_that_kills_its_worker_is_recorded(tmp_path: Path, monkeypatc
 
 def test_killed_sweep_keeps_finished_runs_and_resumes(sweep: Path, tmp_path: Path):
     store = tmp_path / "runs.db"
-    command = [sys.executable, "-c", "from optimizer.cli_run import run; run()", str(sweep), "--workers", "2",
+    command = [sys.executable, "-c", "from optimizer.cli.run import run; run()", str(sweep), "--workers", "2",
                "--store", str(store), "--json"]
     killed = subprocess.run(command, capture_output=True, text=True, timeout=120,
                             env={**os.environ, runner.KILL_AFTER_ENV: "3"})

@@ -16,11 +16,11 @@ import pytest
 
 import optimizer
 
-import optimizer.scenario as scenario_module
+import optimizer.runs.scenario as scenario_module
 from optimizer.errors import InputError
 from optimizer.io.dataset import read_dataset
-from optimizer.overrides import YamlContext, apply_overrides, merge_overrides, normalize_overrides
-from optimizer.scenario import build_network, input_hash, load_scenario, read_base
+from optimizer.runs.overrides import YamlContext, apply_overrides, merge_overrides, normalize_overrides
+from optimizer.runs.scenario import build_network, input_hash, load_scenario, read_base
 from factory import make_network
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -302,7 +302,7 @@ def test_same_overrides_same_hash_whatever_the_file(base):
 
 def test_hash_is_the_same_in_another_process(monkeypatch):
     path = ROOT / "scenarios" / "whatif" / "rents-up.yaml"
-    code = ("import sys; import optimizer.scenario as m; s = m.load_scenario(sys.argv[1]); "
+    code = ("import sys; import optimizer.runs.scenario as m; s = m.load_scenario(sys.argv[1]); "
             "print(m.package_source_hash(), m.input_hash(s, m.build_network(s), {'solver': 'highs', 'threads': 1}))")
     outputs = {tuple(subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                                     check=True, cwd=ROOT).stdout.split()) for _ in range(2)}

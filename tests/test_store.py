@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-import optimizer.store as store_module
+import optimizer.runs.store as store_module
 from optimizer.errors import InputError
-from optimizer.store import RUN_COLUMNS, RunRecord, RunStore, StoreError, store_url
+from optimizer.runs.store import RUN_COLUMNS, RunRecord, RunStore, StoreError, store_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -127,7 +127,7 @@ WRITER = textwrap.dedent(
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     from test_store import record
-    from optimizer.store import RunStore
+    from optimizer.runs.store import RunStore
     url, tag, gate = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     store = RunStore(url)  # both may create the tables at once
     (gate / tag).touch()  # ready

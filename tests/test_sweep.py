@@ -9,8 +9,8 @@ import pytest
 
 import optimizer
 from optimizer.errors import InputError
-from optimizer.scenario import build_network
-from optimizer.sweep import load_sweep
+from optimizer.runs.scenario import build_network
+from optimizer.runs.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "data" / "tiny"

@@ -27,7 +27,7 @@
   Each customer must be served by exactly one facility.
 
 * :func:`write_orlib` / :func:`format_orlib` write the OR-Library layout
-  (used by :mod:`optimizer.instances`); they round-trip with :func:`read_orlib`.
+  (used by :mod:`optimizer.io.instances`); they round-trip with :func:`read_orlib`.
 
 Both readers return a one-product :class:`~optimizer.network.Network` whose
 shipping cost is the matrix ``unit_shipping_cost = cost_i_j / demand_j``

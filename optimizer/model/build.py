@@ -37,8 +37,8 @@ import scipy.sparse as sp
 
 from optimizer.links import ROAD
 from optimizer.model.linear import LinearModel
-from optimizer.model.routes import decode_routes
-from optimizer.model.routing import Routing, Triplets, add_routing
+from optimizer.model.paths import decode_routes
+from optimizer.model.supply import Routing, Triplets, add_routing
 from optimizer.network import Network
 from optimizer.plan import COST_COMPONENTS, FLOW_COLUMNS, Plan
 

@@ -1,7 +1,7 @@
 """Compare stored runs side by side: costs, open sites and KPIs, with differences to a base run.
 
-:func:`compare_runs` turns the table of :meth:`optimizer.store.RunStore.runs` (one row per run,
-the :class:`~optimizer.store.RunRecord` fields as columns) into a :class:`Comparison`;
+:func:`compare_runs` turns the table of :meth:`optimizer.runs.store.RunStore.runs` (one row per run,
+the :class:`~optimizer.runs.store.RunRecord` fields as columns) into a :class:`Comparison`;
 :func:`text_report` and :func:`json_document` render it, and :func:`write_comparison` writes
 ``compare.csv``, ``compare.json``, two charts (``cost_breakdown.png``: stacked cost components
 per run; ``open_sites.png``: which site is open in which run) and ``compare.html``, one

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli_common import EXIT_OK, fail
-from optimizer.compare import compare_runs, json_document, select_runs, text_report, write_comparison
+from optimizer.cli.common import EXIT_OK, fail
+from optimizer.runs.compare import compare_runs, json_document, select_runs, text_report, write_comparison
 from optimizer.errors import InputError, OptimizerError, Problem
-from optimizer.store import RunStore
+from optimizer.runs.store import RunStore
 
 @click.command("compare")
 @click.argument("store")

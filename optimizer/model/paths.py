@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimizer.model.routing import ROUTE_EPS, Routing
+from optimizer.model.supply import ROUTE_EPS, Routing
 from optimizer.network import Network
 from optimizer.plan import ROUTE_COLUMNS
 

@@ -1,4 +1,4 @@
-"""The ``optimizer`` command: a thin layer over :mod:`optimizer.api` (exit codes: :mod:`optimizer.cli_common`)."""
+"""The ``optimizer`` command: a thin layer over :mod:`optimizer.api` (exit codes: :mod:`optimizer.cli.common`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from optimizer import api
-from optimizer.cli_common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO_PLAN, EXIT_OK, fail,
+from optimizer.cli.common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO_PLAN, EXIT_OK, fail,
                                   protected_inputs)
 from optimizer.errors import InputError, OptimizerError
 from optimizer.reports import summary, write_outputs
@@ -99,9 +99,9 @@ def validate(path: Path, as_json: bool) -> None:
 
 def _register() -> None:
     """Add the commands defined in their own modules (they import this one, so they come last)."""
-    from optimizer.cli_compare import compare
-    from optimizer.cli_frontier import frontier_command
-    from optimizer.cli_run import run
+    from optimizer.cli.compare import compare
+    from optimizer.cli.frontier import frontier_command
+    from optimizer.cli.run import run
 
     main.add_command(frontier_command)
     main.add_command(run)

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from optimizer import api
-from optimizer.cli_common import EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_OK, fail, protected_inputs
+from optimizer.cli.common import EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_OK, fail, protected_inputs
 from optimizer.errors import OptimizerError
 from optimizer.frontier import AXES, cost_columns, frontier, write_frontier
 from optimizer.solvers import SOLVERS

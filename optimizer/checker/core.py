@@ -18,10 +18,10 @@ Cost definitions (currency per period), which the engine's objective must match:
 * handling: sum over flows of quantity x product volume x site ``handling_cost``;
 * holding: sum over flows of quantity x ``unit_value`` x ``holding_rate`` x
   ``days_of_cover`` / 365 (linear inventory model); in the pooled model, cycle
-  plus safety stock per site and product (see :mod:`optimizer.checker_stock`);
+  plus safety stock per site and product (see :mod:`optimizer.checker.stock`);
 * closing: sum of ``closing_cost`` over ``existing`` sites that are not open and
   over ``forced_closed`` sites;
-* inbound and transfer: see :mod:`optimizer.checker_supply` (routes from
+* inbound and transfer: see :mod:`optimizer.checker.supply` (routes from
   suppliers, conservation at sites, supplier and link capacities).  Flows
   whose ``mode`` is not ``road`` use a site -> region link of the lane graph
   and cost its cost per volume unit instead of the distance-based rate.
@@ -48,8 +48,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optimizer.checker_stock import pooled_holding
-from optimizer.checker_supply import check_supply, link_parameters
+from optimizer.checker.stock import pooled_holding
+from optimizer.checker.supply import check_supply, link_parameters
 from optimizer.network import Network, Settings
 from optimizer.plan import COST_COMPONENTS, FLOW_COLUMNS, Plan
 
@@ -155,7 +155,7 @@ def check(network: Network, plan: Plan, *, rel_tol: float = 1e-6) -> CheckReport
     if settings.single_sourcing:
         _check_single_sourcing(flows, violations)
     lane_km = _road_km(network, flows)
-    links = link_parameters(network, haversine_km)
+    links = link_parameters(network, sphere_km)
     _check_service_distance(network, flows, lane_km, violations)
     costs = _recost(network, flows, lane_km, is_open, links, violations)
     supply_costs = check_supply(network, flows, plan.routes, links, rel_tol, violations, fmt_num)
@@ -349,7 +349,7 @@ def _check_single_sourcing(flows: pd.DataFrame, violations: list[str]) -> None:
                               "but single_sourcing is on")
 
 
-def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+def sphere_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
     """Great-circle km between paired points (element-wise), sphere of radius :data:`EARTH_RADIUS_KM`.
 
     Args:
@@ -384,7 +384,7 @@ def _road_km(network: Network, flows: pd.DataFrame) -> np.ndarray:
         ])
         km = per_lane[inverse.ravel()]
     else:
-        km = haversine_km(lat1, lon1, lat2, lon2)
+        km = sphere_km(lat1, lon1, lat2, lon2)
     return km * network.settings.circuity
 
 

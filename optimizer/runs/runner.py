@@ -1,7 +1,7 @@
 """Run many scenarios: cache look-ups, a process pool or a Dask cluster, and the run store.
 
 For each scenario, in the parent process: build its network (base dataset plus
-overrides), hash its full input (:func:`optimizer.scenario.input_hash`, which
+overrides), hash its full input (:func:`optimizer.runs.scenario.input_hash`, which
 covers the solver options), and look the hash up in the store.  A hit is
 reported with ``cached=True`` and nothing is solved.  A miss sends the built
 network to an executor, where :func:`solve_task` solves it with one solver
@@ -52,8 +52,8 @@ import optimizer
 from optimizer import api
 from optimizer.errors import InputError, OptimizerError, Problem
 from optimizer.network import Network
-from optimizer.scenario import Scenario, build_network, input_hash
-from optimizer.store import RunRecord, RunStore
+from optimizer.runs.scenario import Scenario, build_network, input_hash
+from optimizer.runs.store import RunRecord, RunStore
 
 #: Options every sweep solve uses (part of the input hash): one solver thread per worker.
 SOLVER_OPTIONS: dict[str, Any] = {"threads": 1}
@@ -207,7 +207,7 @@ class _Executors:
     def _pool(self) -> Executor:
         """A process pool whose workers fork from a server that has this module imported."""
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["optimizer.runner"])
+        context.set_forkserver_preload(["optimizer.runs.runner"])
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                    initializer=_exit_with_parent)
 
@@ -267,7 +267,7 @@ def run_sweep(
     """Run every scenario (or take it from the store) and store each new run.
 
     Args:
-        scenarios: The scenarios, e.g. from :func:`optimizer.sweep.load_sweep`.
+        scenarios: The scenarios, e.g. from :func:`optimizer.runs.sweep.load_sweep`.
         store: Where runs are looked up and stored.
         workers: Worker processes (default: ``os.cpu_count()``); with
             ``cluster="local"`` the number of Dask workers.

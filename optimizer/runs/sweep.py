@@ -27,9 +27,9 @@ from typing import Any
 
 from optimizer.io.dataset import show_value
 from optimizer.network import Network
-from optimizer.overrides import (OVERRIDE_KEYS, YamlContext, apply_overrides, join, merge_overrides,
+from optimizer.runs.overrides import (OVERRIDE_KEYS, YamlContext, apply_overrides, join, merge_overrides,
                                  normalize_overrides, unknown_key)
-from optimizer.scenario import Scenario, base_folder, read_base, read_yaml
+from optimizer.runs.scenario import Scenario, base_folder, read_base, read_yaml
 
 #: Top-level keys of a sweep file.
 SWEEP_KEYS = ("name", "base", "description", "include_base", "overrides", "runs", "grid", "generate")

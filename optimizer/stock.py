@@ -3,7 +3,7 @@
 Pure, numpy-vectorised functions (every argument may be a scalar or an array
 that broadcasts) plus :func:`stock_table`, which applies them to a plan.
 
-Conventions (the pooled inventory model, :mod:`optimizer.model.inventory`):
+Conventions (the pooled inventory model, :mod:`optimizer.model.pooled`):
 
 * A period is ``period_days`` days; demand means and standard deviations are
   in units per period, and demand of different regions is independent.

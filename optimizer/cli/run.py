@@ -9,11 +9,11 @@ from typing import Any
 
 import click
 
-from optimizer.cli_common import EXIT_OK, fail
+from optimizer.cli.common import EXIT_OK, fail
 from optimizer.errors import InputError, OptimizerError, Problem
-from optimizer.runner import RunReport, run_sweep
-from optimizer.store import RunStore
-from optimizer.sweep import load_sweep
+from optimizer.runs.runner import RunReport, run_sweep
+from optimizer.runs.store import RunStore
+from optimizer.runs.sweep import load_sweep
 
 #: Exit codes of ``optimizer run`` (1 is shared with every command: bad input).
 #: Exit code when some scenarios have no plan.

@@ -13,9 +13,9 @@ A scenario file names its base dataset folder (relative to the file) and the cha
 :class:`~optimizer.errors.InputError` problems naming the file, line and key path, e.g.
 ``sites.ids[2]``); :func:`build_network` applies the overrides to a fresh copy of the base
 network (base reads are cached per process and never modified); :func:`input_hash` is the
-stable cache key of one run.  The override grammar is in :mod:`optimizer.overrides`,
+stable cache key of one run.  The override grammar is in :mod:`optimizer.runs.overrides`,
 ``docs/SCENARIOS.md`` is the format reference, and sweeps of many scenarios are in
-:mod:`optimizer.sweep`.
+:mod:`optimizer.runs.sweep`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import yaml
 from optimizer.errors import InputError, Problem
 from optimizer.io.dataset import read_dataset, show_value
 from optimizer.network import Network
-from optimizer.overrides import (META_KEYS, OVERRIDE_KEYS, YamlContext, apply_overrides, join, normalize_overrides,
+from optimizer.runs.overrides import (META_KEYS, OVERRIDE_KEYS, YamlContext, apply_overrides, join, normalize_overrides,
                                  unknown_key)
 
 

@@ -1,0 +1,1 @@
+"""Solve strategies: how a built model is taken through one or more solver calls."""
