@@ -14,7 +14,7 @@ from optimizer.api import FORMATS, build, load, solve, validate
 from optimizer.errors import InputError, OptimizerError, Problem
 from optimizer.network import Network, Settings, SolverSettings
 from optimizer.results import Result
-from optimizer.solvers.base import Status
+from optimizer.solvers.base import Status, Termination
 
 __version__ = "0.1.0"
 
@@ -22,5 +22,5 @@ _compat.install()
 
 __all__ = [
     "FORMATS", "InputError", "Network", "OptimizerError", "Problem", "Result", "Settings",
-    "SolverSettings", "Status", "build", "load", "solve", "validate", "__version__",
+    "SolverSettings", "Status", "Termination", "build", "load", "solve", "validate", "__version__",
 ]

@@ -11,7 +11,7 @@ import pandas as pd
 from optimizer.checker import CheckReport
 from optimizer.network import Network
 from optimizer.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
-from optimizer.solvers.base import Status
+from optimizer.solvers.base import Status, Termination
 
 #: Columns of :attr:`Result.sites`.
 SITE_COLUMNS = ("site", "name", "status", "decision", "open", "throughput_volume", "capacity", "utilisation")
@@ -24,6 +24,8 @@ class Result:
     Attributes:
         status: Outcome (``optimal``, ``feasible``, ``no_solution``, ``infeasible``).
         solver: Backend that produced it.
+        termination: Why the solve stopped (``optimal``, ``gap_limit``, ``time_limit``,
+            ``interrupted``, ``infeasible``, ``unbounded``, ``numerical``), ``None`` if unknown.
         objective: Total cost of the plan, currency per period (``None`` without a plan).
         bound: Best proven lower bound on the total cost (``None`` if unknown).
         gap: (objective - bound) / |objective| (``None`` if unknown).
@@ -49,6 +51,7 @@ class Result:
 
     status: Status
     solver: str
+    termination: Termination | None = None
     objective: float | None = None
     bound: float | None = None
     gap: float | None = None
@@ -88,6 +91,7 @@ class Result:
         return {
             "network": self.network_name,
             "status": self.status.value,
+            "termination": None if self.termination is None else self.termination.value,
             "objective": _num(self.objective),
             "bound": _num(self.bound),
             "gap": _num(self.gap),

@@ -36,6 +36,32 @@ class Status(str, enum.Enum):
         return self in (Status.OPTIMAL, Status.FEASIBLE)
 
 
+class Termination(str, enum.Enum):
+    """Why a solve stopped (the value is the JSON string); :class:`Status` says what came out of it.
+
+    ``optimal``, ``gap_limit`` (a user-set ``mip_gap`` reached: final), ``time_limit`` and
+    ``interrupted`` (SIGINT / SIGTERM: the best plan so far, if any) are the normal endings of a
+    run with a plan or without; ``infeasible``, ``unbounded`` and ``numerical`` (the solver gave up
+    on numerical trouble) explain a run without a plan.
+    """
+
+    OPTIMAL = "optimal"
+    GAP_LIMIT = "gap_limit"
+    TIME_LIMIT = "time_limit"
+    INTERRUPTED = "interrupted"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    NUMERICAL = "numerical"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def final(self) -> bool:
+        """Whether re-running with the same inputs would end the same way (not cut short by the clock or a signal)."""
+        return self not in (Termination.TIME_LIMIT, Termination.INTERRUPTED)
+
+
 class Capability(str, enum.Enum):
     """Features a backend may support."""
 
@@ -80,6 +106,7 @@ class SolverResult:
     Attributes:
         status: Outcome (see :class:`Status`).
         solver: Backend name.
+        termination: Why the solver stopped (see :class:`Termination`), ``None`` if not known.
         x: Solution vector (length n_cols) when ``status.has_plan``.
         objective: Objective value including the model offset.
         bound: Best proven lower bound including the offset (``None`` if unknown).
@@ -89,6 +116,7 @@ class SolverResult:
 
     status: Status
     solver: str
+    termination: Termination | None = None
     x: np.ndarray | None = None
     objective: float | None = None
     bound: float | None = None
