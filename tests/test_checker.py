@@ -86,8 +86,8 @@ HAND_COSTS = {
     "handling": 90.0 + 10.0,
     # A: 10 x 0.2 x 14 / 365 = 28/365 per unit, 25 units; B: 50 x 0.365 x 14 / 365 = 0.7 per unit, 10 units
     "holding": 25 * 28 / 365 + 10 * 0.7,
-    # W3 is existing and closed
-    "closing": 200.0,
+    # W3 is existing and closed: its one-off 200 spread over the default horizon of round(365 / 7) = 52 periods
+    "closing": 200.0 / 52,
     # no suppliers: nothing is bought or transferred
     "inbound": 0.0,
     "transfer": 0.0,
@@ -107,7 +107,7 @@ def test_hand_computed_plan_is_accepted_with_hand_costs() -> None:
     assert report.ok, report.violations
     assert report.costs == pytest.approx(HAND_COSTS, rel=1e-12)
     assert report.costs["shipping"] == pytest.approx(75.05668, rel=1e-6)
-    assert report.objective == pytest.approx(1800 + 100 + 200 + 75.05668 + 700 / 365 + 7, rel=1e-9)
+    assert report.objective == pytest.approx(1800 + 100 + 200 / 52 + 75.05668 + 700 / 365 + 7, rel=1e-9)
     assert report.n_open == 2 and report.n_flows == 3
     assert report.max_lane_km == pytest.approx(LANE_KM, rel=1e-12)
     assert report.max_demand_error == 0.0 and report.max_capacity_excess == 0.0
@@ -151,8 +151,8 @@ def test_unit_shipping_cost_matrix_without_coordinates() -> None:
 def test_empty_plan_for_network_without_demand() -> None:
     net = hand_network()
     net.demand = net.demand.iloc[0:0]
-    # Nothing open: both existing sites close (500 + 200).
-    costs = {"shipping": 0.0, "fixed": 0.0, "handling": 0.0, "holding": 0.0, "closing": 700.0}
+    # Nothing open: both existing sites close (500 + 200, over 52 periods).
+    costs = {"shipping": 0.0, "fixed": 0.0, "handling": 0.0, "holding": 0.0, "closing": 700.0 / 52}
     report = check(net, plan_with([], flows(), costs))
     assert report.ok, report.violations
 
@@ -243,7 +243,8 @@ def test_capacity_exceeded() -> None:
 
 def test_flow_from_site_not_open() -> None:
     plan = hand_plan(open_sites=["W1"])
-    assert only(plan, "not open") == "site W2 is not open but ships 5 units per period in 1 flow(s), e.g. to region R2"
+    assert only(plan, "not open") == \
+        "region R2 receives 5 units per period from site(s) the plan does not open or keep: W2 (unused)"
 
 
 def test_open_sites_unknown_and_repeated() -> None:
@@ -275,7 +276,7 @@ def test_single_sourcing() -> None:
     assert check(net, hand_plan()).ok
     split = flows(("W1", "R1", "A", 20.0), ("W2", "R1", "B", 10.0), ("W2", "R2", "A", 5.0))
     assert only(hand_plan(flows=split), "single", net) == \
-        "region R1 is served by 2 sites (W1, W2) but single_sourcing is on"
+        "region R1 is served by 2 sites (W1, W2) but single_sourcing is on (secondary sources carry 10 units per period)"
     # The same split is fine without single sourcing.
     plan = hand_plan(flows=split.copy())
     plan.costs = check(hand_network(), plan).costs
@@ -320,7 +321,7 @@ def test_shipping_cost_unknown_without_coordinates_or_matrix() -> None:
 def test_summary_lists_violations() -> None:
     report = check(hand_network(), hand_plan(open_sites=["W1"]))
     text = report.summary()
-    assert text.startswith("plan REJECTED: ") and "  - site W2 is not open" in text
+    assert text.startswith("plan REJECTED: ") and "  - region R2 receives 5 units per period from site(s)" in text
     many = CheckReport(ok=False, violations=[f"v{i}" for i in range(25)], costs={}, objective=0.0)
     assert many.summary().endswith("... and 5 more")
 
@@ -381,7 +382,7 @@ def reference_costs(net: Network, plan: Plan) -> dict[str, float]:
         hold += q * p.at[product, "unit_value"] * p.at[product, "holding_rate"] * st_.days_of_cover / 365
     fixed = sum(s.at[i, "fixed_cost"] for i in plan.open_sites)
     closing = sum(s.at[i, "closing_cost"] for i in s.index if (s.at[i, "status"] == "existing"
-                  and i not in plan.open_sites) or s.at[i, "status"] == "forced_closed")
+                  and i not in plan.open_sites) or s.at[i, "status"] == "forced_closed") / st_.closing_horizon
     return {"shipping": ship, "fixed": fixed, "handling": handle, "holding": hold, "closing": closing,
             "inbound": 0.0, "transfer": 0.0}
 
