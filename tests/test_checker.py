@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 import optimizer.checker.core as checker_module
 from optimizer.checker import CheckReport, check
-from optimizer.network import Network, Settings
+from optimizer.network import InventorySettings, Network, Settings
 from optimizer.plan import COST_COMPONENTS, Plan
 
 #: km per degree of longitude on the equator, sphere of radius 6371.0088 km.
@@ -328,8 +329,77 @@ def test_summary_lists_violations() -> None:
 
 # --- Independence from the model side -------------------------------------------------------------
 
+CHECKER_PACKAGE = Path(checker_module.__file__).parent
+
+#: Modules the checker must not import (the model side and the code it shares).
+FORBIDDEN = ("optimizer.model", "optimizer.links", "optimizer.geo", "optimizer.solvers", "optimizer.solve",
+             "optimizer.stock")
+
+
+def imported_modules(source: str, package: str) -> set[str]:
+    """Every module a source imports: absolute, relative (resolved against ``package``), names imported
+    from a package (``from optimizer import links`` -> ``optimizer.links``) and string arguments of
+    ``importlib.import_module`` / ``__import__``."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in ("import_module", "__import__"):
+                found.add(node.args[0].value)
+    return found
+
+
+def forbidden_imports(source: str, package: str = "optimizer.checker") -> list[str]:
+    """The imports of ``source`` that reach the model side (:data:`FORBIDDEN`)."""
+    return sorted(m for m in imported_modules(source, package)
+                  if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
+
+
+CHECKER_MODULES = sorted(CHECKER_PACKAGE.glob("*.py"))
+
+
+def test_every_checker_module_is_scanned() -> None:
+    names = {path.stem for path in CHECKER_MODULES}
+    assert {"__init__", "core", "stock", "supply", "linkset"} <= names
+    assert not [p for p in CHECKER_PACKAGE.rglob("*.py") if p.parent != CHECKER_PACKAGE]  # no subpackage escapes
+
+
+@pytest.mark.parametrize("path", CHECKER_MODULES, ids=lambda p: p.name)
+def test_checker_module_imports_nothing_from_the_model_side(path: Path) -> None:
+    assert forbidden_imports(path.read_text()) == []
+
+
+@pytest.mark.parametrize("planted", [
+    "from optimizer.links import resolve_links",
+    "import optimizer.geo",
+    "import optimizer.solvers.highs as h",
+    "from optimizer import links",
+    "from optimizer import plan, model",
+    "from ..stock import site_lead_times",
+    "from .. import solve",
+    "from ..model.build import build_model",
+    "importlib.import_module('optimizer.geo')",
+    "def f():\n    from optimizer.links import build_graph\n    return build_graph",
+])
+def test_import_scan_catches_a_planted_import(planted: str) -> None:
+    source = CHECKER_MODULES[0].read_text() + "\n" + planted + "\n"
+    assert forbidden_imports(source), planted
+    # The checker's own modules of the same short name are fine.
+    assert forbidden_imports("from .stock import pooled_holding\nfrom optimizer.checker.linkset import ROAD") == []
+
+
 class PoisonedNetwork(Network):
-    """A network whose derived matrices must not be read by the checker."""
+    """A network whose derived tables and lane graph must not be read by the checker."""
 
     @property
     def distance_km(self) -> np.ndarray:  # type: ignore[override]
@@ -339,15 +409,56 @@ class PoisonedNetwork(Network):
     def demand_matrix(self) -> np.ndarray:  # type: ignore[override]
         raise AssertionError("checker used network.demand_matrix")
 
+    @property
+    def graph(self) -> Any:  # type: ignore[override]
+        raise AssertionError("checker used network.graph (built by optimizer.links)")
 
-def test_checker_uses_only_raw_tables() -> None:
-    net = hand_network(max_service_km=500.0, single_sourcing=True)
-    poisoned = PoisonedNetwork(net.sites, net.regions, net.products, net.demand, net.settings)
-    assert check(poisoned, hand_plan()).ok
-    tree = ast.parse(Path(checker_module.__file__).read_text())
-    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    assert not any(m.startswith(("optimizer.geo", "optimizer.model", "optimizer.solvers")) for m in imported if m)
+    @property
+    def link_table(self) -> pd.DataFrame:  # type: ignore[override]
+        raise AssertionError("checker used network.link_table (built by optimizer.links)")
+
+
+def poisoned(net: Network) -> PoisonedNetwork:
+    """The same raw tables and settings in a :class:`PoisonedNetwork`."""
+    return PoisonedNetwork(net.sites, net.regions, net.products, net.demand, net.settings, net.unit_shipping_cost,
+                           net.name, net.source, net.suppliers, net.supply, net.links)
+
+
+def supplied_network(links: pd.DataFrame | None) -> Network:
+    """The hand network with supplier P (lon -1) providing A and B, pooled stock, default or given links."""
+    from factory import with_suppliers
+
+    net = with_suppliers(hand_network(max_service_km=500.0, single_sourcing=True), [{"id": "P", "lon": -1.0}],
+                         [("P", "A", math.inf, 2.0), ("P", "B", math.inf, 3.0)])
+    demand = net.demand.assign(std=[2.0, 1.0, 0.5, 0.0])
+    settings = dataclasses.replace(net.settings, inventory=InventorySettings(model="pooled", lead_time_days=2.0))
+    return dataclasses.replace(net, links=links, demand=demand, settings=settings)
+
+
+@pytest.mark.parametrize("links", ["default", "links.csv"])
+def test_checker_uses_only_raw_tables(links: str) -> None:
+    plain = hand_network(max_service_km=500.0, single_sourcing=True)
+    assert check(poisoned(plain), hand_plan()).ok
+    given = None
+    if links == "links.csv":
+        given = pd.DataFrame([{"from": f, "to": t, "mode": m, "cost_per_volume": 1.0, "cost_per_volume_km": 0.0,
+                               "distance_km": np.nan, "capacity": np.inf, "transit_days": 1.0, "fixed_cost": 5.0}
+                              for f, t, m in (("P", "W1", "rail"), ("W1", "W2", "road"), ("W2", "R2", "barge"))])
+    net = supplied_network(given)
+    mode = "rail" if given is not None else "road"
+    routes = pd.DataFrame([
+        {"supplier": "P", "site": "W1", "product": "A", "quantity": 20.0, "path": ["P", "W1"], "modes": [mode]},
+        {"supplier": "P", "site": "W1", "product": "B", "quantity": 10.0, "path": ["P", "W1"], "modes": [mode]},
+        {"supplier": "P", "site": "W2", "product": "A", "quantity": 5.0, "path": ["P", "W1", "W2"],
+         "modes": [mode, "road"]},
+    ]).assign(km=0.0, transit_days=0.0, inbound_cost=0.0, transfer_cost=0.0)
+    table = HAND_FLOWS.assign(mode=["road", "road", "barge" if given is not None else "road"])
+    plan = hand_plan(flows=table, routes=routes)
+    expected = check(net, plan)  # the checker on the ordinary network
+    plan.costs, plan.objective = expected.costs, expected.objective
+    report = check(poisoned(net), plan)
+    assert report.ok, report.violations
+    assert report.costs == expected.costs and report.costs["inbound"] > 0 and report.costs["transfer"] > 0
 
 
 def test_engine_plan_passes_the_checker() -> None:

@@ -331,7 +331,7 @@ def _on_link(network: Network, flows: pd.DataFrame, links: pd.DataFrame) -> np.n
     are no distance-based lanes, so a ``road`` flow names the link of mode
     ``road`` when links.csv has one.
     """
-    on_link = (flows["mode"] != ROAD).to_numpy()
+    on_link = (flows["mode"] != ROAD).to_numpy(dtype=bool, copy=True)
     if network.settings.transport.outbound == "links_only" and len(flows):
         keys = pd.MultiIndex.from_arrays([flows["from"], flows["to"], flows["mode"]])
         on_link |= keys.isin(links.index[(links["kind"] == "outbound").to_numpy()])
