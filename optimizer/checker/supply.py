@@ -49,6 +49,27 @@ class SupplySide:
     sent_on: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class ClosedCrossings:
+    """Routes that cross (or end at) sites not open, per destination site.
+
+    Attributes:
+        units: Units per period of those routes.
+        sites: The sites not open that they cross.
+        example: The first such route's path.
+    """
+
+    units: dict[str, float] = field(default_factory=dict)
+    sites: dict[str, set[str]] = field(default_factory=dict)
+    example: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, destination: str, quantity: float, shut: list[str], path: list[str]) -> None:
+        """Record one route of ``quantity`` units to ``destination`` crossing the sites ``shut``."""
+        self.units[destination] = self.units.get(destination, 0.0) + quantity
+        self.sites.setdefault(destination, set()).update(shut)
+        self.example.setdefault(destination, path)
+
+
 def _tol(rel_tol: float, rhs: float) -> float:
     """Allowed violation of a row with right-hand side ``rhs``: ``rel_tol x max(1, |rhs|)``."""
     return rel_tol * max(1.0, abs(rhs))
@@ -90,7 +111,7 @@ def check_supply(network: Network, flows: pd.DataFrame, routes: pd.DataFrame, li
     arrived: dict[tuple[str, str], float] = {}
     shipped_out: dict[tuple[str, str], float] = {}
     into: dict[str, float] = {}
-    via_closed: dict[str, list] = {}  # destination -> [units, closed sites, example path]
+    crossing = ClosedCrossings()
     for route in routes.itertuples(index=False):
         where = f"route {route.supplier} -> {route.site} ({route.product})"
         q = float(route.quantity)
@@ -126,10 +147,8 @@ def check_supply(network: Network, flows: pd.DataFrame, routes: pd.DataFrame, li
         into[route.site] = into.get(route.site, 0.0) + q
         shut = [site for site in path[1:] if site not in open_ids]
         if shut:
-            entry = via_closed.setdefault(route.site, [0.0, set(), path])
-            entry[0] += q
-            entry[1].update(shut)
-    _check_transit(via_closed, into, rel_tol, violations, fmt)
+            crossing.add(route.site, q, shut, path)
+    _check_transit(crossing, into, rel_tol, violations, fmt)
     kept = flows.groupby(["from", "product"])["quantity"].sum().to_dict()
     for key in sorted(set(kept) | set(arrived)):
         a, k = arrived.get(key, 0.0), kept.get(key, 0.0)
@@ -145,19 +164,19 @@ def check_supply(network: Network, flows: pd.DataFrame, routes: pd.DataFrame, li
     return side
 
 
-def _check_transit(via_closed: dict[str, list], into: dict[str, float], rel_tol: float, violations: list[str],
+def _check_transit(crossing: ClosedCrossings, into: dict[str, float], rel_tol: float, violations: list[str],
                    fmt: Callable[[float], str]) -> None:
     """Routes crossing or ending at sites not open, aggregated per destination site.
 
     All routes to one site that cross a site not open (or end at it while it is
     not open) may carry together at most ``rel_tol x max(1, units arriving at the site)``.
     """
-    for site in sorted(via_closed):
-        units, shut, path = via_closed[site]
-        if units > _tol(rel_tol, into[site]):
-            violations.append(f"routes to site {site} carry {fmt(units)} units per period through site(s) "
-                              f"{', '.join(sorted(shut))} that the plan does not open or keep (e.g. path "
-                              f"{' > '.join(map(str, path))}); goods cross only open sites")
+    for site in sorted(crossing.units):
+        if crossing.units[site] > _tol(rel_tol, into[site]):
+            violations.append(f"routes to site {site} carry {fmt(crossing.units[site])} units per period through "
+                              f"site(s) {', '.join(sorted(crossing.sites[site]))} that the plan does not open or "
+                              f"keep (e.g. path {' > '.join(map(str, crossing.example[site]))}); goods cross only "
+                              "open sites")
 
 
 def _charge_links(flows: pd.DataFrame, links: pd.DataFrame, link_load: dict[tuple[str, str, str], float],
