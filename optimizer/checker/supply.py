@@ -106,6 +106,10 @@ def check_supply(network: Network, flows: pd.DataFrame, routes: pd.DataFrame, li
         return side
     volume = network.products["volume"].astype(float)
     supply = network.supply.set_index(["supplier", "product"]) if network.supply is not None else pd.DataFrame()
+    unit_cost = supply["unit_cost"].astype(float).to_dict() if len(supply) else {}
+    vol = volume.to_dict()
+    kind_of = dict(zip(links.index, links["kind"]))
+    cpv_of = dict(zip(links.index, links["cost_per_volume"].astype(float)))
     open_ids = set(network.sites.index[is_open])
     link_load: dict[tuple[str, str, str], float] = {}
     arrived: dict[tuple[str, str], float] = {}
@@ -118,7 +122,7 @@ def check_supply(network: Network, flows: pd.DataFrame, routes: pd.DataFrame, li
         if not math.isfinite(q) or q < 0:
             violations.append(f"{where} has quantity {q!r}; it must be a finite number >= 0")
             continue
-        if (route.supplier, route.product) not in supply.index:
+        if (route.supplier, route.product) not in unit_cost:
             violations.append(f"{where}: supplier {route.supplier} does not provide product {route.product}")
             continue
         path, modes = list(route.path), list(route.modes)
@@ -126,22 +130,21 @@ def check_supply(network: Network, flows: pd.DataFrame, routes: pd.DataFrame, li
             violations.append(f"{where}: path {path} with modes {modes} does not lead from the supplier to the site")
             continue
         legs = list(zip(path[:-1], path[1:], modes))
-        unknown = [leg for leg in legs if leg not in links.index]
+        unknown = [leg for leg in legs if leg not in kind_of]
         if unknown:
             violations.append(f"{where}: link {unknown[0][0]} -> {unknown[0][1]} by {unknown[0][2]} is not in "
                               "the lane graph")
             continue
-        params = links.loc[legs]
-        if list(params["kind"]) != ["inbound"] + ["transfer"] * (len(legs) - 1):
+        if [kind_of[leg] for leg in legs] != ["inbound"] + ["transfer"] * (len(legs) - 1):
             violations.append(f"{where}: path {path} must go supplier -> site (-> site ...)")
             continue
-        cpv = params["cost_per_volume"].to_numpy() * volume[route.product]
-        costs["inbound"] += q * (float(supply.loc[(route.supplier, route.product), "unit_cost"]) + cpv[0])
-        costs["transfer"] += q * float(cpv[1:].sum())
+        v = vol[route.product]
+        costs["inbound"] += q * (unit_cost[(route.supplier, route.product)] + cpv_of[legs[0]] * v)
+        costs["transfer"] += q * sum(cpv_of[leg] * v for leg in legs[1:])
         for leg in legs:
-            link_load[leg] = link_load.get(leg, 0.0) + q * volume[route.product]
+            link_load[leg] = link_load.get(leg, 0.0) + q * v
         for site in path[1:-1]:
-            side.sent_on[site] = side.sent_on.get(site, 0.0) + q * volume[route.product]
+            side.sent_on[site] = side.sent_on.get(site, 0.0) + q * v
         arrived[(route.site, route.product)] = arrived.get((route.site, route.product), 0.0) + q
         shipped_out[(route.supplier, route.product)] = shipped_out.get((route.supplier, route.product), 0.0) + q
         into[route.site] = into.get(route.site, 0.0) + q
