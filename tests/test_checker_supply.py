@@ -223,6 +223,12 @@ def test_links_only_rejects_road_lanes() -> None:
         "links may serve regions): W -> R (x)"]
 
 
+def test_flow_on_a_link_that_does_not_exist() -> None:
+    plan = plan_of(["W"], flow_table(("W", "R", "x", 10.0, "barge")), {"shipping": 0.0})
+    found = check(outbound_network("distance_and_links"), plan).violations
+    assert found[0] == "flow W -> R uses mode barge, but links.csv has no such link (or it touches a forced-closed site)"
+
+
 def test_links_only_road_link_is_the_link() -> None:
     # A site -> region link whose mode is road serves under links_only, at the link's price.
     net = outbound_network("links_only", link_mode="road")

@@ -376,12 +376,9 @@ def _check_capacity(network: Network, throughput: np.ndarray, is_open: np.ndarra
     return float(max(0.0, excess.max())) if len(excess) else 0.0
 
 
-def _decision(status: str, is_open: bool) -> str:
-    """The site's decision word: open, keep, close or unused."""
-    existing = status in ("existing", "forced_closed")
-    if is_open:
-        return "keep" if existing else "open"
-    return "close" if existing else "unused"
+def _not_open_decision(status: str) -> str:
+    """The decision word of a site the plan does not open: ``close`` (existing or forced closed) or ``unused``."""
+    return "close" if status in ("existing", "forced_closed") else "unused"
 
 
 def _check_closed_sources(network: Network, flows: pd.DataFrame, is_open: np.ndarray, region_demand: pd.Series,
@@ -392,7 +389,7 @@ def _check_closed_sources(network: Network, flows: pd.DataFrame, is_open: np.nda
     for region, group in closed.groupby("to", sort=True):
         units = float(group["quantity"].sum())
         if units > rel_tol * max(1.0, float(region_demand.get(region, 0.0))):
-            senders = [f"{site} ({_decision(status[site], False)})" for site in pd.unique(group["from"])]
+            senders = [f"{site} ({_not_open_decision(status[site])})" for site in pd.unique(group["from"])]
             violations.append(f"region {region} receives {fmt_num(units)} units per period from site(s) the plan "
                               f"does not open or keep: {_listed(senders)}")
 
@@ -456,8 +453,8 @@ def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, throughp
         keys = list(zip(flows["from"][on_link], flows["to"][on_link], flows["mode"][on_link]))
         known = np.array([k in links.index for k in keys])
         for site, region, mode in [k for k, ok in zip(keys, known) if not ok][:LISTED_IDS]:
-            violations.append(f"flow {site} -> {region} uses mode {mode}, but there is no such link "
-                              "(links.csv, without links touching forced-closed sites)")
+            violations.append(f"flow {site} -> {region} uses mode {mode}, but links.csv has no such link "
+                              "(or it touches a forced-closed site)")
         per_volume = np.array([links.loc[k, "cost_per_volume"] if ok else math.nan for k, ok in zip(keys, known)])
         unit_cost = unit_cost.astype(float).copy()
         unit_cost[on_link] = per_volume * products["volume"].to_numpy(dtype=float)[p[on_link]]
