@@ -458,7 +458,7 @@ def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, throughp
         per_volume = np.array([links.loc[k, "cost_per_volume"] if ok else math.nan for k, ok in zip(keys, known)])
         unit_cost = unit_cost.astype(float).copy()
         unit_cost[on_link] = per_volume * products["volume"].to_numpy(dtype=float)[p[on_link]]
-    unknown = flows[~np.isfinite(unit_cost)]
+    unknown = flows[~np.isfinite(unit_cost) & ~on_link]  # unknown links are reported above
     if len(unknown) and matrix is None:
         lanes = [f"{a} -> {b}" for a, b in unknown[["from", "to"]].drop_duplicates().itertuples(index=False)]
         violations.append(f"shipping cost unknown on lane(s) {_listed(lanes)}: a coordinate is missing "
