@@ -226,8 +226,9 @@ def test_links_only_rejects_road_lanes() -> None:
 def test_flow_on_a_link_that_does_not_exist() -> None:
     plan = plan_of(["W"], flow_table(("W", "R", "x", 10.0, "barge")), {"shipping": 0.0})
     found = check(outbound_network("distance_and_links"), plan).violations
-    assert found[:2] == ["flow W -> R uses mode barge, but links.csv has no such link (or it touches a forced-closed site)",
-                         "shipping cost claimed 0 but recomputed nan currency per period (difference nan, tolerance 0)"]
+    assert found[:2] == [
+        "flow W -> R uses mode barge, but links.csv has no such link (or it touches a forced-closed site)",
+        "shipping cost claimed 0 but recomputed nan currency per period (difference nan, tolerance 0)"]
 
 
 def test_links_only_road_link_is_the_link() -> None:
