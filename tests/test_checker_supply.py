@@ -311,8 +311,9 @@ def test_lead_time_uses_the_checkers_own_links() -> None:
     h = 100.0 * 0.365  # currency per unit per year
     cycle = 20.0 / 7.0 * 7.0 / 2.0  # units
     safety = z * math.sqrt(5.0 / 7.0) * 4.0
-    plan = plan_of(["DC"], flow_table(("DC", "R", "x", 20.0)),
-                   {"closing": 50.0, "handling": 60.0, "inbound": 1000.0,
+    # HUB kept open (fixed 10), the goods go direct (20 x 50).
+    plan = plan_of(["DC", "HUB"], flow_table(("DC", "R", "x", 20.0)),
+                   {"fixed": 10.0, "handling": 60.0, "inbound": 1000.0,
                     "holding": h * (cycle + safety) * 7.0 / 365.0}, DIRECT)
     report = check(net, plan)
     assert report.ok, report.violations
