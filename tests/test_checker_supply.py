@@ -119,7 +119,9 @@ def test_cli_solves_the_geodesic_example_and_the_checker_agrees(tmp_path: Path) 
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["status"] == "optimal" and doc["check"]["ok"], doc["check"]
-    assert doc["costs"]["inbound"] > 40 * 1.5
+    madrid_lyon = geodesic(MADRID, LYON).km * 1.2
+    assert doc["open_sites"] == ["LYS"]
+    assert doc["costs"]["inbound"] == pytest.approx(40 * (1.5 + 2.0 * DEFAULT_CPVK * madrid_lyon), rel=1e-9)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
