@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 import optimizer.checker.core as checker_module
 from optimizer.checker import CheckReport, check
-from optimizer.network import Network, Settings
+from optimizer.network import InventorySettings, Network, Settings
 from optimizer.plan import COST_COMPONENTS, Plan
 
 #: km per degree of longitude on the equator, sphere of radius 6371.0088 km.
@@ -86,8 +87,8 @@ HAND_COSTS = {
     "handling": 90.0 + 10.0,
     # A: 10 x 0.2 x 14 / 365 = 28/365 per unit, 25 units; B: 50 x 0.365 x 14 / 365 = 0.7 per unit, 10 units
     "holding": 25 * 28 / 365 + 10 * 0.7,
-    # W3 is existing and closed
-    "closing": 200.0,
+    # W3 is existing and closed: its one-off 200 spread over the default horizon of round(365 / 7) = 52 periods
+    "closing": 200.0 / 52,
     # no suppliers: nothing is bought or transferred
     "inbound": 0.0,
     "transfer": 0.0,
@@ -107,7 +108,7 @@ def test_hand_computed_plan_is_accepted_with_hand_costs() -> None:
     assert report.ok, report.violations
     assert report.costs == pytest.approx(HAND_COSTS, rel=1e-12)
     assert report.costs["shipping"] == pytest.approx(75.05668, rel=1e-6)
-    assert report.objective == pytest.approx(1800 + 100 + 200 + 75.05668 + 700 / 365 + 7, rel=1e-9)
+    assert report.objective == pytest.approx(1800 + 100 + 200 / 52 + 75.05668 + 700 / 365 + 7, rel=1e-9)
     assert report.n_open == 2 and report.n_flows == 3
     assert report.max_lane_km == pytest.approx(LANE_KM, rel=1e-12)
     assert report.max_demand_error == 0.0 and report.max_capacity_excess == 0.0
@@ -151,8 +152,8 @@ def test_unit_shipping_cost_matrix_without_coordinates() -> None:
 def test_empty_plan_for_network_without_demand() -> None:
     net = hand_network()
     net.demand = net.demand.iloc[0:0]
-    # Nothing open: both existing sites close (500 + 200).
-    costs = {"shipping": 0.0, "fixed": 0.0, "handling": 0.0, "holding": 0.0, "closing": 700.0}
+    # Nothing open: both existing sites close (500 + 200, over 52 periods).
+    costs = {"shipping": 0.0, "fixed": 0.0, "handling": 0.0, "holding": 0.0, "closing": 700.0 / 52}
     report = check(net, plan_with([], flows(), costs))
     assert report.ok, report.violations
 
@@ -243,7 +244,8 @@ def test_capacity_exceeded() -> None:
 
 def test_flow_from_site_not_open() -> None:
     plan = hand_plan(open_sites=["W1"])
-    assert only(plan, "not open") == "site W2 is not open but ships 5 units per period in 1 flow(s), e.g. to region R2"
+    assert only(plan, "not open") == \
+        "region R2 receives 5 units per period from site(s) the plan does not open or keep: W2 (unused)"
 
 
 def test_open_sites_unknown_and_repeated() -> None:
@@ -275,7 +277,8 @@ def test_single_sourcing() -> None:
     assert check(net, hand_plan()).ok
     split = flows(("W1", "R1", "A", 20.0), ("W2", "R1", "B", 10.0), ("W2", "R2", "A", 5.0))
     assert only(hand_plan(flows=split), "single", net) == \
-        "region R1 is served by 2 sites (W1, W2) but single_sourcing is on"
+        "region R1 is served by 2 sites (W1, W2) but single_sourcing is on " \
+        "(secondary sources carry 10 units per period)"
     # The same split is fine without single sourcing.
     plan = hand_plan(flows=split.copy())
     plan.costs = check(hand_network(), plan).costs
@@ -320,15 +323,87 @@ def test_shipping_cost_unknown_without_coordinates_or_matrix() -> None:
 def test_summary_lists_violations() -> None:
     report = check(hand_network(), hand_plan(open_sites=["W1"]))
     text = report.summary()
-    assert text.startswith("plan REJECTED: ") and "  - site W2 is not open" in text
+    assert text.startswith("plan REJECTED: ") and "  - region R2 receives 5 units per period from site(s)" in text
     many = CheckReport(ok=False, violations=[f"v{i}" for i in range(25)], costs={}, objective=0.0)
     assert many.summary().endswith("... and 5 more")
 
 
 # --- Independence from the model side -------------------------------------------------------------
 
+CHECKER_PACKAGE = Path(checker_module.__file__).parent
+
+#: Modules the checker must not import (the model side and the code it shares).
+FORBIDDEN = ("optimizer.model", "optimizer.links", "optimizer.geo", "optimizer.solvers", "optimizer.solve",
+             "optimizer.stock")
+
+
+def imported_modules(source: str, package: str) -> set[str]:
+    """Every module a source imports: absolute, relative (resolved against ``package``), names imported
+    from a package (``from optimizer import links`` -> ``optimizer.links``) and string arguments of
+    ``importlib.import_module`` / ``__import__``."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in ("import_module", "__import__"):
+                found.add(node.args[0].value)
+    return found
+
+
+def forbidden_imports(source: str, package: str = "optimizer.checker") -> list[str]:
+    """The imports of ``source`` that reach the model side (:data:`FORBIDDEN`)."""
+    return sorted(m for m in imported_modules(source, package)
+                  if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
+
+
+CHECKER_MODULES = sorted(CHECKER_PACKAGE.rglob("*.py"))
+
+
+def package_of(path: Path) -> str:
+    """The dotted package a checker source file belongs to (for its relative imports)."""
+    return ".".join(("optimizer", "checker", *path.parent.relative_to(CHECKER_PACKAGE).parts))
+
+
+def test_every_checker_module_is_scanned() -> None:
+    assert {"__init__", "core", "stock", "supply", "linkset"} <= {path.stem for path in CHECKER_MODULES}
+
+
+@pytest.mark.parametrize("path", CHECKER_MODULES, ids=lambda p: str(p.relative_to(CHECKER_PACKAGE)))
+def test_checker_module_imports_nothing_from_the_model_side(path: Path) -> None:
+    assert forbidden_imports(path.read_text(), package_of(path)) == []
+
+
+@pytest.mark.parametrize("planted", [
+    "from optimizer.links import resolve_links",
+    "import optimizer.geo",
+    "import optimizer.solvers.highs as h",
+    "from optimizer import links",
+    "from optimizer import plan, model",
+    "from ..stock import site_lead_times",
+    "from .. import solve",
+    "from ..model.build import build_model",
+    "importlib.import_module('optimizer.geo')",
+    "def f():\n    from optimizer.links import build_graph\n    return build_graph",
+])
+def test_import_scan_catches_a_planted_import(planted: str) -> None:
+    source = CHECKER_MODULES[0].read_text() + "\n" + planted + "\n"
+    assert forbidden_imports(source), planted
+    # The checker's own modules of the same short name are fine.
+    assert forbidden_imports("from .stock import pooled_holding\nfrom optimizer.checker.linkset import ROAD") == []
+
+
 class PoisonedNetwork(Network):
-    """A network whose derived matrices must not be read by the checker."""
+    """A network whose derived tables and lane graph must not be read by the checker."""
 
     @property
     def distance_km(self) -> np.ndarray:  # type: ignore[override]
@@ -338,15 +413,56 @@ class PoisonedNetwork(Network):
     def demand_matrix(self) -> np.ndarray:  # type: ignore[override]
         raise AssertionError("checker used network.demand_matrix")
 
+    @property
+    def graph(self) -> Any:  # type: ignore[override]
+        raise AssertionError("checker used network.graph (built by optimizer.links)")
 
-def test_checker_uses_only_raw_tables() -> None:
-    net = hand_network(max_service_km=500.0, single_sourcing=True)
-    poisoned = PoisonedNetwork(net.sites, net.regions, net.products, net.demand, net.settings)
-    assert check(poisoned, hand_plan()).ok
-    tree = ast.parse(Path(checker_module.__file__).read_text())
-    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    assert not any(m.startswith(("optimizer.geo", "optimizer.model", "optimizer.solvers")) for m in imported if m)
+    @property
+    def link_table(self) -> pd.DataFrame:  # type: ignore[override]
+        raise AssertionError("checker used network.link_table (built by optimizer.links)")
+
+
+def poisoned(net: Network) -> PoisonedNetwork:
+    """The same raw tables and settings in a :class:`PoisonedNetwork`."""
+    return PoisonedNetwork(net.sites, net.regions, net.products, net.demand, net.settings, net.unit_shipping_cost,
+                           net.name, net.source, net.suppliers, net.supply, net.links)
+
+
+def supplied_network(links: pd.DataFrame | None) -> Network:
+    """The hand network with supplier P (lon -1) providing A and B, pooled stock, default or given links."""
+    from factory import with_suppliers
+
+    net = with_suppliers(hand_network(max_service_km=500.0, single_sourcing=True), [{"id": "P", "lon": -1.0}],
+                         [("P", "A", math.inf, 2.0), ("P", "B", math.inf, 3.0)])
+    demand = net.demand.assign(std=[2.0, 1.0, 0.5, 0.0])
+    settings = dataclasses.replace(net.settings, inventory=InventorySettings(model="pooled", lead_time_days=2.0))
+    return dataclasses.replace(net, links=links, demand=demand, settings=settings)
+
+
+@pytest.mark.parametrize("links", ["default", "links.csv"])
+def test_checker_uses_only_raw_tables(links: str) -> None:
+    plain = hand_network(max_service_km=500.0, single_sourcing=True)
+    assert check(poisoned(plain), hand_plan()).ok
+    given = None
+    if links == "links.csv":
+        given = pd.DataFrame([{"from": f, "to": t, "mode": m, "cost_per_volume": 1.0, "cost_per_volume_km": 0.0,
+                               "distance_km": np.nan, "capacity": np.inf, "transit_days": 1.0, "fixed_cost": 5.0}
+                              for f, t, m in (("P", "W1", "rail"), ("W1", "W2", "road"), ("W2", "R2", "barge"))])
+    net = supplied_network(given)
+    mode = "rail" if given is not None else "road"
+    routes = pd.DataFrame([
+        {"supplier": "P", "site": "W1", "product": "A", "quantity": 20.0, "path": ["P", "W1"], "modes": [mode]},
+        {"supplier": "P", "site": "W1", "product": "B", "quantity": 10.0, "path": ["P", "W1"], "modes": [mode]},
+        {"supplier": "P", "site": "W2", "product": "A", "quantity": 5.0, "path": ["P", "W1", "W2"],
+         "modes": [mode, "road"]},
+    ]).assign(km=0.0, transit_days=0.0, inbound_cost=0.0, transfer_cost=0.0)
+    table = HAND_FLOWS.assign(mode=["road", "road", "barge" if given is not None else "road"])
+    plan = hand_plan(flows=table, routes=routes)
+    expected = check(net, plan)  # the checker on the ordinary network
+    plan.costs, plan.objective = expected.costs, expected.objective
+    report = check(poisoned(net), plan)
+    assert report.ok, report.violations
+    assert report.costs == expected.costs and report.costs["inbound"] > 0 and report.costs["transfer"] > 0
 
 
 def test_engine_plan_passes_the_checker() -> None:
@@ -381,7 +497,7 @@ def reference_costs(net: Network, plan: Plan) -> dict[str, float]:
         hold += q * p.at[product, "unit_value"] * p.at[product, "holding_rate"] * st_.days_of_cover / 365
     fixed = sum(s.at[i, "fixed_cost"] for i in plan.open_sites)
     closing = sum(s.at[i, "closing_cost"] for i in s.index if (s.at[i, "status"] == "existing"
-                  and i not in plan.open_sites) or s.at[i, "status"] == "forced_closed")
+                  and i not in plan.open_sites) or s.at[i, "status"] == "forced_closed") / st_.closing_horizon
     return {"shipping": ship, "fixed": fixed, "handling": handle, "holding": hold, "closing": closing,
             "inbound": 0.0, "transfer": 0.0}
 

@@ -1,12 +1,13 @@
 """The independent checker: verify a plan from the raw tables alone.
 
 :func:`check` re-derives everything it needs from ``network.sites``,
-``regions``, ``products``, ``demand``, ``settings`` and
-``unit_shipping_cost``: it does not use the model builder, the network's
-cached ``distance_km`` / ``demand_matrix`` or :mod:`optimizer.geo`, so a bug
-there cannot hide itself.  Distances are recomputed with the checker's own
-haversine (sphere of radius :data:`EARTH_RADIUS_KM`) or with geopy's WGS-84
-geodesic, only for the lanes the plan uses.
+``regions``, ``products``, ``demand``, ``suppliers``, ``supply``, ``links`` (as
+given in links.csv), ``settings`` and ``unit_shipping_cost``: it does not use
+the model builder, the lane graph code (:mod:`optimizer.links`, the network's
+cached ``graph`` and ``link_table``), the cached ``distance_km`` /
+``demand_matrix`` or :mod:`optimizer.geo`, so a bug there cannot hide itself.
+Distances and the link set come from :mod:`optimizer.checker.linkset`, with
+the distance method the settings name (haversine or WGS-84 geodesic).
 
 Cost definitions (currency per period), which the engine's objective must match:
 
@@ -15,28 +16,50 @@ Cost definitions (currency per period), which the engine's objective must match:
   is given, else road km x the product's ``shipping_cost_per_km``, with
   road km = great-circle km x ``settings.circuity``;
 * fixed: sum of ``fixed_cost`` over open sites;
-* handling: sum over flows of quantity x product volume x site ``handling_cost``;
+* handling: sum over sites of ``handling_cost`` x throughput, where a site's
+  throughput (volume units per period) is what it ships to regions plus what
+  it sends on to other sites (routes passing through it);
 * holding: sum over flows of quantity x ``unit_value`` x ``holding_rate`` x
   ``days_of_cover`` / 365 (linear inventory model); in the pooled model, cycle
   plus safety stock per site and product (see :mod:`optimizer.checker.stock`);
-* closing: sum of ``closing_cost`` over ``existing`` sites that are not open and
-  over ``forced_closed`` sites;
+  stock is based on what a site ships to its regions only;
+* closing: ``closing_cost / settings.closing_horizon`` (a one-off cost spread
+  over the horizon's periods) for every ``existing`` site that is not open and
+  every ``forced_closed`` site;
 * inbound and transfer: see :mod:`optimizer.checker.supply` (routes from
-  suppliers, conservation at sites, supplier and link capacities).  Flows
-  whose ``mode`` is not ``road`` use a site -> region link of the lane graph
-  and cost its cost per volume unit instead of the distance-based rate.
+  suppliers, goods crossing only open sites, conservation at sites, supplier
+  and link capacities).  Flows whose ``mode`` is not ``road`` use a site ->
+  region link and cost its cost per volume unit instead of the distance-based
+  rate; under ``transport: outbound: links_only`` only such links may serve.
 
-Tolerances.  Solvers satisfy constraints only up to a feasibility tolerance
-(about 1e-7 relative here, since demand rows are written on fractions), so
-quantities are compared with a relative tolerance ``rel_tol`` and an
-absolute floor: a (region, product) pair with demand ``d`` units per period
-passes when ``|served - d| <= rel_tol * max(1, d)``; a site with capacity
-``c`` passes when its throughput is at most ``c + rel_tol * max(1, c)``
-volume units; a flow from a site that is not open, or a second source of a
-single-sourced region, is ignored when its quantity is at most
-``rel_tol * max(1, d)`` of its pair; costs pass when within
-``rel_tol * max(1, |recomputed total|)`` currency.  Lane lengths may exceed
-``max_service_km`` by at most :data:`DISTANCE_TOL_KM`.
+Site decisions are named as in the results: ``open`` (a candidate opened),
+``keep`` (an existing site kept), ``close`` (an existing or forced-closed site
+not open) and ``unused`` (a candidate not opened).
+
+Tolerances.  Solvers satisfy constraints only up to a feasibility tolerance,
+so each constraint is checked as one aggregated row with a slack of
+``rel_tol x max(1, |rhs|)``, where ``rhs`` is the row's right-hand side (its
+natural scale): never flow by flow, so many small errors cannot add up
+unseen.  The rows:
+
+* demand, per (region, product) with demand ``d`` units per period:
+  ``|served - d| <= rel_tol x max(1, d)``;
+* capacity, per site with capacity ``c``: throughput
+  ``<= c + rel_tol x max(1, c)`` volume units;
+* closed sources, per region with total demand ``D`` (all products): all flows
+  to it from sites that are not open, together, at most ``rel_tol x max(1, D)`` units;
+* single sourcing, per region: all flows from its secondary sources (every site
+  but the one sending it most), together, at most ``rel_tol x max(1, D)`` units;
+* closed transit sites, per destination site receiving ``a`` units by route:
+  all routes to it that cross (or end at) a site not open, together, at most
+  ``rel_tol x max(1, a)`` units;
+* conservation per (site, product), supplier capacity per (supplier, product)
+  and link capacity per link, each relative to its own right-hand side
+  (shipped units, capacity);
+* costs, per component and for the objective: within
+  ``rel_tol x max(1, |recomputed total|)`` currency.
+
+Lane lengths may exceed ``max_service_km`` by at most :data:`DISTANCE_TOL_KM`.
 """
 
 from __future__ import annotations
@@ -48,13 +71,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optimizer.checker.linkset import ROAD, great_circle_km, link_table
 from optimizer.checker.stock import pooled_holding
-from optimizer.checker.supply import check_supply, link_parameters
+from optimizer.checker.supply import check_supply
 from optimizer.network import Network, Settings
 from optimizer.plan import COST_COMPONENTS, FLOW_COLUMNS, Plan
-
-#: Mean Earth radius (IUGG), km; the checker's own copy.
-EARTH_RADIUS_KM = 6371.0088
 
 #: Slack allowed on ``max_service_km``, km (rounding of the distance formula).
 DISTANCE_TOL_KM = 1e-6
@@ -141,26 +162,28 @@ def check(network: Network, plan: Plan, *, rel_tol: float = 1e-6) -> CheckReport
     start = time.perf_counter()
     violations: list[str] = []
     sites, settings = network.sites, network.settings
+    links = link_table(network)
     flows = _usable_flows(network, plan.flows, violations)
+    flows["on_link"] = _on_link(network, flows, links)
     demand = _demand_by_pair(network)
-    flows["pair_demand"] = _lookup(demand, flows["to"], flows["product"])
-    flows["noise"] = rel_tol * np.maximum(1.0, flows["pair_demand"].to_numpy())
 
     is_open = _open_mask(network, plan.open_sites, violations)
     _check_statuses(sites, is_open, violations)
     _check_counts(settings, int(is_open.sum()), violations)
     max_error = _check_demand(demand, flows, rel_tol, violations)
-    max_excess = _check_capacity(network, flows, is_open, rel_tol, violations)
-    _check_closed_sources(network, flows, is_open, violations)
+    region_demand = demand.groupby(level="region").sum()
+    _check_closed_sources(network, flows, is_open, region_demand, rel_tol, violations)
     if settings.single_sourcing:
-        _check_single_sourcing(flows, violations)
+        _check_single_sourcing(flows, region_demand, rel_tol, violations)
+    _check_outbound_mode(network, flows, violations)
+    supply = check_supply(network, flows, plan.routes, links, is_open, rel_tol, violations, fmt_num)
+    throughput = _throughput(network, flows, supply.sent_on)
+    max_excess = _check_capacity(network, throughput, is_open, rel_tol, violations)
     lane_km = _road_km(network, flows)
-    links = link_parameters(network, sphere_km)
     _check_service_distance(network, flows, lane_km, violations)
-    costs = _recost(network, flows, lane_km, is_open, links, violations)
-    supply_costs = check_supply(network, flows, plan.routes, links, rel_tol, violations, fmt_num)
-    costs["shipping"] += supply_costs.pop("link_fixed_outbound")
-    costs.update(supply_costs)
+    costs = _recost(network, flows, lane_km, throughput, is_open, links, violations)
+    costs["shipping"] += supply.costs["link_fixed_outbound"]
+    costs["inbound"], costs["transfer"] = supply.costs["inbound"], supply.costs["transfer"]
     objective = float(sum(costs.values()))
     _check_claims(plan, costs, objective, rel_tol, violations)
 
@@ -240,14 +263,6 @@ def _demand_by_pair(network: Network) -> pd.Series:
     return d[d != 0.0]
 
 
-def _lookup(series: pd.Series, regions: pd.Series, products: pd.Series) -> np.ndarray:
-    """Values of a (region, product)-indexed series for each row, 0 where absent."""
-    if not len(regions):
-        return np.zeros(0)
-    keys = pd.MultiIndex.from_arrays([regions.to_numpy(), products.to_numpy()])
-    return series.reindex(keys).fillna(0.0).to_numpy(dtype=float)
-
-
 def _open_mask(network: Network, open_sites: list[str], violations: list[str]) -> np.ndarray:
     """Boolean mask over the site table of the (known) open sites."""
     ids = pd.Series(list(open_sites), dtype=object)
@@ -309,17 +324,48 @@ def _check_demand(demand: pd.Series, flows: pd.DataFrame, rel_tol: float, violat
     return float(err.abs().max())
 
 
-def _check_capacity(network: Network, flows: pd.DataFrame, is_open: np.ndarray, rel_tol: float,
+def _on_link(network: Network, flows: pd.DataFrame, links: pd.DataFrame) -> np.ndarray:
+    """Which flows use a site -> region link rather than the distance-based lane.
+
+    A flow whose mode is not ``road`` names a link.  Under ``links_only`` there
+    are no distance-based lanes, so a ``road`` flow names the link of mode
+    ``road`` when links.csv has one.
+    """
+    on_link = (flows["mode"] != ROAD).to_numpy(dtype=bool, copy=True)
+    if network.settings.transport.outbound == "links_only" and len(flows):
+        keys = pd.MultiIndex.from_arrays([flows["from"], flows["to"], flows["mode"]])
+        on_link |= keys.isin(links.index[(links["kind"] == "outbound").to_numpy()])
+    return on_link
+
+
+def _check_outbound_mode(network: Network, flows: pd.DataFrame, violations: list[str]) -> None:
+    """Under ``transport: outbound: links_only`` only site -> region links serve regions."""
+    if network.settings.transport.outbound != "links_only":
+        return
+    road = flows[~flows["on_link"].to_numpy(dtype=bool)]
+    if len(road):
+        lanes = [f"{a} -> {b} ({c})" for a, b, c in road[["from", "to", "product"]].itertuples(index=False)]
+        violations.append(f"{len(road)} flow(s) use a distance-based road lane, but transport outbound is "
+                          f"links_only (only site -> region links may serve regions): {_listed(lanes)}")
+
+
+def _throughput(network: Network, flows: pd.DataFrame, sent_on: dict[str, float]) -> np.ndarray:
+    """Volume units per period each site handles: shipped to regions plus sent on to other sites."""
+    volume = network.products["volume"].to_numpy(dtype=float)
+    to_regions = np.bincount(flows["s"].to_numpy(dtype=int),
+                             weights=flows["quantity"].to_numpy() * volume[flows["p"].to_numpy(dtype=int)],
+                             minlength=len(network.sites))
+    onward = pd.Series(sent_on, dtype=float).reindex(network.sites.index).fillna(0.0).to_numpy()
+    return to_regions + onward
+
+
+def _check_capacity(network: Network, throughput: np.ndarray, is_open: np.ndarray, rel_tol: float,
                     violations: list[str]) -> float:
     """Throughput (volume units per period) of every open site within its capacity.
 
     Returns:
         The largest excess over capacity, volume units per period (0 if none).
     """
-    volume = network.products["volume"].to_numpy(dtype=float)
-    throughput = np.bincount(flows["s"].to_numpy(dtype=int),
-                             weights=flows["quantity"].to_numpy() * volume[flows["p"].to_numpy(dtype=int)],
-                             minlength=len(network.sites))
     capacity = network.sites["capacity"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         excess = np.where(is_open & np.isfinite(capacity), throughput - capacity, -np.inf)
@@ -330,61 +376,42 @@ def _check_capacity(network: Network, flows: pd.DataFrame, is_open: np.ndarray, 
     return float(max(0.0, excess.max())) if len(excess) else 0.0
 
 
-def _check_closed_sources(network: Network, flows: pd.DataFrame, is_open: np.ndarray,
-                          violations: list[str]) -> None:
-    """No flow (beyond noise) leaves a site that is not open."""
-    bad = flows[~is_open[flows["s"].to_numpy(dtype=int)] & (flows["quantity"] > flows["noise"])]
-    for site, group in bad.groupby("from", sort=False):
-        violations.append(f"site {site} is not open but ships {fmt_num(group['quantity'].sum())} units per period "
-                          f"in {len(group)} flow(s), e.g. to region {group['to'].iloc[0]}")
+def _not_open_decision(status: str) -> str:
+    """The decision word of a site the plan does not open: ``close`` (existing or forced closed) or ``unused``."""
+    return "close" if status in ("existing", "forced_closed") else "unused"
 
 
-def _check_single_sourcing(flows: pd.DataFrame, violations: list[str]) -> None:
-    """Each region receives everything from one site (flows at noise level ignored)."""
-    real = flows[flows["quantity"] > flows["noise"]]
-    sources = real.groupby("to", sort=False)["from"].unique()
-    for region, senders in sources.items():
-        if len(senders) > 1:
-            violations.append(f"region {region} is served by {len(senders)} sites ({_listed(sorted(senders))}) "
-                              "but single_sourcing is on")
+def _check_closed_sources(network: Network, flows: pd.DataFrame, is_open: np.ndarray, region_demand: pd.Series,
+                          rel_tol: float, violations: list[str]) -> None:
+    """Per region: all flows from sites that are not open, together, within the region's tolerance."""
+    closed = flows[~is_open[flows["s"].to_numpy(dtype=int)]]
+    status = network.sites["status"]
+    for region, group in closed.groupby("to", sort=True):
+        units = float(group["quantity"].sum())
+        if units > rel_tol * max(1.0, float(region_demand.get(region, 0.0))):
+            senders = [f"{site} ({_not_open_decision(status[site])})" for site in pd.unique(group["from"])]
+            violations.append(f"region {region} receives {fmt_num(units)} units per period from site(s) the plan "
+                              f"does not open or keep: {_listed(senders)}")
 
 
-def sphere_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Great-circle km between paired points (element-wise), sphere of radius :data:`EARTH_RADIUS_KM`.
-
-    Args:
-        lat1, lon1, lat2, lon2: Degrees, same shape.
-
-    Returns:
-        km, same shape.
-    """
-    phi1, phi2 = np.radians(lat1), np.radians(lat2)
-    dphi, dlam = phi2 - phi1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlam / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+def _check_single_sourcing(flows: pd.DataFrame, region_demand: pd.Series, rel_tol: float,
+                           violations: list[str]) -> None:
+    """Per region: all flows from its secondary sources, together, within the region's tolerance."""
+    by_site = flows.groupby(["to", "from"], sort=True)["quantity"].sum()
+    for region, sent in by_site.groupby(level="to", sort=True):
+        secondary = float(sent.sum() - sent.max())
+        if secondary > rel_tol * max(1.0, float(region_demand.get(region, 0.0))):
+            senders = sorted(sent.index.get_level_values("from")[sent.to_numpy() > 0])
+            violations.append(f"region {region} is served by {len(senders)} sites ({_listed(senders)}) but "
+                              f"single_sourcing is on (secondary sources carry {fmt_num(secondary)} units per period)")
 
 
 def _road_km(network: Network, flows: pd.DataFrame) -> np.ndarray:
     """Road km of each flow's lane (great circle x circuity), NaN where a coordinate is missing."""
     s, r = flows["s"].to_numpy(dtype=int), flows["r"].to_numpy(dtype=int)
-    lat1 = network.sites["lat"].to_numpy(dtype=float)[s]
-    lon1 = network.sites["lon"].to_numpy(dtype=float)[s]
-    lat2 = network.regions["lat"].to_numpy(dtype=float)[r]
-    lon2 = network.regions["lon"].to_numpy(dtype=float)[r]
-    if network.settings.distance_method == "geodesic" and len(s):
-        from geopy.distance import geodesic
-
-        lanes, inverse = np.unique(np.stack([s, r], axis=1), axis=0, return_inverse=True)
-        first = np.zeros(len(lanes), dtype=int)
-        first[inverse.ravel()] = np.arange(len(s))
-        per_lane = np.array([
-            geodesic((lat1[i], lon1[i]), (lat2[i], lon2[i])).km
-            if np.isfinite([lat1[i], lon1[i], lat2[i], lon2[i]]).all() else math.nan
-            for i in first
-        ])
-        km = per_lane[inverse.ravel()]
-    else:
-        km = sphere_km(lat1, lon1, lat2, lon2)
+    sites, regions = network.sites, network.regions
+    km = great_circle_km(network, sites["lat"].to_numpy(dtype=float)[s], sites["lon"].to_numpy(dtype=float)[s],
+                         regions["lat"].to_numpy(dtype=float)[r], regions["lon"].to_numpy(dtype=float)[r])
     return km * network.settings.circuity
 
 
@@ -394,16 +421,19 @@ def _check_service_distance(network: Network, flows: pd.DataFrame, lane_km: np.n
     limit = network.settings.max_service_km
     if limit is None:
         return
-    beyond = (lane_km > limit + DISTANCE_TOL_KM) & (flows["mode"] == "road").to_numpy()
+    beyond = (lane_km > limit + DISTANCE_TOL_KM) & ~flows["on_link"].to_numpy(dtype=bool)
     too_long = flows[beyond].assign(km=lane_km[beyond])
     for (site, region), group in too_long.groupby(["from", "to"], sort=False):
         violations.append(f"lane {site} -> {region} is {fmt_num(group['km'].iloc[0])} road km, "
                           f"beyond max_service_km = {fmt_num(limit)} km")
 
 
-def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, is_open: np.ndarray,
-            links: pd.DataFrame, violations: list[str]) -> dict[str, float]:
-    """Cost components of the plan (but inbound and transfer), currency per period, from the raw tables."""
+def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, throughput: np.ndarray,
+            is_open: np.ndarray, links: pd.DataFrame, violations: list[str]) -> dict[str, float]:
+    """Cost components of the plan (but inbound and transfer), currency per period, from the raw tables.
+
+    ``throughput`` is each site's volume units per period (to regions and sent on), for handling.
+    """
     sites, products, settings = network.sites, network.products, network.settings
     s, r, p = (flows[c].to_numpy(dtype=int) for c in ("s", "r", "p"))
     q = flows["quantity"].to_numpy(dtype=float)
@@ -418,21 +448,21 @@ def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, is_open:
             unit_cost = matrix[s, r]
     else:
         unit_cost = lane_km * products["shipping_cost_per_km"].to_numpy(dtype=float)[p]
-    on_link = (flows["mode"] != "road").to_numpy()
+    on_link = flows["on_link"].to_numpy(dtype=bool)
     if on_link.any():
         keys = list(zip(flows["from"][on_link], flows["to"][on_link], flows["mode"][on_link]))
         known = np.array([k in links.index for k in keys])
         for site, region, mode in [k for k, ok in zip(keys, known) if not ok][:LISTED_IDS]:
-            violations.append(f"flow {site} -> {region} uses mode {mode}, but there is no such link in the lane graph")
+            violations.append(f"flow {site} -> {region} uses mode {mode}, but links.csv has no such link "
+                              "(or it touches a forced-closed site)")
         per_volume = np.array([links.loc[k, "cost_per_volume"] if ok else math.nan for k, ok in zip(keys, known)])
         unit_cost = unit_cost.astype(float).copy()
         unit_cost[on_link] = per_volume * products["volume"].to_numpy(dtype=float)[p[on_link]]
-    unknown = flows[~np.isfinite(unit_cost)]
+    unknown = flows[~np.isfinite(unit_cost) & ~on_link]  # unknown links are reported above
     if len(unknown) and matrix is None:
         lanes = [f"{a} -> {b}" for a, b in unknown[["from", "to"]].drop_duplicates().itertuples(index=False)]
         violations.append(f"shipping cost unknown on lane(s) {_listed(lanes)}: a coordinate is missing "
                           "and there is no unit_shipping_cost")
-    volume = products["volume"].to_numpy(dtype=float)[p]
     holding_per_unit = (products["unit_value"].to_numpy(dtype=float) * products["holding_rate"].to_numpy(dtype=float)
                         * settings.days_of_cover / 365.0)
     existing = (sites["status"] == "existing").to_numpy()
@@ -444,9 +474,10 @@ def _recost(network: Network, flows: pd.DataFrame, lane_km: np.ndarray, is_open:
     return {
         "shipping": float(np.sum(q * unit_cost)),
         "fixed": float(sites["fixed_cost"].to_numpy(dtype=float)[is_open].sum()),
-        "handling": float(np.sum(q * volume * sites["handling_cost"].to_numpy(dtype=float)[s])),
+        "handling": float(np.sum(throughput * sites["handling_cost"].to_numpy(dtype=float))),
         "holding": holding,
-        "closing": float(sites["closing_cost"].to_numpy(dtype=float)[(existing & ~is_open) | forced_closed].sum()),
+        "closing": float(sites["closing_cost"].to_numpy(dtype=float)[(existing & ~is_open) | forced_closed].sum())
+        / settings.closing_horizon,
     }
 
 

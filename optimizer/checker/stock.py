@@ -6,7 +6,9 @@ code shared with the model).  For every open site and product it ships:
 * demand ``D`` = units per period shipped; variance = sum over the regions served of
   ``(share of the region's demand)**2 x std**2``;
 * lead time = the site's ``lead_time_days``, else ``inventory.lead_time_days`` plus the
-  fewest transit days over links from any supplier (when there are suppliers);
+  fewest transit days over inbound and transfer links from any supplier (when there are
+  suppliers; the checker's own Dijkstra over its own link set,
+  :func:`optimizer.checker.linkset.link_table`);
 * cycle stock = EOQ / 2 with ``EOQ = sqrt(2 K (D x 365 / period_days) / h)`` when the
   product's ordering cost ``K`` and ``h = unit_value x holding_rate`` are positive, else
   ``D / period_days x review_days / 2``;
@@ -27,7 +29,12 @@ from optimizer.network import Network
 
 
 def lead_times(network: Network, links: pd.DataFrame) -> dict[str, float]:
-    """Lead time of every site, days (see the module docstring)."""
+    """Lead time of every site, days (see the module docstring).
+
+    Args:
+        network: The network.
+        links: The checker's own link table, indexed by (from, to, mode).
+    """
     inventory = network.settings.inventory
     graph = nx.DiGraph()
     if network.has_suppliers:
@@ -45,7 +52,10 @@ def lead_times(network: Network, links: pd.DataFrame) -> dict[str, float]:
 
 def pooled_holding(network: Network, flows: pd.DataFrame, is_open: np.ndarray,
                    links: pd.DataFrame) -> tuple[float, float]:
-    """Cycle and safety stock holding cost of the plan's flows, currency per period."""
+    """Cycle and safety stock holding cost of the plan's flows, currency per period.
+
+    Stock is based on what each open site ships to its regions (goods it sends on are not stocked there).
+    """
     settings, products = network.settings, network.products
     T, review = float(settings.period_days), float(settings.inventory.review_days)
     demand = network.demand.groupby(["region", "product"])["quantity"].sum()
