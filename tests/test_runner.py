@@ -97,7 +97,7 @@ def test_rerun_takes_every_run_from_the_store(sweep: Path, tmp_path: Path, monke
         raise AssertionError("an executor was started although every run is in the store")
 
     with monkeypatch.context() as patch:
-        patch.setattr(runner._Executors, "get", no_solving)
+        patch.setattr(runner.Executors, "get", no_solving)
         again = invoke(sweep, "--store", store, "--json")
     assert again.exit_code == 2
     rows, before = json_lines(again.stdout), json_lines(first.stdout)
