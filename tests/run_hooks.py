@@ -17,18 +17,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-#: Network name (= scenario name) whose solve kills its worker process in :func:`solve_or_die`.
-KILLER_ENV = "OPTIMIZER_TEST_KILLER"
-#: File to which :func:`record_intervals` appends one JSON line per solve.
-INTERVALS_ENV = "OPTIMIZER_TEST_INTERVALS"
+#: Scenario (= network) name whose solve kills its worker process in :func:`solve_or_die`.
+KILLER = "kill-my-worker"
 
 
 def solve_or_die(network: Any, options: dict[str, Any]) -> dict[str, Any]:
-    """The runner's ``solve_task``, except that the scenario named in ``$OPTIMIZER_TEST_KILLER``
-    SIGKILLs its own process in the middle of its solve."""
+    """The runner's ``solve_task``, except that the scenario named :data:`KILLER` SIGKILLs its own
+    process in the middle of its solve (after a pause, so that other scenarios are in flight)."""
     from optimizer.runs import runner  # in a worker process: the module as imported, not patched
 
-    if network.name == os.environ.get(KILLER_ENV):
+    if network.name == KILLER:
+        time.sleep(0.5)
         os.kill(os.getpid(), signal.SIGKILL)
     return runner.solve_task(network, options)
 

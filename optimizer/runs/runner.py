@@ -265,9 +265,21 @@ class _Sweep:
 
     # -- reporting -------------------------------------------------------------------------------
 
-    def finish(self, index: int, report: RunReport, save: bool, claimed: bool = False) -> None:
-        """Store (if new) and report one run; a solved run releases its claim in the same transaction."""
-        if save:
+    def finish(self, index: int, report: RunReport, save: bool, claimed: bool = False,
+               copy_after: int | None = None) -> None:
+        """Store (if new) and report one run.
+
+        Args:
+            index: The scenario's position in the sweep.
+            report: Its report.
+            save: Store the run (a solved run releases this sweep's claim in the same transaction).
+            claimed: This sweep holds the claim on the run's key.
+            copy_after: The run is a copy of stored run(s) up to this id, under another name: it
+                is stored unless another sweep stored that copy since (then that one is reported).
+        """
+        if copy_after is not None:
+            report = RunReport(self.store.save_copy(report.record, copy_after), report.cached)
+        elif save:
             self.store.save(report.record, self.claimant if claimed else None)
         self.reports[index] = report
         self.bar.update(1)
@@ -281,14 +293,24 @@ class _Sweep:
         else:
             self.reuse(task.index, task.scenario, record)
         for index, scenario in self.duplicates.pop(task.inputs_hash, []):
-            self.finish(index, RunReport(_reuse(record, scenario), cached=record.status != "error"), save=True)
+            self.finish(index, RunReport(_reuse(record, scenario), cached=record.status != "error"), save=True,
+                        copy_after=self.copied_after(record))
 
     def reuse(self, index: int, scenario: Scenario, hit: RunRecord) -> None:
         """Report a stored run for ``scenario``; under another name it is stored under this one too."""
         if (hit.sweep, hit.scenario) == (scenario.sweep, scenario.name):
             self.finish(index, RunReport(hit, cached=True), save=False)
         else:
-            self.finish(index, RunReport(_reuse(hit, scenario), cached=hit.status != "error"), save=True)
+            self.finish(index, RunReport(_reuse(hit, scenario), cached=hit.status != "error"), save=True,
+                        copy_after=self.copied_after(hit))
+
+    def copied_after(self, source: RunRecord) -> int:
+        """Copies of ``source`` with ids above this count as made already (by this sweep or a concurrent one).
+
+        For a run stored before this sweep started: copies made since it; for a fresh run (this
+        sweep's or a concurrent sweep's): copies made since this sweep started.
+        """
+        return min(int(source.run_id or 0), self.baseline)
 
     def release_claims(self) -> None:
         """Drop every claim this sweep still holds (best effort: a dead sweep's claims expire anyway)."""
@@ -359,7 +381,7 @@ class _Sweep:
             except Exception as error:  # a bad scenario is recorded, the sweep goes on
                 message = str(error) if isinstance(error, OptimizerError) else f"{type(error).__name__}: {error}"
                 record = _record(scenario, _definition_hash(scenario.definition()), _error_outcome(message))
-                self.finish(index, RunReport(record, cached=False), save=True)
+                self.finish(index, RunReport(record, cached=False), save=True, copy_after=self.baseline)
                 continue
             digest = _key(input_digest, self.versions, self.software_version)
             if digest in self.duplicates:
@@ -402,12 +424,11 @@ class _Sweep:
         """Reuse the runs other sweeps stored for the keys we wait on; claim those they let go."""
         stored = self.store.latest_run_ids(list(self.waiting))
         for digest, task in list(self.waiting.items()):
+            del self.waiting[digest]
             run_id = stored.get(digest, 0)
             if run_id > self.baseline:
-                del self.waiting[digest]
                 self.resolve(task, self.store.get_run(run_id), solved=False)
-            elif self.store.claim(digest, task.scenario.sweep, task.scenario.name, self.claimant):
-                del self.waiting[digest]  # released without a run, or its sweep died: solve it here
+            elif self.claim(task, 0):  # released (its run may have been stored just now), or its sweep died
                 self.ready.append(task)
 
     def fill(self, queue: Iterator[_Task]) -> None:

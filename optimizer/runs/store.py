@@ -27,6 +27,7 @@ processes (two sweeps at once) can write to one file without losing a run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -398,21 +399,9 @@ class RunStore:
             StoreError: The database refused the write; nothing of the run was stored.
         """
         created = datetime.now(timezone.utc)
-        row = {
-            "sweep": record.sweep, "scenario": record.scenario, "inputs_hash": record.inputs_hash,
-            "definition": _json_safe(record.definition), "status": record.status,
-            "objective": _finite(record.objective), "bound": _finite(record.bound), "gap": _finite(record.gap),
-            "costs": _json_safe(dict(record.costs)), "open_sites": [str(s) for s in record.open_sites],
-            "kpis": _json_safe(dict(record.kpis)), "build_seconds": float(record.build_seconds),
-            "solve_seconds": float(record.solve_seconds), "software_version": record.software_version,
-            "error": record.error, "created_at": created, "termination": record.termination,
-            "versions": _json_safe(dict(record.versions)) or None,
-        }
         try:
             with self._write() as conn:
-                run_id = int(conn.execute(_runs.insert().returning(_runs.c.run_id), row).scalar_one())
-                if record.flows:
-                    conn.execute(_flows.insert(), list(_flow_rows(run_id, record.flows)))
+                run_id = _insert(conn, record, created)
                 if claimant is not None:
                     conn.execute(_claims.delete().where(_claims.c.inputs_hash == record.inputs_hash,
                                                         _claims.c.owner == claimant.token))
@@ -420,6 +409,44 @@ class RunStore:
             raise StoreError(f"{self.display}: could not store run '{record.scenario}': {_reason(error)}") from None
         record.run_id, record.created_at = run_id, created
         return run_id
+
+    def save_copy(self, record: RunRecord, after: int) -> RunRecord:
+        """Store ``record`` (a run reused under another name) unless another sweep just did.
+
+        In one transaction that excludes other copiers of the same inputs hash: if a run of the
+        same sweep, scenario and inputs hash with an id above ``after`` exists, that run is
+        returned and nothing is written; otherwise ``record`` is saved as :meth:`save` does.
+        Two sweeps started at once thus store one copy, not two.
+
+        Args:
+            record: The copy (its ``run_id`` is ``None``).
+            after: Runs up to this id do not count (e.g. the run being copied).
+
+        Returns:
+            ``record`` with its new ``run_id``, or the stored run found instead.
+
+        Raises:
+            StoreError: The database refused the write; nothing of the run was stored.
+        """
+        created = datetime.now(timezone.utc)
+        try:
+            with self._write() as conn:
+                if self.url.get_backend_name() == "postgresql":
+                    lock = int(hashlib.sha256(record.inputs_hash.encode()).hexdigest()[:15], 16)
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))
+                existing = conn.execute(
+                    sa.select(sa.func.max(_runs.c.run_id)).where(
+                        _runs.c.inputs_hash == record.inputs_hash, _runs.c.sweep == record.sweep,
+                        _runs.c.scenario == record.scenario, _runs.c.run_id > int(after))
+                ).scalar_one()
+                if existing is None:
+                    run_id = _insert(conn, record, created)
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not store run '{record.scenario}': {_reason(error)}") from None
+        if existing is not None:
+            return self.get_run(int(existing))
+        record.run_id, record.created_at = run_id, created
+        return record
 
     # -- claims ----------------------------------------------------------------------------------
 
@@ -586,6 +613,24 @@ class RunStore:
             n_runs = conn.execute(sa.select(sa.func.count()).select_from(_runs)).scalar_one()
             n_flows = conn.execute(sa.select(sa.func.count()).select_from(_flows)).scalar_one()
         return int(n_runs), int(n_flows)
+
+
+def _insert(conn: Connection, record: RunRecord, created: datetime) -> int:
+    """Insert one run and its flows on ``conn`` (inside the caller's transaction); returns its id."""
+    row = {
+        "sweep": record.sweep, "scenario": record.scenario, "inputs_hash": record.inputs_hash,
+        "definition": _json_safe(record.definition), "status": record.status,
+        "objective": _finite(record.objective), "bound": _finite(record.bound), "gap": _finite(record.gap),
+        "costs": _json_safe(dict(record.costs)), "open_sites": [str(s) for s in record.open_sites],
+        "kpis": _json_safe(dict(record.kpis)), "build_seconds": float(record.build_seconds),
+        "solve_seconds": float(record.solve_seconds), "software_version": record.software_version,
+        "error": record.error, "created_at": created, "termination": record.termination,
+        "versions": _json_safe(dict(record.versions)) or None,
+    }
+    run_id = int(conn.execute(_runs.insert().returning(_runs.c.run_id), row).scalar_one())
+    if record.flows:
+        conn.execute(_flows.insert(), list(_flow_rows(run_id, record.flows)))
+    return run_id
 
 
 def _flow_rows(run_id: int, flows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
