@@ -23,12 +23,17 @@ KILLER = "kill-my-worker"
 
 def solve_or_die(network: Any, options: dict[str, Any]) -> dict[str, Any]:
     """The runner's ``solve_task``, except that the scenario named :data:`KILLER` SIGKILLs its own
-    process in the middle of its solve (after a pause, so that other scenarios are in flight)."""
+    process in the middle of its solve.
+
+    Every other solve first pauses for a second, longer than the killer's pause, so that other
+    scenarios are in flight on the pool when the killer dies.
+    """
     from optimizer.runs import runner  # in a worker process: the module as imported, not patched
 
     if network.name == KILLER:
-        time.sleep(0.5)
+        time.sleep(0.3)
         os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(1.0)
     return runner.solve_task(network, options)
 
 

@@ -29,6 +29,8 @@ PRELOAD = "optimizer.runs.runner"
 #: Message a fresh process sends once it has its task, before solving.
 _STARTED = "started"
 
+_log = logging.getLogger(__name__)
+
 
 class WorkerDied(OptimizerError):
     """A fresh process running one task ended without an answer.
@@ -186,6 +188,11 @@ class Executors:
             self.close()
             raise InputError(Problem(str(self.cluster), f"cannot connect to the Dask cluster: {error}",
                                      field="--cluster")) from None
+        threads = max(self._client.nthreads().values(), default=1)
+        if threads > 1:
+            _log.warning("the Dask workers have up to %d threads each, but each worker process solves one scenario "
+                         "at a time (the solvers' state is per process); start workers with --nthreads 1 "
+                         "(and more of them) to use every core", threads)
         return self._client.get_executor(pure=False)
 
     def broken(self) -> None:
