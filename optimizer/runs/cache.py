@@ -78,18 +78,23 @@ def cbc_version() -> str:
     return "unknown"
 
 
-@lru_cache(maxsize=1)
 def software_versions() -> dict[str, str]:
-    """The versions that can change a run's result, by name (cached once per process).
+    """The versions that can change a run's result, by name (read once per process; a new dict each call).
 
     Returns:
         ``highspy``, ``ortools`` (SCIP), ``pulp`` and ``cbc`` (the binary's version line),
         ``numpy``, ``scipy``, ``pandas``, ``networkx`` and ``geopy``; :data:`ABSENT` for any
         not installed.
     """
+    return dict(_versions())
+
+
+@lru_cache(maxsize=1)
+def _versions() -> tuple[tuple[str, str], ...]:
+    """The versions of :func:`software_versions`, read once."""
     versions = {key: _distribution_version(dist) for key, dist in VERSIONED_PACKAGES.items()}
     versions["cbc"] = cbc_version()
-    return dict(sorted(versions.items()))
+    return tuple(sorted(versions.items()))
 
 
 @lru_cache(maxsize=1)

@@ -364,7 +364,7 @@ class _Sweep:
         digest = task.inputs_hash
         if (outcome["versions"], outcome["software_version"]) != (self.versions, self.software_version):
             digest = _key(task.input_digest, outcome["versions"], outcome["software_version"])  # a remote worker
-        self.resolve(task, replace(_record(task.scenario, digest, outcome), inputs_hash=digest), solved=True)
+        self.resolve(task, _record(task.scenario, digest, outcome), solved=True)
         if digest != task.inputs_hash:  # the claim was on the key this process computed
             self.store.release(self.claimant, [task.inputs_hash])
 

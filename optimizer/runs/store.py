@@ -518,8 +518,11 @@ class RunStore:
 
     def claims(self) -> pd.DataFrame:
         """The current claims (inputs hash, sweep, scenario, owner, pid, host, times)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(_claims)).mappings().all()
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(_claims)).mappings().all()
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not read claims: {_reason(error)}") from None
         return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in _claims.columns])
 
     # -- reading ---------------------------------------------------------------------------------
@@ -543,8 +546,11 @@ class RunStore:
 
     def max_run_id(self) -> int:
         """The highest run id stored so far (0 for an empty store)."""
-        with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.max(_runs.c.run_id))).scalar_one() or 0)
+        try:
+            with self.engine.connect() as conn:
+                return int(conn.execute(sa.select(sa.func.max(_runs.c.run_id))).scalar_one() or 0)
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not read runs: {_reason(error)}") from None
 
     def get_run(self, run_id: int) -> RunRecord:
         """The run with key ``run_id`` (with its flows).
