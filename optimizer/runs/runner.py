@@ -225,18 +225,17 @@ def run_sweep(
         RunnerError: Worker processes die while starting, before receiving any scenario.
     """
     executors = Executors(max(1, workers or os.cpu_count() or 1), cluster)
-    bar = tqdm(total=len(scenarios), desc="runs", unit="run", file=sys.stderr,
-               disable=not (progress and sys.stderr.isatty()))
-    sweep = _Sweep(store, executors, force, reuse_limited, on_result, bar)
-    try:
-        sweep.run(scenarios)
-    except BaseException:
-        executors.close(wait=False)
-        raise
-    finally:
-        executors.close()
-        bar.close()
-        sweep.release_claims()
+    with tqdm(total=len(scenarios), desc="runs", unit="run", file=sys.stderr,
+              disable=not (progress and sys.stderr.isatty())) as bar:
+        sweep = _Sweep(store, executors, force, reuse_limited, on_result, bar)
+        try:
+            sweep.run(scenarios)
+        except BaseException:
+            executors.close(wait=False)
+            raise
+        finally:
+            executors.close()
+            sweep.release_claims()
     return [sweep.reports[i] for i in range(len(scenarios))]
 
 
