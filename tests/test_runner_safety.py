@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -177,3 +178,19 @@ def test_a_claim_left_by_a_killed_sweep_does_not_block(tmp_path: Path):
         reports = runner.run_sweep(runs, store, workers=1, progress=False)
         assert [r.record.status for r in reports] == ["optimal", "optimal"] and not reports[0].cached
         assert store.claims().empty
+
+
+class _DiesWhenUnpickled:
+    """Stands in for a network: unpickling it (in a worker, before the solve starts) ends the process."""
+
+    def __reduce__(self):
+        return (os._exit, (3,))
+
+
+def test_workers_that_die_while_starting_stop_the_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(runner, "build_network", lambda scenario: _DiesWhenUnpickled())
+    monkeypatch.setattr(runner, "input_hash", lambda scenario, network, options: "f" * 64)
+    with RunStore(tmp_path / "runs.db") as store:
+        with pytest.raises(runner.RunnerError, match=r"die while starting \(exit code 3\).*__main__"):
+            runner.run_sweep(scenarios(["a"]), store, workers=1, progress=False)
+        assert store.claims().empty and store.count() == (0, 0)
