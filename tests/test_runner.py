@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from distributed import LocalCluster
 import optimizer.runs.runner as runner
 from optimizer import api
 from optimizer.cli.run import run
-from optimizer.runs.scenario import Scenario, build_network, input_hash
+from optimizer.runs.scenario import Scenario, build_network
 from optimizer.runs.store import RunStore
 from optimizer.runs.sweep import load_sweep
 
@@ -97,7 +96,7 @@ def test_rerun_takes_every_run_from_the_store(sweep: Path, tmp_path: Path, monke
         raise AssertionError("an executor was started although every run is in the store")
 
     with monkeypatch.context() as patch:
-        patch.setattr(runner._Executors, "get", no_solving)
+        patch.setattr(runner.Executors, "get", no_solving)
         again = invoke(sweep, "--store", store, "--json")
     assert again.exit_code == 2
     rows, before = json_lines(again.stdout), json_lines(first.stdout)
@@ -158,39 +157,17 @@ def test_failing_scenario_is_recorded_and_others_complete(tmp_path: Path):
         assert len(store.get_run(int(stored.loc["same-input-as-ok", "run_id"])).flows) == len(ok.record.flows)
 
 
-class _KillsItsWorker:
-    """Unpickling this in a worker process ends that process at once."""
-
-    def __reduce__(self):
-        return (os._exit, (3,))
-
-
-def test_a_scenario_that_kills_its_worker_is_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    base = TINY.resolve()
-    scenarios = [Scenario(name, base, {"demand": {"scale": scale}}, "test", "s")
-                 for name, scale in (("first", 1.0), ("killer", 1.1), ("after", 1.2))]
-
-    def build(scenario):
-        return _KillsItsWorker() if scenario.name == "killer" else build_network(scenario)
-
-    def digest(scenario, network, options):
-        return "killer" if scenario.name == "killer" else input_hash(scenario, network, options)
-
-    monkeypatch.setattr(runner, "build_network", build)
-    monkeypatch.setattr(runner, "input_hash", digest)
-    monkeypatch.setattr(runner, "IN_FLIGHT_PER_WORKER", 1)  # one task at a time: only the killer is in flight
-    with RunStore(tmp_path / "runs.db") as store:
-        reports = runner.run_sweep(scenarios, store, workers=1, progress=False)
-    assert [r.record.status for r in reports] == ["optimal", "error", "optimal"]
-    assert "worker process died" in reports[1].record.error
+def test_no_test_hook_in_the_package():
+    source = Path(runner.__file__).read_text()
+    assert "OPTIMIZER_TEST" not in source and "KILL_AFTER" not in source and "os.kill" not in source
 
 
 def test_killed_sweep_keeps_finished_runs_and_resumes(sweep: Path, tmp_path: Path):
     store = tmp_path / "runs.db"
-    command = [sys.executable, "-c", "from optimizer.cli.run import run; run()", str(sweep), "--workers", "2",
-               "--store", str(store), "--json"]
-    killed = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, runner.KILL_AFTER_ENV: "3"})
+    arguments = [str(sweep), "--workers", "2", "--store", str(store), "--json"]
+    hooks = str(Path(__file__).parent / "run_hooks.py")  # SIGKILLs the sweep right after its 3rd stored run
+    killed = subprocess.run([sys.executable, hooks, "kill-after", "3", "--", *arguments], capture_output=True,
+                            text=True, timeout=120)
     assert killed.returncode == -9, killed.stderr
     with RunStore(store) as opened:
         survivors = opened.runs(latest_only=False)
@@ -198,6 +175,7 @@ def test_killed_sweep_keeps_finished_runs_and_resumes(sweep: Path, tmp_path: Pat
         flows_after_kill = {r.scenario: len(opened.get_run(int(r.run_id)).flows) for r in survivors.itertuples()}
     assert len(json_lines(killed.stdout)) == 2  # the 3rd run was stored, then the process died
 
+    command = [sys.executable, "-c", "from optimizer.cli.run import run; run()", *arguments]
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 2, resumed.stderr
     rows = json_lines(resumed.stdout)

@@ -28,7 +28,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     pg = request.getfixturevalue("postgres_url")
     engine = sa.create_engine(store_url(pg))
     with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS run_flows, runs, meta")
+        conn.exec_driver_sql("DROP TABLE IF EXISTS run_flows, runs, meta, claims")
     engine.dispose()
     return pg
 

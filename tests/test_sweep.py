@@ -10,7 +10,7 @@ import pytest
 import optimizer
 from optimizer.errors import InputError
 from optimizer.runs.scenario import build_network
-from optimizer.runs.sweep import load_sweep
+from optimizer.runs.sweep import MAX_RUNS, load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "data" / "tiny"
@@ -153,3 +153,34 @@ def test_demo_sweep_every_run_solves():
             continue
         assert result.has_plan and result.gap is not None and result.gap <= 0.01, scenario.name
         assert result.check is not None and result.check.ok, scenario.name
+
+
+def _grid(dimensions: int, options: int) -> str:
+    """A grid of ``options`` demand scales in each of ``dimensions`` dimensions."""
+    lines = ["grid:"]
+    for d in range(dimensions):
+        body = ", ".join(f"o{i}: {{demand: {{scale: {1 + i / 100}}}}}" for i in range(options))
+        lines.append(f"  d{d}: {{{body}}}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        ("generate:\n  - p_range: {from: 1, to: 1000000}\n", "generate[0].p_range",
+         ["1,000,000 runs", f"at most {MAX_RUNS:,}"]),
+        (_grid(3, 22), "grid", ["10,648 combinations (22 x 22 x 22)", f"at most {MAX_RUNS:,}"]),
+        (_grid(2, 80) + "generate:\n  - p_range: {from: 1, to: 3}\n" + "runs:\n"
+         + "".join(f"  - {{name: r{i}, demand: {{scale: 2}}}}\n" for i in range(3700)), "grid",  # the biggest part is named
+         ["10,104 runs (runs: 3,700, grid: 6,400, generate: 3)"]),
+    ],
+)
+def test_too_many_runs_are_refused_before_expanding(folder, text, key, words):
+    assert MAX_RUNS == 10_000  # documented in docs/SCENARIOS.md
+    error = sweep_error(folder, "name: s\nbase: tiny\n" + text)
+    fields = [p.field for p in error.problems]
+    assert key in fields, error.problems
+    problem = error.problems[fields.index(key)]
+    assert problem.file == str(folder / "s.yaml") and problem.line is not None
+    for word in words:
+        assert word in problem.message, problem.message

@@ -69,14 +69,20 @@ def _table(reports: list[RunReport], store: str) -> str:
 @click.option("--json", "as_json", is_flag=True,
               help="Stream one JSON object per run on stdout (JSON Lines), and nothing else.")
 @click.option("--force", is_flag=True, help="Solve every scenario, ignoring results already in the store.")
+@click.option("--reuse-limited", is_flag=True,
+              help="Reuse stored runs that a time limit or an interruption cut short (by default they are "
+                   "solved again; runs stopped at their own mip_gap are always reused).")
 def run(sweep_file: Path, workers: int | None, cluster: str | None, store_location: str | None,
-        as_json: bool, force: bool) -> None:
+        as_json: bool, force: bool, reuse_limited: bool) -> None:
     """Run every scenario of SWEEP.yaml and store each run.
 
-    Runs whose full input (data, overrides, solver settings, optimizer source)
-    is already in the store are reported from it without solving (--force
-    solves them again).  A failing scenario is stored with its error and does
-    not stop the sweep.  A progress bar goes to stderr when it is a terminal.
+    Runs whose full input (data, overrides, solver settings, optimizer source,
+    solver and library versions) is already in the store are reported from it
+    without solving (--force solves them again); runs cut short by a time limit
+    or an interruption are solved again unless --reuse-limited.  Two sweeps on
+    one store at once solve each input once.  A failing scenario is stored with
+    its error and does not stop the sweep.  A progress bar goes to stderr when
+    it is a terminal.
 
     Exit codes: 0 every scenario has a plan; 1 bad input (sweep file, store or
     cluster); 2 some scenarios have no plan (infeasible, no solution within the
@@ -92,7 +98,8 @@ def run(sweep_file: Path, workers: int | None, cluster: str | None, store_locati
         _sweep_name, scenarios = load_sweep(sweep_file)
         location: Any = store_location if store_location is not None else default_store(sweep_file)
         with RunStore(location) as store:
-            reports = run_sweep(scenarios, store, workers=workers, cluster=cluster, force=force, on_result=emit)
+            reports = run_sweep(scenarios, store, workers=workers, cluster=cluster, force=force,
+                                reuse_limited=reuse_limited, on_result=emit)
             display = store.display
     except OptimizerError as error:
         fail(error, as_json)

@@ -1,1 +1,1 @@
-"""What-if runs: scenario files, overrides, sweeps, the sweep runner, the run store and comparisons."""
+"""What-if runs: scenario files, overrides, sweeps, the sweep runner (its executors and run cache), the run store and comparisons."""

@@ -1,68 +1,80 @@
-"""Run many scenarios: cache look-ups, a process pool or a Dask cluster, and the run store.
+"""Run many scenarios: cache look-ups, claims, a process pool or a Dask cluster, and the run store.
 
 For each scenario, in the parent process: build its network (base dataset plus
-overrides), hash its full input (:func:`optimizer.runs.scenario.input_hash`, which
-covers the solver options), and look the hash up in the store.  A hit is
-reported with ``cached=True`` and nothing is solved.  A miss sends the built
-network to an executor, where :func:`solve_task` solves it with one solver
-thread; the parent stores each result as soon as it arrives, so a sweep killed
-part-way keeps every run it finished.
+overrides), compute its cache key (:func:`optimizer.runs.cache.run_key`: the input
+hash of :func:`optimizer.runs.scenario.input_hash`, which covers the solver options,
+plus the solver and library versions), and look the key up in the store.  A final
+run is reported with ``cached=True`` and nothing is solved; a run cut short by a
+time limit or an interruption is solved again unless ``reuse_limited``
+(:func:`optimizer.runs.cache.is_final`).  A miss is claimed in the store
+(:meth:`~optimizer.runs.store.RunStore.claim`), so that two sweeps started at once
+on one store solve it once: the second waits for the first's result and reuses it.
+The claimed network goes to an executor, where :func:`solve_task` solves it with one
+solver thread; the parent stores each result as soon as it arrives (releasing the
+claim in the same transaction), so a sweep killed part-way keeps every run it finished.
 
-Executors:
+Executors (:mod:`optimizer.runs.executors`):
 
-* a local process pool (:class:`concurrent.futures.ProcessPoolExecutor`, one
-  single-threaded solve per worker process);
+* a local process pool (one single-threaded solve per worker process);
 * Dask (``dask.distributed``): ``cluster="local"`` starts a LocalCluster of
   single-threaded worker processes; ``cluster="tcp://host:port"`` (any Dask
   address) uses an existing scheduler, whose workers need this package
-  installed and should run one thread each (``dask worker --nthreads 1``).
+  installed.  A Dask worker with several threads still solves one scenario at a
+  time: :func:`solve_task` holds a per-process lock, because the solvers' global
+  state (HiGHS's thread scheduler) and the redirection of standard output are
+  process-wide.
 
 Workers receive the built network, not file paths, so remote workers need no
 access to the dataset files.  Since every solve is single-threaded and
 deterministic, results do not depend on the executor.
 
 A scenario that fails (a bad override, an infeasible network, a solver error,
-a plan the checker rejects, a worker process that dies) is stored with status
-``infeasible``/``no_solution``/``error`` and its message; the sweep goes on.
-
-Test hook: with the environment variable ``OPTIMIZER_TEST_KILL_AFTER=n`` the
-parent process kills itself with SIGKILL right after storing its n-th run.
+a plan the checker rejects) is stored with status ``infeasible``/``no_solution``/
+``error`` and its message; the sweep goes on.  When a pool worker process dies,
+every scenario in flight on that pool fails with it: each is run again in a fresh
+process of its own, so only the scenario that kills its process again is stored as
+an error ("worker process died (signal 9, SIGKILL) while solving this scenario").
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import multiprocessing
-import multiprocessing.connection
 import os
-import signal
 import sys
 import threading
+import time
+import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from typing import Any
 
 from tqdm import tqdm
 
-import optimizer
 from optimizer import api
-from optimizer.errors import InputError, OptimizerError, Problem
+from optimizer.errors import OptimizerError
 from optimizer.network import Network
+from optimizer.runs import cache
+from optimizer.runs.executors import Executors, WorkerDied, describe_exit, run_isolated
 from optimizer.runs.scenario import Scenario, build_network, input_hash
-from optimizer.runs.store import RunRecord, RunStore
+from optimizer.runs.store import Claimant, RunRecord, RunStore, StoreError
 
 #: Options every sweep solve uses (part of the input hash): one solver thread per worker.
 SOLVER_OPTIONS: dict[str, Any] = {"threads": 1}
-#: Environment variable of the kill hook (see the module docstring).
-KILL_AFTER_ENV = "OPTIMIZER_TEST_KILL_AFTER"
 #: Statuses of runs that produced a plan.
-PLAN_STATUSES = ("optimal", "feasible")
-#: Tasks kept in flight per worker (the rest are built only when a slot frees up).
+PLAN_STATUSES = cache.PLAN_STATUSES
+#: Tasks kept in flight per worker process (the rest are built only when a slot frees up).
 IN_FLIGHT_PER_WORKER = 2
+#: Seconds between looks at the store for runs another sweep is solving.
+POLL_SECONDS = 0.5
+#: Seconds between heartbeats on this sweep's claims (well within the store's claim expiry).
+HEARTBEAT_SECONDS = 30.0
+
+#: Held while a solve runs: one solve at a time per process (see the module docstring).
+_SOLVE_LOCK = threading.Lock()
 
 
 class RunnerError(OptimizerError):
@@ -90,11 +102,11 @@ class RunReport:
         """The JSON Lines object printed by ``optimizer run --json``."""
         rec = self.record
         return {
-            "sweep": rec.sweep, "scenario": rec.scenario, "status": rec.status, "objective": rec.objective,
-            "bound": rec.bound, "gap": rec.gap, "costs": rec.costs, "open_sites": rec.open_sites,
-            "kpis": rec.kpis, "build_seconds": rec.build_seconds, "solve_seconds": rec.solve_seconds,
-            "cached": self.cached, "run_id": rec.run_id, "inputs_hash": rec.inputs_hash, "error": rec.error,
-            "software_version": rec.software_version,
+            "sweep": rec.sweep, "scenario": rec.scenario, "status": rec.status, "termination": rec.termination,
+            "objective": rec.objective, "bound": rec.bound, "gap": rec.gap, "costs": rec.costs,
+            "open_sites": rec.open_sites, "kpis": rec.kpis, "build_seconds": rec.build_seconds,
+            "solve_seconds": rec.solve_seconds, "cached": self.cached, "run_id": rec.run_id,
+            "inputs_hash": rec.inputs_hash, "error": rec.error, "software_version": rec.software_version,
         }
 
 
@@ -106,29 +118,41 @@ class _Task:
     scenario: Scenario
     network: Network
     inputs_hash: str
+    input_digest: str
     generation: int = 0
+    isolated: bool = False
 
 
 def _error_outcome(message: str | None) -> dict[str, Any]:
     """Outcome fields of a run without a result (status ``error``), to be filled in by a solve."""
-    return {"status": "error", "objective": None, "bound": None, "gap": None, "costs": {}, "open_sites": [],
-            "flows": [], "kpis": {}, "build_seconds": 0.0, "solve_seconds": 0.0,
-            "software_version": optimizer.__version__, "error": message}
+    return {"status": "error", "termination": None, "objective": None, "bound": None, "gap": None, "costs": {},
+            "open_sites": [], "flows": [], "kpis": {}, "build_seconds": 0.0, "solve_seconds": 0.0,
+            "software_version": cache.software_version(), "versions": cache.software_versions(), "error": message}
 
 
 def solve_task(network: Network, options: dict[str, Any]) -> dict[str, Any]:
     """Solve one network in a worker and return the run's outcome fields.
 
-    Never raises: an exception becomes status ``error`` with its message.
+    One solve at a time per process: a per-process lock serialises concurrent calls (Dask
+    workers with several threads), since the solvers' global state and the redirection of
+    standard output are process-wide.  Never raises: an exception becomes status ``error``
+    with its message.
 
     Args:
         network: The scenario's network.
         options: Keyword arguments of :func:`optimizer.api.solve` (e.g. ``threads``).
 
     Returns:
-        The RunRecord fields status, objective, bound, gap, costs, open_sites,
-        flows, kpis, build_seconds, solve_seconds, software_version and error.
+        The RunRecord fields status, termination, objective, bound, gap, costs, open_sites,
+        flows, kpis, build_seconds, solve_seconds, software_version, versions (of this
+        process) and error.
     """
+    with _SOLVE_LOCK:
+        return _solve(network, options)
+
+
+def _solve(network: Network, options: dict[str, Any]) -> dict[str, Any]:
+    """The body of :func:`solve_task` (called under the lock)."""
     outcome = _error_outcome(None)
     try:
         result = api.solve(network, **options)
@@ -137,9 +161,9 @@ def solve_task(network: Network, options: dict[str, Any]) -> dict[str, Any]:
         outcome["error"] = f"{type(error).__name__}: {error}" if not isinstance(error, OptimizerError) else str(error)
         return outcome
     outcome.update(
-        status=doc["status"], objective=doc["objective"], bound=doc["bound"], gap=doc["gap"], costs=doc["costs"],
-        open_sites=doc["open_sites"], flows=doc["flows"], kpis=doc.get("kpis") or {},
-        build_seconds=doc["build_seconds"], solve_seconds=doc["solve_seconds"],
+        status=doc["status"], termination=doc.get("termination"), objective=doc["objective"], bound=doc["bound"],
+        gap=doc["gap"], costs=doc["costs"], open_sites=doc["open_sites"], flows=doc["flows"],
+        kpis=doc.get("kpis") or {}, build_seconds=doc["build_seconds"], solve_seconds=doc["solve_seconds"],
     )
     if result.check is not None and not result.check.ok:
         outcome["status"] = "error"
@@ -147,23 +171,6 @@ def solve_task(network: Network, options: dict[str, Any]) -> dict[str, Any]:
     elif not result.has_plan:
         outcome["error"] = "; ".join(result.messages) or None
     return outcome
-
-
-def _exit_with_parent() -> None:
-    """Pool worker initializer: exit as soon as the sweep process is gone (e.g. killed).
-
-    Without it, the workers of a killed sweep would wait for tasks forever.  The
-    parent sentinel becomes readable when the parent process ends, even before it is reaped.
-    """
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _definition_hash(definition: dict[str, Any]) -> str:
@@ -177,81 +184,9 @@ def _record(scenario: Scenario, digest: str, outcome: dict[str, Any]) -> RunReco
                      definition=scenario.definition(), **outcome)
 
 
-class _Executors:
-    """Creates the executor on first use (a fully cached sweep starts none) and shuts it down."""
-
-    def __init__(self, workers: int, cluster: str | None) -> None:
-        self.workers = workers
-        self.cluster = cluster
-        self.executor: Executor | None = None
-        self.generation = 0  # counts the executors started (a broken pool is replaced by a new one)
-        self.proven: set[int] = set()  # generations that finished at least one task
-        self._client: Any = None
-        self._local: Any = None
-
-    def get(self) -> Executor:
-        """The executor, started if needed."""
-        if self.executor is None:
-            self.executor = self._dask() if self.cluster else self._pool()
-            self.generation += 1
-        return self.executor
-
-    @property
-    def slots(self) -> int:
-        """How many tasks to keep in flight."""
-        if self._client is not None and self.cluster != "local":
-            threads = sum(self._client.nthreads().values())
-            return IN_FLIGHT_PER_WORKER * max(threads, 1)
-        return IN_FLIGHT_PER_WORKER * self.workers
-
-    def _pool(self) -> Executor:
-        """A process pool whose workers fork from a server that has this module imported."""
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["optimizer.runs.runner"])
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                   initializer=_exit_with_parent)
-
-    def _dask(self) -> Executor:
-        """A Dask executor on a new LocalCluster or an existing scheduler."""
-        from distributed import Client, LocalCluster
-
-        try:
-            if self.cluster == "local":
-                self._local = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
-                self._client = Client(self._local)
-            else:
-                self._client = Client(self.cluster, timeout="20s")
-        except (OSError, TimeoutError, ValueError) as error:
-            self.close()
-            raise InputError(Problem(str(self.cluster), f"cannot connect to the Dask cluster: {error}",
-                                     field="--cluster")) from None
-        return self._client.get_executor(pure=False)
-
-    def broken(self) -> None:
-        """Forget a process pool whose worker died; the next task starts a new one."""
-        if isinstance(self.executor, ProcessPoolExecutor):
-            self.executor.shutdown(wait=False, cancel_futures=True)
-        self.executor = None
-
-    def close(self, wait: bool = True) -> None:
-        """Shut everything down, cancelling tasks not started.
-
-        Args:
-            wait: Wait for pool workers to finish their current task (False when the sweep failed:
-                they finish it and exit, or exit with this process).
-        """
-        if isinstance(self.executor, ProcessPoolExecutor):
-            self.executor.shutdown(wait=wait, cancel_futures=True)
-        elif self.executor is not None:
-            self.executor.shutdown(wait=False)  # closing the client below cancels what is left
-        self.executor = None
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self._local is not None:
-            self._local.close()
-            self._local = None
+def _key(input_digest: str, versions: dict[str, str], software_version: str) -> str:
+    """The cache key of a run solved with ``versions`` by optimizer ``software_version``."""
+    return cache.run_key(input_digest, {**versions, "optimizer": software_version})
 
 
 def run_sweep(
@@ -261,6 +196,7 @@ def run_sweep(
     workers: int | None = None,
     cluster: str | None = None,
     force: bool = False,
+    reuse_limited: bool = False,
     progress: bool = True,
     on_result: Callable[[RunReport], None] | None = None,
 ) -> list[RunReport]:
@@ -268,12 +204,15 @@ def run_sweep(
 
     Args:
         scenarios: The scenarios, e.g. from :func:`optimizer.runs.sweep.load_sweep`.
-        store: Where runs are looked up and stored.
+        store: Where runs are looked up, claimed and stored.
         workers: Worker processes (default: ``os.cpu_count()``); with
             ``cluster="local"`` the number of Dask workers.
         cluster: ``None`` for the local process pool, ``"local"`` for a Dask
             LocalCluster, or a Dask scheduler address such as ``tcp://host:8786``.
-        force: Solve every scenario even when the store has its result.
+        force: Solve every scenario even when the store has its result (a run another sweep
+            stores while this one waits for it is still reused).
+        reuse_limited: Reuse stored runs stopped by a time limit or an interruption (by
+            default they are solved again; runs stopped at their own ``mip_gap`` are final).
         progress: Show a progress bar on stderr (only when stderr is a terminal).
         on_result: Called with each report as soon as it is stored (completion order).
 
@@ -283,114 +222,237 @@ def run_sweep(
     Raises:
         InputError: The Dask cluster cannot be reached.
         StoreError: The store refused a write (the runs stored before remain).
-        RunnerError: The pool's worker processes die before finishing any scenario.
+        RunnerError: Worker processes die while starting, before receiving any scenario.
     """
-    sweep = _Sweep(store, _Executors(max(1, workers or os.cpu_count() or 1), cluster), force, on_result,
-                   tqdm(total=len(scenarios), desc="runs", unit="run", file=sys.stderr,
-                        disable=not (progress and sys.stderr.isatty())))
-    try:
-        sweep.run(scenarios)
-    except BaseException:
-        sweep.executors.close(wait=False)
-        raise
-    finally:
-        sweep.executors.close()
-        sweep.bar.close()
+    executors = Executors(max(1, workers or os.cpu_count() or 1), cluster)
+    with tqdm(total=len(scenarios), desc="runs", unit="run", file=sys.stderr,
+              disable=not (progress and sys.stderr.isatty())) as bar:
+        sweep = _Sweep(store, executors, force, reuse_limited, on_result, bar)
+        try:
+            sweep.run(scenarios)
+        except BaseException:
+            executors.close(wait=False)
+            raise
+        finally:
+            executors.close()
+            sweep.release_claims()
     return [sweep.reports[i] for i in range(len(scenarios))]
 
 
 class _Sweep:
-    """The state of one :func:`run_sweep` call: tasks in flight, duplicates waiting, reports."""
+    """The state of one :func:`run_sweep` call: tasks in flight, claims, waits, duplicates, reports."""
 
-    def __init__(self, store: RunStore, executors: _Executors, force: bool,
+    def __init__(self, store: RunStore, executors: Executors, force: bool, reuse_limited: bool,
                  on_result: Callable[[RunReport], None] | None, bar: tqdm) -> None:
         self.store = store
         self.executors = executors
         self.force = force
+        self.reuse_limited = reuse_limited
         self.on_result = on_result
         self.bar = bar
+        self.claimant = Claimant(token=uuid.uuid4().hex)
+        self.baseline = store.max_run_id()  # runs stored after this one are fresh (another sweep's)
         self.reports: dict[int, RunReport] = {}
         self.pending: dict[Future, _Task] = {}
-        self.duplicates: dict[str, list[tuple[int, Scenario]]] = {}  # inputs hash in flight -> same-input scenarios
-        self.stored = 0
-        self.kill_after = int(os.environ.get(KILL_AFTER_ENV, "0") or 0)
+        self.duplicates: dict[str, list[tuple[int, Scenario]]] = {}  # key in flight -> same-input scenarios
+        self.waiting: dict[str, _Task] = {}  # key claimed by another sweep -> our task, not submitted
+        self.ready: deque[_Task] = deque()  # tasks whose claim we got after waiting
+        self.suspects: deque[_Task] = deque()  # tasks in flight on a pool whose worker died
+        self.versions = cache.software_versions()
+        self.software_version = cache.software_version()
+        self.last_beat = time.monotonic()
 
-    def finish(self, index: int, report: RunReport, save: bool) -> None:
-        """Store (if new) and report one run."""
-        if save:
-            self.store.save(report.record)
-            self.stored += 1
-            if self.kill_after and self.stored == self.kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
+    # -- reporting -------------------------------------------------------------------------------
+
+    def finish(self, index: int, report: RunReport, save: bool, claimed: bool = False,
+               copy_after: int | None = None) -> None:
+        """Store (if new) and report one run.
+
+        Args:
+            index: The scenario's position in the sweep.
+            report: Its report.
+            save: Store the run (a solved run releases this sweep's claim in the same transaction).
+            claimed: This sweep holds the claim on the run's key.
+            copy_after: The run is a copy of stored run(s) up to this id, under another name: it
+                is stored unless another sweep stored that copy since (then that one is reported).
+        """
+        if copy_after is not None:
+            report = RunReport(self.store.save_copy(report.record, copy_after), report.cached)
+        elif save:
+            self.store.save(report.record, self.claimant if claimed else None)
         self.reports[index] = report
         self.bar.update(1)
         if self.on_result is not None:
             self.on_result(report)
 
+    def resolve(self, task: _Task, record: RunRecord, solved: bool) -> None:
+        """Report ``task`` (solved here, or another sweep's run) and the duplicates waiting for its key."""
+        if solved:
+            self.finish(task.index, RunReport(record, cached=False), save=True, claimed=True)
+        else:
+            self.reuse(task.index, task.scenario, record)
+        for index, scenario in self.duplicates.pop(task.inputs_hash, []):
+            self.finish(index, RunReport(_reuse(record, scenario), cached=record.status != "error"), save=True,
+                        copy_after=self.copied_after(record))
+
+    def reuse(self, index: int, scenario: Scenario, hit: RunRecord) -> None:
+        """Report a stored run for ``scenario``; under another name it is stored under this one too."""
+        if (hit.sweep, hit.scenario) == (scenario.sweep, scenario.name):
+            self.finish(index, RunReport(hit, cached=True), save=False)
+        else:
+            self.finish(index, RunReport(_reuse(hit, scenario), cached=hit.status != "error"), save=True,
+                        copy_after=self.copied_after(hit))
+
+    def copied_after(self, source: RunRecord) -> int:
+        """Copies of ``source`` with ids above this count as made already (by this sweep or a concurrent one).
+
+        For a run stored before this sweep started: copies made since it; for a fresh run (this
+        sweep's or a concurrent sweep's): copies made since this sweep started.
+        """
+        return min(int(source.run_id or 0), self.baseline)
+
+    def release_claims(self) -> None:
+        """Drop every claim this sweep still holds (best effort: a dead sweep's claims expire anyway)."""
+        try:
+            self.store.release(self.claimant)
+        except StoreError:
+            pass
+
+    # -- the loop --------------------------------------------------------------------------------
+
     def run(self, scenarios: Sequence[Scenario]) -> None:
-        """Run every scenario: submit tasks as slots free up and store results as they arrive."""
+        """Run every scenario: submit tasks as slots free up, store results as they arrive, wait for claims."""
         queue = self.prepare(scenarios)
         self.fill(queue)
-        while self.pending:
-            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+        while self.pending or self.waiting or self.ready or self.suspects:
+            if self.pending:
+                timeout = POLL_SECONDS if self.waiting else HEARTBEAT_SECONDS
+                done, _ = wait(self.pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            else:
+                time.sleep(POLL_SECONDS)
+                done = set()
             broken: set[int] = set()
             for future in sorted(done, key=lambda f: self.pending[f].index):
-                task = self.pending.pop(future)
-                try:
-                    outcome = future.result()
-                    self.executors.proven.add(task.generation)
-                except BrokenProcessPool:
-                    if task.generation not in self.executors.proven:
-                        raise RunnerError(
-                            "the worker processes died before finishing any scenario; a script that calls "
-                            "run_sweep must guard it with `if __name__ == \"__main__\":`") from None
-                    broken.add(task.generation)
-                    outcome = _error_outcome("the worker process died while solving this scenario")
-                except Exception as error:  # the executor lost the task (e.g. a Dask worker died)
-                    outcome = _error_outcome(f"the executor failed on this scenario: {type(error).__name__}: {error}")
-                record = _record(task.scenario, task.inputs_hash, outcome)
-                self.finish(task.index, RunReport(record, cached=False), save=True)
-                for index, scenario in self.duplicates.pop(task.inputs_hash, []):
-                    self.finish(index, RunReport(_reuse(record, scenario), cached=record.status != "error"), True)
+                self.collect(future, self.pending.pop(future), broken)
             if self.executors.generation in broken:
                 self.executors.broken()
+            if time.monotonic() - self.last_beat >= HEARTBEAT_SECONDS:
+                self.store.heartbeat(self.claimant)
+                self.last_beat = time.monotonic()
+            if self.waiting:
+                self.poll()
             self.fill(queue)
+
+    def collect(self, future: Future, task: _Task, broken: set[int]) -> None:
+        """Store the outcome of one finished future (or queue its task for a re-run in a process of its own)."""
+        try:
+            outcome = future.result()
+        except BrokenProcessPool:  # some worker of the pool died: this task may be innocent
+            broken.add(task.generation)
+            self.suspects.append(task)
+            return
+        except WorkerDied as death:  # it died again, alone: this scenario is the culprit
+            if not death.started:
+                raise RunnerError(
+                    f"worker processes die while starting ({describe_exit(death.exitcode)}), before receiving "
+                    "any scenario; a script that calls run_sweep must guard it with "
+                    "`if __name__ == \"__main__\":`") from None
+            outcome = _error_outcome(f"{death} while solving this scenario")
+        except Exception as error:  # the executor lost the task (e.g. a Dask worker died)
+            outcome = _error_outcome(f"the executor failed on this scenario: {type(error).__name__}: {error}")
+        digest = task.inputs_hash
+        if (outcome["versions"], outcome["software_version"]) != (self.versions, self.software_version):
+            digest = _key(task.input_digest, outcome["versions"], outcome["software_version"])  # a remote worker
+        self.resolve(task, _record(task.scenario, digest, outcome), solved=True)
+        if digest != task.inputs_hash:  # the claim was on the key this process computed
+            self.store.release(self.claimant, [task.inputs_hash])
 
     def prepare(self, scenarios: Sequence[Scenario]) -> Iterator[_Task]:
         """Yield the scenarios that need solving; report cache hits and build failures on the way.
 
-        A scenario whose input equals one in flight waits for that run and reuses it.
+        A scenario whose input equals one in flight waits for that run and reuses it; one whose
+        input another sweep has claimed waits for that sweep's run (see :meth:`poll`).
         """
         for index, scenario in enumerate(scenarios):
             try:
                 network = build_network(scenario)
-                digest = input_hash(scenario, network, SOLVER_OPTIONS)
+                input_digest = input_hash(scenario, network, SOLVER_OPTIONS)
             except Exception as error:  # a bad scenario is recorded, the sweep goes on
                 message = str(error) if isinstance(error, OptimizerError) else f"{type(error).__name__}: {error}"
                 record = _record(scenario, _definition_hash(scenario.definition()), _error_outcome(message))
-                self.finish(index, RunReport(record, cached=False), True)
+                self.finish(index, RunReport(record, cached=False), save=True, copy_after=self.baseline)
                 continue
+            digest = _key(input_digest, self.versions, self.software_version)
             if digest in self.duplicates:
                 self.duplicates[digest].append((index, scenario))
                 continue
             hit = None if self.force else self.store.get(digest)
-            if hit is None or hit.status == "error":
-                self.duplicates[digest] = []
-                yield _Task(index, scenario, network, digest)
-            elif (hit.sweep, hit.scenario) == (scenario.sweep, scenario.name):
-                self.finish(index, RunReport(hit, cached=True), False)
-            else:  # same input under another name: store it under this one too, without solving
-                self.finish(index, RunReport(_reuse(hit, scenario), cached=True), True)
+            if hit is not None and self.reusable(hit, network):
+                self.reuse(index, scenario, hit)
+                continue
+            task = _Task(index, scenario, network, digest, input_digest)
+            self.duplicates[digest] = []
+            if self.claim(task, hit.run_id if hit is not None else 0):
+                yield task
+
+    def reusable(self, hit: RunRecord, network: Network) -> bool:
+        """Whether a stored run can stand for this one (not an error; final, or limited runs kept)."""
+        if hit.status == "error":
+            return False
+        solver = network.settings.solver
+        return self.reuse_limited or cache.is_final(hit, solver.mip_gap, solver.time_limit)
+
+    def claim(self, task: _Task, seen: int) -> bool:
+        """Claim ``task``'s key; True when this sweep is to solve it.
+
+        Otherwise the task waits for the claimant's run (:attr:`waiting`), or is already
+        reported: a run stored since ``seen`` (the run id looked at) by another sweep is reused.
+        """
+        scenario = task.scenario
+        if not self.store.claim(task.inputs_hash, scenario.sweep, scenario.name, self.claimant):
+            self.waiting[task.inputs_hash] = task
+            return False
+        latest = self.store.latest_run_ids([task.inputs_hash]).get(task.inputs_hash, 0)
+        if latest > max(seen, self.baseline):  # another sweep stored it between our look and our claim
+            self.store.release(self.claimant, [task.inputs_hash])
+            self.resolve(task, self.store.get_run(latest), solved=False)
+            return False
+        return True
+
+    def poll(self) -> None:
+        """Reuse the runs other sweeps stored for the keys we wait on; claim those they let go."""
+        stored = self.store.latest_run_ids(list(self.waiting))
+        for digest, task in list(self.waiting.items()):
+            del self.waiting[digest]
+            run_id = stored.get(digest, 0)
+            if run_id > self.baseline:
+                self.resolve(task, self.store.get_run(run_id), solved=False)
+            elif self.claim(task, 0):  # released (its run may have been stored just now), or its sweep died
+                self.ready.append(task)
 
     def fill(self, queue: Iterator[_Task]) -> None:
-        """Submit tasks until the executor has its share in flight or the queue is empty."""
-        while len(self.pending) < self.executors.slots:
-            task = next(queue, None)
+        """Submit tasks until the executor has its share in flight or nothing is left to submit.
+
+        Tasks that were in flight on a broken pool run first, each in a fresh process of its own;
+        new tasks wait until they are done.
+        """
+        processes = self.executors.processes()
+        isolated = sum(task.isolated for task in self.pending.values())
+        while self.suspects and isolated < processes:
+            task = self.suspects.popleft()
+            task.isolated = True
+            self.pending[run_isolated(solve_task, task.network, dict(SOLVER_OPTIONS))] = task
+            isolated += 1
+        if self.suspects or isolated:
+            return
+        while len(self.pending) < IN_FLIGHT_PER_WORKER * processes:
+            task = self.ready.popleft() if self.ready else next(queue, None)
             if task is None:
                 return
             future = self.executors.get().submit(solve_task, task.network, dict(SOLVER_OPTIONS))
             task.generation = self.executors.generation
             self.pending[future] = task
+            processes = self.executors.processes()  # known once a Dask client is connected
 
 
 def _reuse(record: RunRecord, scenario: Scenario) -> RunRecord:

@@ -9,7 +9,15 @@ three tables:
   objective, bound, gap, costs, open sites, KPIs, timings, software version,
   timestamp); JSON columns hold the definition, costs, open sites and KPIs;
 * ``run_flows``: the plan's flows (``run_id``, ``from``, ``to``, ``product``,
-  ``quantity`` in units per period, plus any further flow fields as JSON).
+  ``quantity`` in units per period, plus any further flow fields as JSON);
+* ``claims``: the inputs hashes a sweep is solving right now (claimant's token,
+  pid, host, claim and heartbeat times), so that two sweeps started at once on
+  one store solve each input once (see :meth:`RunStore.claim`).
+
+Schema version 2 added ``runs.termination`` (why the solve stopped),
+``runs.versions`` (the software versions in the cache key) and ``claims``; a
+version-1 store is migrated in place when opened (its runs stay readable, with
+no termination).  A store written by a newer optimizer is refused.
 
 Each :meth:`RunStore.save` is one transaction: the run row and all its flow
 rows become visible together or not at all.  SQLite files use write-ahead
@@ -19,23 +27,30 @@ processes (two sweeps at once) can write to one file without losing a run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import socket
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from optimizer.errors import InputError, OptimizerError, Problem
 
-#: Version of the table layout written to ``meta``; bump when the tables change.
-SCHEMA_VERSION = 1
+#: Version of the table layout written to ``meta``; bump when the tables change (and migrate).
+SCHEMA_VERSION = 2
+#: Oldest schema version that is migrated to :data:`SCHEMA_VERSION` when opened.
+OLDEST_MIGRATED = 1
+#: A claim whose heartbeat is older than this (seconds) is taken over by another sweep.
+CLAIM_EXPIRY_SECONDS = 300.0
 #: Value of the ``application`` key in ``meta`` marking a database as a run store.
 APPLICATION = "warehouse-optimizer run store"
 #: Seconds a SQLite writer waits for another writer's lock before failing.
@@ -69,8 +84,14 @@ class RunRecord:
         kpis: Service KPIs by name.
         build_seconds: Seconds spent building the model.
         solve_seconds: Seconds spent in the solver.
-        software_version: ``optimizer.__version__`` of the run.
+        software_version: The installed package version plus the source hash, e.g.
+            ``0.1.0+src.1a2b3c4d5e6f`` (see :func:`optimizer.runs.cache.software_version`).
         error: What went wrong (status ``error``), or why there is no plan.
+        termination: Why the solve stopped (``optimal``, ``gap_limit``, ``time_limit``,
+            ``interrupted``, ``infeasible``, ``unbounded``, ``numerical``; ``None`` if unknown,
+            e.g. runs stored before schema version 2 or runs that failed before solving).
+        versions: The versions of the solvers and numeric libraries of the run (part of its
+            cache key); empty for runs stored before schema version 2.
         created_at: When the run was stored (UTC); set by :meth:`RunStore.save`.
         run_id: Key of the run in its store; set by :meth:`RunStore.save`.
     """
@@ -91,6 +112,8 @@ class RunRecord:
     solve_seconds: float = 0.0
     software_version: str = ""
     error: str | None = None
+    termination: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     run_id: int | None = None
 
@@ -123,8 +146,12 @@ _runs = sa.Table(
     sa.Column("software_version", sa.String(64), nullable=False),
     sa.Column("error", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("termination", sa.String(32)),  # schema version 2
+    sa.Column("versions", sa.JSON),  # schema version 2
     sa.Index("ix_runs_sweep_scenario", "sweep", "scenario"),
 )
+#: Columns added to ``runs`` by schema version 2, with their SQL types.
+_V2_COLUMNS = ("termination", "versions")
 _flows = sa.Table(
     "run_flows", _metadata,
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False, index=True),
@@ -134,6 +161,32 @@ _flows = sa.Table(
     sa.Column("quantity", sa.Float, nullable=False),
     sa.Column("extra", sa.JSON),
 )
+_claims = sa.Table(
+    "claims", _metadata,
+    sa.Column("inputs_hash", sa.String(128), primary_key=True),
+    sa.Column("sweep", sa.Text, nullable=False),
+    sa.Column("scenario", sa.Text, nullable=False),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """Who claims runs: one sweep in one process.
+
+    Attributes:
+        token: Unique per sweep (two sweeps in one process are two claimants).
+        pid: Process id of the sweep.
+        host: Host name of the sweep's machine.
+    """
+
+    token: str
+    pid: int = field(default_factory=os.getpid)
+    host: str = field(default_factory=socket.gethostname)
 
 
 def store_url(location: str | Path) -> URL:
@@ -251,18 +304,17 @@ class RunStore:
                 yield conn
 
     def _ensure_schema(self) -> None:
-        """Create the tables on first use and check the schema version."""
+        """Create the tables on first use, migrate an older schema, refuse a newer or foreign one."""
         with self.engine.connect() as probe:
             existing = set(sa.inspect(probe).get_table_names())
         if "meta" not in existing:
-            foreign = existing & {"runs", "run_flows"} if not self.is_sqlite else existing
+            foreign = existing & {"runs", "run_flows", "claims"} if not self.is_sqlite else existing
             if foreign:
                 raise InputError(Problem(self.display, "is not a run store (it holds other tables: "
                                          + ", ".join(sorted(foreign)) + "); refusing to write into it",
                                          field="--store"))
             with self._write() as conn:
-                if not self.is_sqlite and self.url.get_backend_name() == "postgresql":
-                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_SCHEMA_LOCK)))
+                self._schema_lock(conn)
                 _metadata.create_all(conn, checkfirst=True)
                 present = {row.key for row in conn.execute(sa.select(_meta.c.key))}
                 rows = [{"key": "schema_version", "value": str(SCHEMA_VERSION)},
@@ -270,14 +322,53 @@ class RunStore:
                 missing = [r for r in rows if r["key"] not in present]
                 if missing:
                     conn.execute(_meta.insert(), missing)
-        with self.engine.connect() as conn:
-            meta = {key: value for key, value in conn.execute(sa.select(_meta.c.key, _meta.c.value))}
+        meta = self._meta()
         if meta.get("application") != APPLICATION:
             raise InputError(Problem(self.display, "is not a run store (its meta table is not ours)", field="--store"))
-        version = int(meta.get("schema_version", "0"))
+        version = _version(meta)
+        if version is not None and OLDEST_MIGRATED <= version < SCHEMA_VERSION:
+            self._migrate()
+            version = _version(self._meta())
         if version != SCHEMA_VERSION:
-            raise InputError(Problem(self.display, f"run store schema version {version}; this optimizer reads "
-                                     f"version {SCHEMA_VERSION}", field="--store"))
+            found = meta.get("schema_version")
+            advice = ("it was written by a newer optimizer: upgrade warehouse-optimizer, or use another --store"
+                      if version is not None and version > SCHEMA_VERSION else
+                      "it cannot be migrated: use another --store (or a copy of this one made by a matching optimizer)")
+            raise InputError(Problem(self.display, f"run store schema version {found}; this optimizer reads "
+                                     f"version {SCHEMA_VERSION} (and migrates versions {OLDEST_MIGRATED} to "
+                                     f"{SCHEMA_VERSION - 1}); {advice}", field="--store"))
+
+    def _meta(self) -> dict[str, str]:
+        """The ``meta`` table as a dict."""
+        with self.engine.connect() as conn:
+            return {key: value for key, value in conn.execute(sa.select(_meta.c.key, _meta.c.value))}
+
+    def _schema_lock(self, conn: Connection) -> None:
+        """Serialise schema changes between processes (SQLite: the write transaction already does)."""
+        if self.url.get_backend_name() == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_SCHEMA_LOCK)))
+
+    def _migrate(self) -> None:
+        """Bring a version-1 store to :data:`SCHEMA_VERSION` in one transaction.
+
+        Adds ``runs.termination`` and ``runs.versions`` (``NULL`` for the old runs) and the
+        ``claims`` table, then records the new version.  Another process migrating at the same
+        time waits for the lock and then finds the work done.
+        """
+        with self._write() as conn:
+            self._schema_lock(conn)
+            version = _version({k: v for k, v in conn.execute(sa.select(_meta.c.key, _meta.c.value))})
+            if version is None or version >= SCHEMA_VERSION:
+                return
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+            preparer = conn.dialect.identifier_preparer
+            for name in _V2_COLUMNS:
+                if name not in columns:
+                    column = _runs.c[name]
+                    kind = column.type.compile(dialect=conn.dialect)
+                    conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {preparer.quote(name)} {kind}")
+            _claims.create(conn, checkfirst=True)
+            conn.execute(_meta.update().where(_meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -291,13 +382,15 @@ class RunStore:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def save(self, record: RunRecord) -> int:
+    def save(self, record: RunRecord, claimant: Claimant | None = None) -> int:
         """Store ``record`` and its flows in one transaction.
 
         Sets ``record.run_id`` and ``record.created_at`` (UTC) on success.
 
         Args:
             record: The run.
+            claimant: Release this claimant's claim on the run's inputs hash in the same
+                transaction (the result and the end of the claim become visible together).
 
         Returns:
             The new run id.
@@ -306,24 +399,131 @@ class RunStore:
             StoreError: The database refused the write; nothing of the run was stored.
         """
         created = datetime.now(timezone.utc)
-        row = {
-            "sweep": record.sweep, "scenario": record.scenario, "inputs_hash": record.inputs_hash,
-            "definition": _json_safe(record.definition), "status": record.status,
-            "objective": _finite(record.objective), "bound": _finite(record.bound), "gap": _finite(record.gap),
-            "costs": _json_safe(dict(record.costs)), "open_sites": [str(s) for s in record.open_sites],
-            "kpis": _json_safe(dict(record.kpis)), "build_seconds": float(record.build_seconds),
-            "solve_seconds": float(record.solve_seconds), "software_version": record.software_version,
-            "error": record.error, "created_at": created,
-        }
         try:
             with self._write() as conn:
-                run_id = int(conn.execute(_runs.insert().returning(_runs.c.run_id), row).scalar_one())
-                if record.flows:
-                    conn.execute(_flows.insert(), list(_flow_rows(run_id, record.flows)))
+                run_id = _insert(conn, record, created)
+                if claimant is not None:
+                    conn.execute(_claims.delete().where(_claims.c.inputs_hash == record.inputs_hash,
+                                                        _claims.c.owner == claimant.token))
         except SQLAlchemyError as error:
             raise StoreError(f"{self.display}: could not store run '{record.scenario}': {_reason(error)}") from None
         record.run_id, record.created_at = run_id, created
         return run_id
+
+    def save_copy(self, record: RunRecord, after: int) -> RunRecord:
+        """Store ``record`` (a run reused under another name) unless another sweep just did.
+
+        In one transaction that excludes other copiers of the same inputs hash: if a run of the
+        same sweep, scenario and inputs hash with an id above ``after`` exists, that run is
+        returned and nothing is written; otherwise ``record`` is saved as :meth:`save` does.
+        Two sweeps started at once thus store one copy, not two.
+
+        Args:
+            record: The copy (its ``run_id`` is ``None``).
+            after: Runs up to this id do not count (e.g. the run being copied).
+
+        Returns:
+            ``record`` with its new ``run_id``, or the stored run found instead.
+
+        Raises:
+            StoreError: The database refused the write; nothing of the run was stored.
+        """
+        created = datetime.now(timezone.utc)
+        try:
+            with self._write() as conn:
+                if self.url.get_backend_name() == "postgresql":
+                    lock = int(hashlib.sha256(record.inputs_hash.encode()).hexdigest()[:15], 16)
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))
+                existing = conn.execute(
+                    sa.select(sa.func.max(_runs.c.run_id)).where(
+                        _runs.c.inputs_hash == record.inputs_hash, _runs.c.sweep == record.sweep,
+                        _runs.c.scenario == record.scenario, _runs.c.run_id > int(after))
+                ).scalar_one()
+                if existing is None:
+                    run_id = _insert(conn, record, created)
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not store run '{record.scenario}': {_reason(error)}") from None
+        if existing is not None:
+            return self.get_run(int(existing))
+        record.run_id, record.created_at = run_id, created
+        return record
+
+    # -- claims ----------------------------------------------------------------------------------
+
+    def claim(self, inputs_hash: str, sweep: str, scenario: str, claimant: Claimant) -> bool:
+        """Claim the run with ``inputs_hash`` for solving, unless another live sweep holds it.
+
+        The claim is inserted in its own transaction (the hash is the key, so only one sweep
+        can hold it).  A claim held by a dead sweep is taken over: one whose heartbeat is older
+        than :data:`CLAIM_EXPIRY_SECONDS`, or whose process no longer runs on this host.
+
+        Args:
+            inputs_hash: The run's cache key.
+            sweep: Sweep name (for the record).
+            scenario: Scenario name (for the record).
+            claimant: Who claims.
+
+        Returns:
+            True when ``claimant`` now holds the claim (also when it held it already).
+
+        Raises:
+            StoreError: The database refused the write.
+        """
+        now = datetime.now(timezone.utc)
+        row = {"inputs_hash": inputs_hash, "sweep": sweep, "scenario": scenario, "owner": claimant.token,
+               "pid": claimant.pid, "host": claimant.host, "claimed_at": now, "heartbeat_at": now}
+        try:
+            try:
+                with self._write() as conn:
+                    conn.execute(_claims.insert(), row)
+                return True
+            except IntegrityError:
+                pass
+            with self._write() as conn:
+                held = conn.execute(sa.select(_claims).where(_claims.c.inputs_hash == inputs_hash)).mappings().first()
+                if held is None:  # released meanwhile
+                    conn.execute(_claims.insert(), row)
+                    return True
+                if held["owner"] == claimant.token:
+                    return True
+                if not _stale(held, now):
+                    return False
+                taken = conn.execute(_claims.update().where(_claims.c.inputs_hash == inputs_hash,
+                                                            _claims.c.owner == held["owner"]).values(**row))
+                return taken.rowcount == 1
+        except IntegrityError:
+            return False  # another sweep inserted it between our look and our write
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not claim run '{scenario}': {_reason(error)}") from None
+
+    def release(self, claimant: Claimant, inputs_hashes: list[str] | None = None) -> None:
+        """Drop ``claimant``'s claims (all of them, or those on ``inputs_hashes``)."""
+        query = _claims.delete().where(_claims.c.owner == claimant.token)
+        if inputs_hashes is not None:
+            query = query.where(_claims.c.inputs_hash.in_(list(inputs_hashes)))
+        try:
+            with self._write() as conn:
+                conn.execute(query)
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not release claims: {_reason(error)}") from None
+
+    def heartbeat(self, claimant: Claimant) -> None:
+        """Mark ``claimant``'s claims as still being worked on (call well within the expiry)."""
+        try:
+            with self._write() as conn:
+                conn.execute(_claims.update().where(_claims.c.owner == claimant.token)
+                             .values(heartbeat_at=datetime.now(timezone.utc)))
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not refresh claims: {_reason(error)}") from None
+
+    def claims(self) -> pd.DataFrame:
+        """The current claims (inputs hash, sweep, scenario, owner, pid, host, times)."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(_claims)).mappings().all()
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not read claims: {_reason(error)}") from None
+        return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in _claims.columns])
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -331,6 +531,26 @@ class RunStore:
         """The latest stored run with ``inputs_hash`` (with its flows), or ``None``."""
         query = sa.select(_runs).where(_runs.c.inputs_hash == inputs_hash).order_by(_runs.c.run_id.desc()).limit(1)
         return self._one(query)
+
+    def latest_run_ids(self, inputs_hashes: list[str]) -> dict[str, int]:
+        """The latest run id of each of ``inputs_hashes`` that has a stored run."""
+        if not inputs_hashes:
+            return {}
+        query = (sa.select(_runs.c.inputs_hash, sa.func.max(_runs.c.run_id))
+                 .where(_runs.c.inputs_hash.in_(list(inputs_hashes))).group_by(_runs.c.inputs_hash))
+        try:
+            with self.engine.connect() as conn:
+                return {digest: int(run_id) for digest, run_id in conn.execute(query)}
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not read runs: {_reason(error)}") from None
+
+    def max_run_id(self) -> int:
+        """The highest run id stored so far (0 for an empty store)."""
+        try:
+            with self.engine.connect() as conn:
+                return int(conn.execute(sa.select(sa.func.max(_runs.c.run_id))).scalar_one() or 0)
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.display}: could not read runs: {_reason(error)}") from None
 
     def get_run(self, run_id: int) -> RunRecord:
         """The run with key ``run_id`` (with its flows).
@@ -401,6 +621,24 @@ class RunStore:
         return int(n_runs), int(n_flows)
 
 
+def _insert(conn: Connection, record: RunRecord, created: datetime) -> int:
+    """Insert one run and its flows on ``conn`` (inside the caller's transaction); returns its id."""
+    row = {
+        "sweep": record.sweep, "scenario": record.scenario, "inputs_hash": record.inputs_hash,
+        "definition": _json_safe(record.definition), "status": record.status,
+        "objective": _finite(record.objective), "bound": _finite(record.bound), "gap": _finite(record.gap),
+        "costs": _json_safe(dict(record.costs)), "open_sites": [str(s) for s in record.open_sites],
+        "kpis": _json_safe(dict(record.kpis)), "build_seconds": float(record.build_seconds),
+        "solve_seconds": float(record.solve_seconds), "software_version": record.software_version,
+        "error": record.error, "created_at": created, "termination": record.termination,
+        "versions": _json_safe(dict(record.versions)) or None,
+    }
+    run_id = int(conn.execute(_runs.insert().returning(_runs.c.run_id), row).scalar_one())
+    if record.flows:
+        conn.execute(_flows.insert(), list(_flow_rows(run_id, record.flows)))
+    return run_id
+
+
 def _flow_rows(run_id: int, flows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Rows of ``run_flows`` for the executemany insert."""
     for flow in flows:
@@ -428,7 +666,34 @@ def _record(row: Any) -> RunRecord:
         bound=row["bound"], gap=row["gap"], costs=_loads(row["costs"]), open_sites=list(_loads(row["open_sites"])),
         kpis=_loads(row["kpis"]), build_seconds=row["build_seconds"], solve_seconds=row["solve_seconds"],
         software_version=row["software_version"], error=row["error"], created_at=created, run_id=row["run_id"],
+        termination=row["termination"], versions=_loads(row["versions"]) or {},
     )
+
+
+def _version(meta: dict[str, str]) -> int | None:
+    """The schema version recorded in ``meta`` (``None`` if missing or not a number)."""
+    try:
+        return int(meta["schema_version"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _stale(claim: Any, now: datetime) -> bool:
+    """Whether a claim's sweep is gone: no heartbeat within the expiry, or its process ended (same host)."""
+    beat = claim["heartbeat_at"]
+    if beat.tzinfo is None:  # SQLite keeps no time zone; we stored UTC
+        beat = beat.replace(tzinfo=timezone.utc)
+    if now - beat > timedelta(seconds=CLAIM_EXPIRY_SECONDS):
+        return True
+    if claim["host"] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(claim["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):  # someone else's live process
+        return False
+    return False
 
 
 def _loads(value: Any) -> Any:

@@ -17,11 +17,14 @@ A sweep file names its base dataset and lists its runs in three ways, combined::
 A run named ``base`` (the common overrides alone) comes first unless ``include_base: false``.
 Every fragment is checked against the base dataset when the file is loaded, so problems name the
 file, line and key path (``runs[3].sites.ids[0]``).  Names are unique; a repeated name is an error.
+A sweep has at most :data:`MAX_RUNS` runs: grids and generators are counted before they are
+expanded, so a typo such as ``p_range: {from: 1, to: 1000000}`` is refused at once.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,8 @@ SWEEP_KEYS = ("name", "base", "description", "include_base", "overrides", "runs"
 GENERATORS = ("n_minus_1", "p_range")
 #: Name of the run with the common overrides only.
 BASE_RUN = "base"
+#: Most runs a sweep may have (split bigger studies into several sweeps).
+MAX_RUNS = 10_000
 
 
 def load_sweep(path: str | Path) -> tuple[str, list[Scenario]]:
@@ -76,6 +81,8 @@ def load_sweep(path: str | Path) -> tuple[str, list[Scenario]]:
     named = _named_runs(doc.get("runs"), ctx)
     grid, options = _grid_runs(doc.get("grid"), ctx)
     generated = _generated_runs(doc.get("generate"), common_network, ctx)
+    ctx.raise_if_any()
+    _check_count({"runs": len(named), "grid": len(grid), "generate": len(generated)}, int(include_base), ctx)
     ctx.raise_if_any()
     # each fragment alone on top of the common overrides, so that problems name its own key path
     for fragment, key in [(fragment, key) for _, fragment, key in named + generated] + options:
@@ -142,6 +149,12 @@ def _grid_runs(value: Any, ctx: YamlContext) -> tuple[list[tuple[str, dict[str, 
             return [], []
         dimensions.append([(f"{dim}={opt}", normalize_overrides(body, ctx, join(key, str(opt))),
                             join(key, str(opt))) for opt, body in options.items()])
+    count = math.prod(len(dimension) for dimension in dimensions)
+    if count > MAX_RUNS:
+        ctx.add("grid", f"the grid has {count:,} combinations ("
+                + " x ".join(str(len(dimension)) for dimension in dimensions)
+                + f"); a sweep has at most {MAX_RUNS:,} runs: split it into several sweeps")
+        return [], []
     runs = []
     for combo in itertools.product(*dimensions):
         name = ",".join(part[0] for part in combo)
@@ -209,8 +222,23 @@ def _p_range(spec: Any, ctx: YamlContext, key: str) -> list[tuple[str, dict[str,
     if values["from"] > values["to"]:
         ctx.add(key, f"from ({values['from']}) is greater than to ({values['to']})")
         return []
+    count = len(range(values["from"], values["to"] + 1, values["step"]))
+    if count > MAX_RUNS:
+        ctx.add(key, f"from {values['from']} to {values['to']} by {values['step']} is {count:,} runs; a sweep has "
+                f"at most {MAX_RUNS:,}: narrow the range or give a larger step")
+        return []
     return [(f"p={p}", {"settings": {"constraints.exact_sites": p}}, key)
             for p in range(values["from"], values["to"] + 1, values["step"])]
+
+
+def _check_count(counts: dict[str, int], base: int, ctx: YamlContext) -> None:
+    """At most :data:`MAX_RUNS` runs in all; too many names the key that contributes most."""
+    total = base + sum(counts.values())
+    if total > MAX_RUNS:
+        key = max(counts, key=lambda k: counts[k])
+        parts = ", ".join(f"{k}: {n:,}" for k, n in counts.items() if n)
+        ctx.add(key, f"the sweep has {total:,} runs ({parts}); a sweep has at most {MAX_RUNS:,}: "
+                "split it into several sweeps")
 
 
 def _check_unique(runs: list[tuple[str, dict[str, Any], str]], ctx: YamlContext) -> None:
