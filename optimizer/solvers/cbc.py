@@ -7,12 +7,17 @@ read back from three places:
 * the first line of the ``-solution`` text file gives the status
   (``Optimal - objective value …``, ``Optimal (within gap tolerance) - …``,
   ``Infeasible - …``, ``Integer infeasible - …``, ``Stopped on time - …``,
-  ``Stopped on time (no integer solution - continuous used) - …``);
+  ``Stopped on time (no integer solution - continuous used) - …``,
+  ``Stopped on ctrl-c - …``);
 * the ``-saveSolution`` binary file gives the column values in full double
   precision (the text file prints only 8 significant digits);
 * the log gives the best bound (see :func:`parse_bound`).
 
 MPS has no objective constant, so :attr:`LinearModel.offset` is added here.
+
+CBC runs in its own session, so a terminal's Ctrl-C reaches only Python; an
+interrupt request (:mod:`optimizer.solvers.interrupt`) is passed on as one SIGINT,
+on which CBC stops and writes its best solution.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,9 +42,12 @@ from optimizer.solvers.base import (
     Solver,
     SolverResult,
     Status,
+    Termination,
     classify,
+    solver_termination,
 )
-from optimizer.solvers.mps import COLUMN_PREFIX, check_bounds, write_mps
+from optimizer.solvers.interrupt import on_request
+from optimizer.solvers.mps import COLUMN_PREFIX, write_mps
 
 #: "Cbc0011I Exiting as integer gap of 1.0594633 less than 1e-06 or 50%" (gap = incumbent - bound).
 _GAP_EXIT = re.compile(r"Cbc0011I Exiting as integer gap of (\S+) less than")
@@ -83,8 +92,8 @@ class CbcSolver(Solver):
         """Whether a runnable CBC binary was found (see :func:`cbc_path`)."""
         return cbc_path() is not None
 
-    def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
-        """Solve ``model`` with CBC.
+    def _solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        """Solve ``model`` with CBC (interruptible: see :mod:`optimizer.solvers.interrupt`).
 
         Args:
             model: The model (minimisation, offset included in the result).
@@ -94,14 +103,9 @@ class CbcSolver(Solver):
             The typed result; infeasibility is a status, not an exception.
 
         Raises:
-            RuntimeError: If CBC is missing, fails, or finds the model unbounded.
+            RuntimeError: If CBC is missing or fails.
         """
         start = time.perf_counter()
-        try:
-            check_bounds(model)
-        except ValueError as err:
-            return SolverResult(Status.INFEASIBLE, self.name, message=str(err),
-                                solve_seconds=time.perf_counter() - start)
         executable = cbc_path()
         if executable is None:
             raise RuntimeError("CBC binary not found (install PuLP or put 'cbc' on the PATH)")
@@ -155,13 +159,14 @@ def _run(args: list[str], folder: Path, verbose: bool) -> str:
     """Run CBC, streaming its log to stderr when verbose; return the whole log."""
     lines: list[str] = []
     with subprocess.Popen(args, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
+                          stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True) as proc:
         try:
-            for line in proc.stdout or ():
-                lines.append(line)
-                if verbose:
-                    sys.stderr.write(line)
-            code = proc.wait()
+            with on_request(lambda: proc.send_signal(signal.SIGINT)):
+                for line in proc.stdout or ():
+                    lines.append(line)
+                    if verbose:
+                        sys.stderr.write(line)
+                code = proc.wait()
         except BaseException:
             proc.kill()
             raise
@@ -222,9 +227,10 @@ def _read_result(model: LinearModel, options: SolveOptions, sol: Path, binary: P
     results = _RESULT.findall(log)
     message = results[-1] if results else state
     if state.startswith(("Infeasible", "Integer infeasible")):
-        return SolverResult(Status.INFEASIBLE, CbcSolver.name, message=message)
+        return SolverResult(Status.INFEASIBLE, CbcSolver.name, termination=Termination.INFEASIBLE, message=message)
     if state.startswith("Unbounded"):
-        raise RuntimeError(f"CBC: {message} (the model has no finite minimum)")
+        return SolverResult(Status.NO_SOLUTION, CbcSolver.name, termination=Termination.UNBOUNDED,
+                            message=f"{message} (the model has no finite minimum)")
     optimal = state.startswith("Optimal")
     if not optimal and not state.startswith("Stopped"):
         raise RuntimeError(f"CBC ended with an unexpected status: {header!r}")
@@ -238,4 +244,13 @@ def _read_result(model: LinearModel, options: SolveOptions, sol: Path, binary: P
     if not has_solution and state.startswith("Stopped on time"):
         message = "time limit reached before any feasible solution was found"
     status = classify(optimal, has_solution, options, objective, bound)
-    return SolverResult(status, CbcSolver.name, x=x, objective=objective, bound=bound, message=message)
+    if optimal:
+        termination = solver_termination(status, optimal, options)
+    elif state.startswith("Stopped on time"):
+        termination = Termination.TIME_LIMIT
+    elif state.startswith("Stopped on ctrl-c"):
+        termination, message = Termination.INTERRUPTED, "interrupted"
+    else:
+        termination = Termination.NUMERICAL
+    return SolverResult(status, CbcSolver.name, termination=termination, x=x, objective=objective, bound=bound,
+                        message=message)
