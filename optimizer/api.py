@@ -145,10 +145,11 @@ def solve(
                               rough_fn=lambda lp: solve_round(lp, rough_gap))
         raw = replace(pooled.result, status=pooled.status, x=pooled.x, solve_seconds=pooled.solve_seconds,
                       bound=pooled.bound, termination=_pooled_termination(pooled))
-        model_lp = pooled.model.built.lp if pooled.model is not None else built.lp
+        solved = pooled.model.built if pooled.model is not None else built
     else:
         raw = backend.solve(built.lp, options)
-        model_lp = built.lp
+        solved = built
+    model_lp = solved.lp
     result = Result(
         status=raw.status,
         solver=backend.name,
@@ -180,8 +181,8 @@ def solve(
             result.messages = [f"No plan found within the limits ({raw.message or 'limit reached'})."]
         return result
 
-    x = built.round_solution(raw.x)
-    plan = built.decode(x)
+    x = solved.round_solution(raw.x)
+    plan = solved.decode(x)
     if pooled is not None:  # the exact square-root holding cost, not the model's tangent estimate
         plan.costs, plan.objective = pooled.costs, float(pooled.objective)
         result.messages.append(

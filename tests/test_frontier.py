@@ -99,9 +99,9 @@ def test_complete_start_fills_extra_columns(dataset):
     net = optimizer.load(dataset).with_settings(single_sourcing=True, exact_sites=2,
                                                 inventory=InventorySettings(model="pooled"))
     result = optimizer.solve(net)
-    built = build_model(net)
-    head = plan_vector(built, result.open_sites, result.flows)
-    pooled = add_pooled_inventory(built)
+    head = plan_vector(build_model(net), result.open_sites, result.flows)
+    pooled = add_pooled_inventory(build_model(net))
+    built = pooled.built
     full = complete_start(built, head)
     assert full is not None and len(full) == built.lp.n_cols
     np.testing.assert_allclose(full[:len(head)], head)

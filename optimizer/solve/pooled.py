@@ -122,8 +122,8 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
             break
         x = model.built.round_solution(raw.x)
         candidate = _evaluate(model, x)
-        if best is None or candidate["objective"] < best["objective"]:  # type: ignore[operator]
-            best = candidate
+        if best is None or _no_worse(candidate["objective"], best["objective"]):  # type: ignore[arg-type]
+            best = candidate  # ties go to the later round, whose holding cost the model knows better
         if raw.termination is Termination.INTERRUPTED or rounds == max_rounds:
             break
         refined = model.refine(x) if candidate["error"] > rel_tol else model  # type: ignore[operator]
@@ -157,6 +157,11 @@ def _evaluate(model: PooledInventory, x: np.ndarray) -> dict[str, object]:
     costs["holding"] = exact
     return {"x": x, "estimate": estimate, "cycle": cycle, "safety": safety, "error": _relative_error(exact, estimate),
             "costs": costs, "objective": float(sum(costs.values()))}
+
+
+def _no_worse(objective: float, best: float) -> bool:
+    """Whether ``objective`` is at most ``best`` (within a relative 1e-12: a tie)."""
+    return objective <= best + 1e-12 * abs(best)
 
 
 def _relative_error(exact: float, estimate: float) -> float:
