@@ -7,8 +7,7 @@ read back from three places:
 * the first line of the ``-solution`` text file gives the status
   (``Optimal - objective value …``, ``Optimal (within gap tolerance) - …``,
   ``Infeasible - …``, ``Integer infeasible - …``, ``Stopped on time - …``,
-  ``Stopped on time (no integer solution - continuous used) - …``,
-  ``Stopped on ctrl-c - …``);
+  ``Stopped on time (no integer solution - continuous used) - …``);
 * the ``-saveSolution`` binary file gives the column values in full double
   precision (the text file prints only 8 significant digits);
 * the log gives the best bound (see :func:`parse_bound`).
@@ -17,7 +16,10 @@ MPS has no objective constant, so :attr:`LinearModel.offset` is added here.
 
 CBC runs in its own session, so a terminal's Ctrl-C reaches only Python; an
 interrupt request (:mod:`optimizer.solvers.interrupt`) is passed on as one SIGINT,
-on which CBC stops and writes its best solution.
+on which CBC stops at its next check and writes its best solution (``Result - User
+ctrl-c`` in the log).  CBC checks rarely in some phases (root cuts), so it is killed
+if it has not stopped :data:`INTERRUPT_GRACE_SECONDS` later: the solve then ends
+without a plan (termination ``interrupted``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -59,6 +62,14 @@ _LOWER = re.compile(r"^Lower bound:\s+(\S+)", re.MULTILINE)
 _RESULT = re.compile(r"^Result - (.+?)\s*$", re.MULTILINE)
 #: Magnitudes at or above this are CBC's "no value" markers (1e+50, COIN_DBL_MAX).
 _NO_VALUE = 1e40
+#: Seconds CBC gets to stop and write its best plan after an interrupt before it is killed.
+INTERRUPT_GRACE_SECONDS = 1.5
+#: CBC's log line after a SIGINT.
+_CTRL_C = "Result - User ctrl-c"
+
+
+class _Killed(Exception):
+    """CBC was killed after an interrupt because it did not stop in time."""
 
 
 def cbc_path() -> str | None:
@@ -119,7 +130,12 @@ class CbcSolver(Solver):
                 write_mip_start(np.asarray(model.warm_start, dtype=float), files["mst"])
                 args += ["-mips", str(files["mst"])]
             args += ["-solve", "-solution", str(files["sol"]), "-saveSolution", str(files["bin"])]
-            log = _run(args, folder, options.verbose)
+            try:
+                log = _run(args, folder, options.verbose)
+            except _Killed:
+                return SolverResult(Status.NO_SOLUTION, self.name, termination=Termination.INTERRUPTED,
+                                    message="interrupted; CBC did not stop in time and was killed",
+                                    solve_seconds=time.perf_counter() - start)
             result = _read_result(model, options, files["sol"], files["bin"], log)
         result.solve_seconds = time.perf_counter() - start
         return result
@@ -156,12 +172,24 @@ def write_mip_start(values: np.ndarray, path: Path) -> None:
 
 
 def _run(args: list[str], folder: Path, verbose: bool) -> str:
-    """Run CBC, streaming its log to stderr when verbose; return the whole log."""
+    """Run CBC, streaming its log to stderr when verbose; return the whole log.
+
+    Raises:
+        _Killed: CBC was interrupted and killed after :data:`INTERRUPT_GRACE_SECONDS`.
+        RuntimeError: CBC failed.
+    """
     lines: list[str] = []
+    killer: list[threading.Timer] = []
     with subprocess.Popen(args, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True) as proc:
+
+        def stop() -> None:
+            proc.send_signal(signal.SIGINT)
+            killer.append(threading.Timer(INTERRUPT_GRACE_SECONDS, proc.kill))
+            killer[-1].start()
+
         try:
-            with on_request(lambda: proc.send_signal(signal.SIGINT)):
+            with on_request(stop):
                 for line in proc.stdout or ():
                     lines.append(line)
                     if verbose:
@@ -170,6 +198,11 @@ def _run(args: list[str], folder: Path, verbose: bool) -> str:
         except BaseException:
             proc.kill()
             raise
+        finally:
+            for timer in killer:
+                timer.cancel()
+    if killer and code < 0:
+        raise _Killed
     log = "".join(lines)
     if code != 0:
         raise RuntimeError(f"CBC exited with code {code}; last lines of its log:\n{''.join(lines[-15:])}")
@@ -244,12 +277,12 @@ def _read_result(model: LinearModel, options: SolveOptions, sol: Path, binary: P
     if not has_solution and state.startswith("Stopped on time"):
         message = "time limit reached before any feasible solution was found"
     status = classify(optimal, has_solution, options, objective, bound)
-    if optimal:
+    if _CTRL_C in log:
+        termination, message = Termination.INTERRUPTED, "interrupted"
+    elif optimal:
         termination = solver_termination(status, optimal, options)
     elif state.startswith("Stopped on time"):
         termination = Termination.TIME_LIMIT
-    elif state.startswith("Stopped on ctrl-c"):
-        termination, message = Termination.INTERRUPTED, "interrupted"
     else:
         termination = Termination.NUMERICAL
     return SolverResult(status, CbcSolver.name, termination=termination, x=x, objective=objective, bound=bound,

@@ -80,8 +80,9 @@ class ScipSolver(Solver):
         solver.enable_output(bool(options.verbose))
         if options.time_limit is not None:
             solver.set_time_limit_in_seconds(float(options.time_limit))
-        solver.set_solver_specific_parameters(
-            f"limits/gap = {float(options.effective_gap)!r}\nlimits/absgap = {DEFAULT_ABS_GAP!r}\n")
+        solver.set_solver_specific_parameters(  # SIGINT is left to Python (see optimizer.solvers.interrupt)
+            f"limits/gap = {float(options.effective_gap)!r}\nlimits/absgap = {DEFAULT_ABS_GAP!r}\n"
+            "misc/catchctrlc = FALSE\n")
         cancelled: list[bool] = []
 
         def cancel() -> None:
