@@ -120,7 +120,16 @@ def solve(
         run_check: Run the independent checker on the plan.
 
     Returns:
-        The result; ``result.check.ok`` is False if the checker rejected the plan.
+        The result: ``status`` (``optimal`` as defined in :mod:`optimizer.solvers.base`) and
+        ``termination`` (why the solve stopped); ``result.check.ok`` is False if the checker
+        rejected the plan; ``result.bound_violated`` is True (and a message says so) if the bound
+        lies above the plan's cost.  The model passed in is never changed: a built model can be
+        solved again, by any solver, with the same result.  Within
+        :func:`optimizer.solvers.interrupt.handle_signals`, SIGINT / SIGTERM stop the solve and
+        return the best plan so far (``feasible``, termination ``interrupted``).
+
+    Raises:
+        InputError: The network is invalid, or its model holds figures no solver can represent.
     """
     built = network if isinstance(network, BuiltModel) else build_model(network)
     net = built.network

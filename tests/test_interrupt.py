@@ -127,3 +127,23 @@ def test_request_before_the_solve_returns_no_plan(name):
         interrupt.clear()
     assert result.status is Status.NO_SOLUTION and result.termination is Termination.INTERRUPTED
     assert get_solver(name).solve(model, SolveOptions()).status is Status.OPTIMAL
+
+
+def test_exit_codes_derive_from_status_termination_and_bound():
+    from optimizer.cli.main import exit_code
+    from optimizer.results import Result
+
+    def code(status: Status, termination: Termination | None, objective: float | None = None,
+             bound: float | None = None) -> int:
+        return exit_code(Result(status=status, solver="highs", termination=termination, objective=objective,
+                                bound=bound))
+
+    assert code(Status.OPTIMAL, Termination.OPTIMAL, 10.0, 10.0) == 0
+    assert code(Status.FEASIBLE, Termination.TIME_LIMIT, 10.0, 9.0) == 0
+    assert code(Status.FEASIBLE, Termination.GAP_LIMIT, 10.0, 9.0) == 0
+    assert code(Status.FEASIBLE, Termination.INTERRUPTED, 10.0, 9.0) == 6
+    assert code(Status.NO_SOLUTION, Termination.INTERRUPTED) == 5
+    assert code(Status.NO_SOLUTION, Termination.TIME_LIMIT) == 5
+    assert code(Status.INFEASIBLE, Termination.INFEASIBLE) == 2
+    assert code(Status.OPTIMAL, Termination.OPTIMAL, 10.0, 11.0) == 4  # a bound above the plan's cost
+    assert code(Status.FEASIBLE, Termination.INTERRUPTED, 10.0, 11.0) == 4
