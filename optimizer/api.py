@@ -26,7 +26,7 @@ from optimizer.kpis import kpis
 from optimizer.model.build import BuiltModel, build_model
 from optimizer.model.pooled import add_pooled_inventory
 from optimizer.solve.pooled import PooledSolve, solve_pooled
-from optimizer.model.linear import LinearModel
+from optimizer.model.linear import CrossedBoundsError, LinearModel, validate_model
 from optimizer.network import Network
 from optimizer.results import Result, site_table
 from optimizer.solvers import get_solver
@@ -141,6 +141,14 @@ def solve(
         threads=threads if threads is not None else defaults.threads,
         verbose=verbose,
     )
+    try:
+        validate_model(built.lp)
+    except CrossedBoundsError:
+        reasons = explain_infeasibility(net)  # e.g. min_sites above max_sites set from Python
+        if not reasons:
+            raise
+        return Result(status=Status.INFEASIBLE, solver=backend.name, termination=Termination.INFEASIBLE,
+                      build_seconds=built.build_seconds, messages=reasons, network_name=net.name)
     pooled = None
     if net.settings.inventory.model == "pooled":
         deadline = None if options.time_limit is None else time.monotonic() + options.time_limit

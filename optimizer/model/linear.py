@@ -109,6 +109,11 @@ class LinearModel:
         return int(np.count_nonzero(self.integer))
 
 
+class CrossedBoundsError(InputError):
+    """The model's only problem: some lower bounds lie above their upper bounds (e.g. contradictory
+    site counts); :func:`optimizer.api.solve` reports the network infeasible when it can name the cause."""
+
+
 def append_rows(model: LinearModel, rows: sp.csr_matrix, lower: np.ndarray, upper: np.ndarray) -> LinearModel:
     """A new model: ``model`` with the rows ``lower <= rows @ x <= upper`` added after its own.
 
@@ -141,6 +146,7 @@ def validate_model(model: LinearModel) -> None:
         model: The model to check.
 
     Raises:
+        CrossedBoundsError: Crossed bounds are the only problem.
         InputError: Naming the first offending row or column and how many are affected.
     """
     problems: list[Problem] = []
@@ -169,9 +175,12 @@ def validate_model(model: LinearModel) -> None:
         report(kind, np.flatnonzero(np.isnan(lower) | np.isnan(upper)), "has a NaN bound")
         report(kind, np.flatnonzero((lower == np.inf) | (upper == -np.inf)),
                "has a lower bound of +inf or an upper bound of -inf")
+    crossed_only = not problems
+    for kind, lower, upper in (("row", model.row_lower, model.row_upper),
+                               ("column", model.col_lower, model.col_upper)):
         crossed = np.flatnonzero(lower > upper)
         if crossed.size:
             j = int(crossed[0])
             report(kind, crossed, f"has lower bound {float(lower[j])!r} above upper bound {float(upper[j])!r}")
     if problems:
-        raise InputError(problems)
+        raise CrossedBoundsError(problems) if crossed_only else InputError(problems)
