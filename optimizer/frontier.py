@@ -197,7 +197,8 @@ def frontier(network: Network, axis: str = "sites", values: Sequence[float] | No
 
     Returns:
         One row per value solved: the axis column, ``status``, ``termination`` (why its solve
-        stopped), each cost component (currency per period, NaN without a plan), ``total``, ``open_sites`` (ids joined by spaces),
+        stopped), each cost component (currency per period, NaN without a plan), ``total``,
+        ``open_sites`` (ids joined by spaces),
         ``gap``, ``solve_seconds`` and ``warm_started``; ``attrs["axis"]`` is the axis name.
 
     Raises:
@@ -235,7 +236,8 @@ def frontier(network: Network, axis: str = "sites", values: Sequence[float] | No
             progress(row)
         if result.has_plan:
             previous = result
-    columns = [spec.column, "status", "termination", *components, "total", "open_sites", "gap", "solve_seconds", "warm_started"]
+    columns = [spec.column, "status", "termination", *components, "total", "open_sites", "gap", "solve_seconds",
+               "warm_started"]
     table = pd.DataFrame(rows, columns=columns)
     table.attrs["axis"] = axis
     return table

@@ -153,8 +153,8 @@ def validate_model(model: LinearModel) -> None:
 
     def report(kind: str, bad: np.ndarray, what: str) -> None:
         if bad.size:
-            problems.append(Problem(f"model {model.name}", f"{kind} {int(bad[0])} {what} ({bad.size} {kind}s affected); "
-                                    "check the input figures it is built from"))
+            problems.append(Problem(f"model {model.name}", f"{kind} {int(bad[0])} {what} ({bad.size} {kind}s "
+                                    "affected); check the input figures it is built from"))
 
     def finite_and_sane(values: np.ndarray) -> np.ndarray:
         return ~(np.abs(values) <= MAX_MAGNITUDE)
@@ -164,9 +164,10 @@ def validate_model(model: LinearModel) -> None:
     bad_entries = np.flatnonzero(finite_and_sane(model.A.data))
     if bad_entries.size:
         row = int(np.searchsorted(model.A.indptr, bad_entries[0], side="right") - 1)
-        problems.append(Problem(f"model {model.name}", f"matrix entry (row {row}, column {int(model.A.indices[bad_entries[0]])}) "
-                                f"is NaN, infinite or beyond {MAX_MAGNITUDE:g} in magnitude "
-                                f"({bad_entries.size} entries affected)"))
+        column = int(model.A.indices[bad_entries[0]])
+        problems.append(Problem(f"model {model.name}", f"matrix entry (row {row}, column {column}) is NaN, "
+                                f"infinite or beyond {MAX_MAGNITUDE:g} in magnitude ({bad_entries.size} entries "
+                                "affected)"))
     if not abs(model.offset) <= MAX_MAGNITUDE:
         problems.append(Problem(f"model {model.name}", f"objective constant {model.offset!r} is NaN, infinite or "
                                 f"beyond {MAX_MAGNITUDE:g} in magnitude"))

@@ -329,7 +329,8 @@ def add_pooled_inventory(built: BuiltModel) -> PooledInventory:
         warm_start=None,
     )
     pooled = PooledInventory(built=replace(built, lp=extended_lp, cost_vectors=cost_vectors), lane_cols=lane_cols,
-                             incidence=incidence, cost_per_unit=cost_per_unit, safety=safety, cycle=cycle, review_cycle=review_cycle,
+                             incidence=incidence, cost_per_unit=cost_per_unit, safety=safety, cycle=cycle,
+                             review_cycle=review_cycle,
                              binary=bool(net.settings.single_sourcing),
                              lane_cost=built.cost_vectors["shipping"][lane_cols].copy())
     pooled = pooled.with_cuts(_seed_cuts(pooled))
