@@ -25,14 +25,18 @@ from optimizer.stock import plan_stock
 from optimizer.kpis import kpis
 from optimizer.model.build import BuiltModel, build_model
 from optimizer.model.pooled import add_pooled_inventory
-from optimizer.solve.pooled import solve_pooled
-from optimizer.model.linear import LinearModel
+from optimizer.solve.pooled import PooledSolve, solve_pooled
+from optimizer.model.linear import CrossedBoundsError, LinearModel, validate_model
 from optimizer.network import Network
 from optimizer.results import Result, site_table
 from optimizer.solvers import get_solver
-from optimizer.solvers.base import SolveOptions, SolverResult, Status, relative_gap
+from optimizer.solvers.base import (SolveOptions, SolverResult, Status, Termination, proven_optimal, relative_gap)
 
 #: Relative accuracy of the pooled inventory model's holding cost (the cutting-plane loop's tolerance).
+#: A pooled plan is ``optimal`` when the last MIP is proven within the solvers' gap (relative 1e-9,
+#: absolute 1e-6) and the model's holding cost at the plan is within this fraction of the exact
+#: square-root cost; its exact objective then lies within this fraction of the holding cost above the
+#: proven bound (see :mod:`optimizer.solvers.base` for the one definition of ``optimal``).
 POOLED_REL_TOL = 1e-6
 
 #: MIP gap of the pooled model's first cutting-plane rounds (they only place cuts).
@@ -116,7 +120,16 @@ def solve(
         run_check: Run the independent checker on the plan.
 
     Returns:
-        The result; ``result.check.ok`` is False if the checker rejected the plan.
+        The result: ``status`` (``optimal`` as defined in :mod:`optimizer.solvers.base`) and
+        ``termination`` (why the solve stopped); ``result.check.ok`` is False if the checker
+        rejected the plan; ``result.bound_violated`` is True (and a message says so) if the bound
+        lies above the plan's cost.  The model passed in is never changed: a built model can be
+        solved again, by any solver, with the same result.  Within
+        :func:`optimizer.solvers.interrupt.handle_signals`, SIGINT / SIGTERM stop the solve and
+        return the best plan so far (``feasible``, termination ``interrupted``).
+
+    Raises:
+        InputError: The network is invalid, or its model holds figures no solver can represent.
     """
     built = network if isinstance(network, BuiltModel) else build_model(network)
     net = built.network
@@ -128,6 +141,14 @@ def solve(
         threads=threads if threads is not None else defaults.threads,
         verbose=verbose,
     )
+    try:
+        validate_model(built.lp)
+    except CrossedBoundsError:
+        reasons = explain_infeasibility(net)  # e.g. min_sites above max_sites set from Python
+        if not reasons:
+            raise
+        return Result(status=Status.INFEASIBLE, solver=backend.name, termination=Termination.INFEASIBLE,
+                      build_seconds=built.build_seconds, messages=reasons, network_name=net.name)
     pooled = None
     if net.settings.inventory.model == "pooled":
         deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
@@ -137,23 +158,27 @@ def solve(
             return backend.solve(lp, replace(options, time_limit=left, mip_gap=gap))
 
         rough_gap = max(options.mip_gap or 0.0, POOLED_ROUGH_GAP)
-        pooled = solve_pooled(built, add_pooled_inventory(built), solve_round, rel_tol=POOLED_REL_TOL,
+        pooled = solve_pooled(add_pooled_inventory(built), solve_round, rel_tol=POOLED_REL_TOL,
                               rough_fn=lambda lp: solve_round(lp, rough_gap))
-        raw = replace(pooled.result, x=pooled.x, solve_seconds=pooled.solve_seconds,
-                      bound=pooled.bound if pooled.bound is not None else pooled.result.bound)
+        raw = replace(pooled.result, status=pooled.status, x=pooled.x, solve_seconds=pooled.solve_seconds,
+                      bound=pooled.bound, termination=_pooled_termination(pooled))
+        solved = pooled.model.built if pooled.model is not None else built
     else:
         raw = backend.solve(built.lp, options)
+        solved = built
+    model_lp = solved.lp
     result = Result(
         status=raw.status,
         solver=backend.name,
+        termination=raw.termination,
         bound=raw.bound,
         build_seconds=built.build_seconds,
         solve_seconds=raw.solve_seconds,
         model_size={
-            "variables": built.lp.n_cols,
-            "integer_variables": built.lp.n_integer,
-            "constraints": built.lp.n_rows,
-            "nonzeros": int(built.lp.A.nnz),
+            "variables": model_lp.n_cols,
+            "integer_variables": model_lp.n_integer,
+            "constraints": model_lp.n_rows,
+            "nonzeros": int(model_lp.A.nnz),
         },
         network_name=net.name,
     )
@@ -165,11 +190,16 @@ def solve(
         ]
         return result
     if raw.status is Status.NO_SOLUTION or raw.x is None:
-        result.messages = [f"No plan found within the limits ({raw.message or 'limit reached'})."]
+        if raw.termination is Termination.INTERRUPTED:
+            result.messages = ["Interrupted before any plan was found."]
+        elif raw.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+            result.messages = [f"No plan: the solver stopped on {raw.termination.value} trouble ({raw.message})."]
+        else:
+            result.messages = [f"No plan found within the limits ({raw.message or 'limit reached'})."]
         return result
 
-    x = built.round_solution(raw.x)
-    plan = built.decode(x)
+    x = solved.round_solution(raw.x)
+    plan = solved.decode(x)
     if pooled is not None:  # the exact square-root holding cost, not the model's tangent estimate
         plan.costs, plan.objective = pooled.costs, float(pooled.objective)
         result.messages.append(
@@ -187,12 +217,22 @@ def solve(
         result.cost_details["holding"]["approximation_error"] = float(pooled.error)
     result.kpis = kpis(net, plan.open_sites, plan.flows, result.stock, plan.costs)
     result.sites = site_table(net, plan)
-    if raw.bound is not None and np.isfinite(raw.bound):
-        result.bound = min(raw.bound, plan.objective) if raw.status is Status.OPTIMAL else raw.bound
+    result.bound = raw.bound if raw.bound is not None and np.isfinite(raw.bound) else None
     result.gap = relative_gap(result.objective, result.bound)
-    if pooled is not None and raw.status is Status.OPTIMAL and result.gap is not None and result.gap > POOLED_REL_TOL:
-        result.status = Status.FEASIBLE  # the cut loop stopped short of its tolerance
-    if result.status is Status.FEASIBLE:
+    if result.status is Status.OPTIMAL:  # the plan's exact cost against the proven bound
+        slack = POOLED_REL_TOL * plan.costs.get("holding", 0.0) if pooled is not None else 0.0
+        if not proven_optimal(result.objective, result.bound, slack):
+            result.status = Status.FEASIBLE
+    if result.bound_violated:
+        result.messages.append(
+            f"ERROR: the solver's bound {result.bound!r} lies above the plan's cost {result.objective!r}: a lower "
+            "bound can never exceed a feasible plan's cost, so the model, the costing or the solver is wrong; "
+            "do not trust this plan.")
+    if result.termination is Termination.INTERRUPTED:
+        result.messages.append(
+            "Interrupted: the best plan found so far is returned, not proven optimal"
+            + (f" (gap {result.gap:.3%})." if result.gap is not None else "."))
+    elif result.status is Status.FEASIBLE:
         result.messages.append(
             "Best plan found within the limits, not proven optimal"
             + (f" (gap {result.gap:.3%})." if result.gap is not None else ".")
@@ -201,3 +241,13 @@ def solve(
         result.check = check(net, plan)
     return result
 
+
+def _pooled_termination(pooled: PooledSolve) -> Termination | None:
+    """Why the pooled loop stopped: an interrupt, else the last round's own termination.
+
+    A plan found in an earlier round survives a last round that found none (e.g. on the time
+    limit): the termination is then that round's (``time_limit``).
+    """
+    if pooled.interrupted:
+        return Termination.INTERRUPTED
+    return pooled.result.termination

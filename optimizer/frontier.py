@@ -30,7 +30,7 @@ from optimizer.model.build import BuiltModel
 from optimizer.network import Network
 from optimizer.reports import prepare_output
 from optimizer.results import Result
-from optimizer.solvers import get_solver
+from optimizer.solvers import get_solver, interrupt
 from optimizer.solvers.base import SolveOptions
 
 #: Files written by :func:`write_frontier`.
@@ -189,13 +189,16 @@ def frontier(network: Network, axis: str = "sites", values: Sequence[float] | No
         values: Values to solve for (default: the axis's, e.g. ``1..N`` sites).
         solve: Solves a built model (default :func:`optimizer.api.solve` with the network's
             solver settings); the model carries the warm start in ``lp.warm_start``.
+            An interrupt request (:mod:`optimizer.solvers.interrupt`) stops the sweep after the
+            point being solved (which keeps its best plan).
         max_points: Cap on the number of default values (for ``sites``: the largest ``p``).
         warm_start: Start each solve from the previous value's plan.
         progress: Called with each finished row.
 
     Returns:
-        One row per value: the axis column, ``status``, each cost component (currency per
-        period, NaN without a plan), ``total``, ``open_sites`` (ids joined by spaces),
+        One row per value solved: the axis column, ``status``, ``termination`` (why its solve
+        stopped), each cost component (currency per period, NaN without a plan), ``total``,
+        ``open_sites`` (ids joined by spaces),
         ``gap``, ``solve_seconds`` and ``warm_started``; ``attrs["axis"]`` is the axis name.
 
     Raises:
@@ -209,14 +212,18 @@ def frontier(network: Network, axis: str = "sites", values: Sequence[float] | No
     components: list[str] = []
     previous: Result | None = None
     for value in (spec.values(network, max_points) if values is None else list(values)):
+        if interrupt.requested():  # Ctrl-C / SIGTERM: keep the points solved so far
+            break
         built = api.build(spec.apply(network, value))
         start = spec.warm_start(built, previous) if warm_start and previous is not None else None
-        built.lp.warm_start = start
+        if start is not None:  # a new model with the warm start; ``built`` itself is never changed
+            built = replace(built, lp=replace(built.lp, warm_start=start))
         result = solve(built)
         components += [name for name in result.costs if name not in components]
         row: dict[str, object] = {
             spec.column: int(value) if float(value).is_integer() else float(value),
             "status": result.status.value,
+            "termination": None if result.termination is None else result.termination.value,
             **{name: float(v) for name, v in result.costs.items()},
             "total": float(result.objective) if result.objective is not None else float("nan"),
             "open_sites": " ".join(result.open_sites),
@@ -229,16 +236,18 @@ def frontier(network: Network, axis: str = "sites", values: Sequence[float] | No
             progress(row)
         if result.has_plan:
             previous = result
-    columns = [spec.column, "status", *components, "total", "open_sites", "gap", "solve_seconds", "warm_started"]
+    columns = [spec.column, "status", "termination", *components, "total", "open_sites", "gap", "solve_seconds",
+               "warm_started"]
     table = pd.DataFrame(rows, columns=columns)
     table.attrs["axis"] = axis
     return table
 
 
 def cost_columns(table: pd.DataFrame) -> list[str]:
-    """The cost-component columns of a frontier table (between ``status`` and ``total``)."""
+    """The cost-component columns of a frontier table (between ``status`` / ``termination`` and ``total``)."""
     cols = list(table.columns)
-    return cols[cols.index("status") + 1:cols.index("total")] if "status" in cols and "total" in cols else []
+    first = cols.index("termination") if "termination" in cols else cols.index("status") if "status" in cols else -1
+    return cols[first + 1:cols.index("total")] if first >= 0 and "total" in cols else []
 
 
 def write_frontier(table: pd.DataFrame, out_dir: str | Path, protected: Sequence[Path] = ()) -> list[Path]:

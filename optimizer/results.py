@@ -11,7 +11,7 @@ import pandas as pd
 from optimizer.checker import CheckReport
 from optimizer.network import Network
 from optimizer.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
-from optimizer.solvers.base import Status, Termination
+from optimizer.solvers.base import Status, Termination, bound_exceeds
 
 #: Columns of :attr:`Result.sites`.
 SITE_COLUMNS = ("site", "name", "status", "decision", "open", "throughput_volume", "capacity", "utilisation")
@@ -74,6 +74,12 @@ class Result:
     def has_plan(self) -> bool:
         """True when the result carries a plan (optimal or feasible)."""
         return self.status.has_plan
+
+    @property
+    def bound_violated(self) -> bool:
+        """True when the reported lower bound lies above the plan's cost (beyond the solvers' tolerance,
+        :data:`optimizer.solvers.base.BOUND_TOLERANCE`): an error, reported as it is and never clipped."""
+        return bound_exceeds(self.objective, self.bound)
 
     @property
     def plan(self) -> Plan:

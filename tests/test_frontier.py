@@ -99,9 +99,9 @@ def test_complete_start_fills_extra_columns(dataset):
     net = optimizer.load(dataset).with_settings(single_sourcing=True, exact_sites=2,
                                                 inventory=InventorySettings(model="pooled"))
     result = optimizer.solve(net)
-    built = build_model(net)
-    head = plan_vector(built, result.open_sites, result.flows)
-    pooled = add_pooled_inventory(built)
+    head = plan_vector(build_model(net), result.open_sites, result.flows)
+    pooled = add_pooled_inventory(build_model(net))
+    built = pooled.built
     full = complete_start(built, head)
     assert full is not None and len(full) == built.lp.n_cols
     np.testing.assert_allclose(full[:len(head)], head)
@@ -138,7 +138,7 @@ def test_cli_json_and_out(dataset, tmp_path):
     doc = json.loads(result.stdout)
     assert doc["axis"] == "sites" and doc["column"] == "p"
     assert [pt["p"] for pt in doc["points"]] == [1, 2, 3]
-    assert all(pt["status"] == "optimal" for pt in doc["points"])
+    assert all(pt["status"] == "optimal" and pt["termination"] == "optimal" for pt in doc["points"])
     assert "shipping" in doc["components"]
     assert (out / "frontier.csv").exists() and (out / "frontier.png").exists()
     assert "p=1: optimal" in result.stderr
@@ -182,3 +182,31 @@ def test_cli_mip_gap_reaches_every_solve(dataset, monkeypatch):
     result = CliRunner().invoke(frontier_command, [str(dataset), "--max-sites", "2", "--mip-gap", "0.05", "--json"])
     assert result.exit_code == 0, result.output
     assert seen and set(seen) == {0.05}
+
+
+def test_sigterm_stops_the_sweep_and_keeps_the_points_solved(dataset, monkeypatch):
+    """Issue 10, defect 15: SIGTERM during a frontier ends the sweep after the point being solved, exit 6."""
+    import os
+    import signal
+
+    import optimizer.api as api_module
+    from optimizer.solvers import interrupt
+
+    original = api_module.solve
+
+    def signalled(network, **kwargs):
+        result = original(network, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # as systemd or cron would, during the first point
+        return result
+
+    monkeypatch.setattr(api_module, "solve", signalled)
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        result = CliRunner().invoke(frontier_command, [str(dataset), "--max-sites", "3", "--json"])
+    finally:
+        interrupt.clear()
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert result.exit_code == 6, result.output
+    doc = json.loads(result.stdout)
+    assert [pt["p"] for pt in doc["points"]] == [1]
+    assert doc["points"][0]["total"] is not None

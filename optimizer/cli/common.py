@@ -7,8 +7,9 @@ Exit codes:
 1     bad input (file, line and field are named)
 2     infeasible (the reasons are explained); ``run``: some scenarios have no plan
 3     locked (used by scheduled runs)
-4     the independent checker rejected the plan
-5     no plan within the limits
+4     the independent checker rejected the plan, or the solver's bound lies above the plan's cost
+5     no plan within the limits (or interrupted before any plan was found)
+6     interrupted (Ctrl-C / SIGTERM), best plan returned (labelled ``feasible``, with its gap)
 ====  =====================================================
 """
 
@@ -24,6 +25,7 @@ import click
 from optimizer.errors import OptimizerError
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LOCKED, EXIT_CHECK, EXIT_NO_PLAN = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 6
 
 
 def fail(error: OptimizerError, as_json: bool) -> NoReturn:

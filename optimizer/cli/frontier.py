@@ -2,7 +2,8 @@
 
 Register it on the main group with ``main.add_command(frontier_command)``.
 Exit codes are those of :mod:`optimizer.cli`: 0 when at least one value has a
-plan, 1 bad input, 2 every value infeasible, 5 no plan within the limits.
+plan, 1 bad input, 2 every value infeasible, 5 no plan within the limits, 6
+interrupted (Ctrl-C / SIGTERM) with the points solved so far (5 if none has a plan).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from typing import Any
 import click
 
 from optimizer import api
-from optimizer.cli.common import EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_OK, fail, protected_inputs
+from optimizer.cli.common import EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, fail, protected_inputs
 from optimizer.errors import OptimizerError
 from optimizer.frontier import AXES, cost_columns, frontier, write_frontier
-from optimizer.solvers import SOLVERS
+from optimizer.solvers import SOLVERS, interrupt
 
 
 #: Default time limit of each frontier point, seconds.
@@ -68,7 +69,10 @@ def _json_value(value: Any) -> Any:
                    "of a large network comes much faster with e.g. 0.01.")
 def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out_dir: Path | None, as_json: bool,
                      solver: str | None, time_limit: float | None, mip_gap: float | None) -> None:
-    """Solve the network at PATH for p = 1..N open sites and tabulate cost by component."""
+    """Solve the network at PATH for p = 1..N open sites and tabulate cost by component.
+
+    Ctrl-C or SIGTERM stops the point being solved (it keeps its best plan) and the sweep (exit 6).
+    """
 
     def progress(row: dict[str, Any]) -> None:
         total = row["total"]
@@ -78,10 +82,12 @@ def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out
 
     written: list[Path] = []
     try:
-        network = api.load(path, format=fmt)
-        table = frontier(network, axis, max_points=max_sites, progress=progress,
-                         solve=lambda built: api.solve(built, solver=solver, time_limit=time_limit,
-                                                       mip_gap=mip_gap))
+        with interrupt.handle_signals():
+            network = api.load(path, format=fmt)
+            table = frontier(network, axis, max_points=max_sites, progress=progress,
+                             solve=lambda built: api.solve(built, solver=solver, time_limit=time_limit,
+                                                           mip_gap=mip_gap))
+            interrupted = interrupt.requested()
         if out_dir is not None:
             written = write_frontier(table, out_dir, protected_inputs(path))
     except OptimizerError as error:
@@ -97,11 +103,11 @@ def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out
         }
         click.echo(json.dumps(doc))
     else:
-        shown = table.drop(columns=["open_sites", "warm_started"])
+        shown = table.drop(columns=["open_sites", "warm_started", "termination"])
         click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
         for p in written:
             click.echo(f"wrote {p}")
     statuses = set(table["status"])
     if statuses & {"optimal", "feasible"}:
-        sys.exit(EXIT_OK)
+        sys.exit(EXIT_INTERRUPTED if interrupted else EXIT_OK)
     sys.exit(EXIT_INFEASIBLE if statuses == {"infeasible"} else EXIT_NO_PLAN)

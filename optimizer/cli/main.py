@@ -10,24 +10,30 @@ from typing import Any
 import click
 
 from optimizer import api
-from optimizer.cli.common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO_PLAN, EXIT_OK, fail,
-                                  protected_inputs)
+from optimizer.cli.common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK,
+                                  fail, protected_inputs)
 from optimizer.errors import InputError, OptimizerError
 from optimizer.reports import summary, write_outputs
 from optimizer.results import Result
 from optimizer.solvers import SOLVERS
-from optimizer.solvers.base import Status
-
+from optimizer.solvers import interrupt
+from optimizer.solvers.base import Status, Termination
 
 
 def exit_code(result: Result) -> int:
-    """The exit code for a solve result."""
+    """The exit code for a solve result, from its status, termination, check and bound.
+
+    2 infeasible; 5 no plan (a limit, or interrupted before the first plan); 4 the checker
+    rejected the plan or the bound lies above its cost; 6 interrupted with a plan; else 0.
+    """
     if result.status is Status.INFEASIBLE:
         return EXIT_INFEASIBLE
     if not result.has_plan:
         return EXIT_NO_PLAN
-    if result.check is not None and not result.check.ok:
+    if (result.check is not None and not result.check.ok) or result.bound_violated:
         return EXIT_CHECK
+    if result.termination is Termination.INTERRUPTED:
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 
@@ -55,11 +61,16 @@ def main() -> None:
 @click.option("--verbose", is_flag=True, help="Send the solver log to stderr.")
 def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str | None,
           time_limit: float | None, mip_gap: float | None, threads: int | None, verbose: bool) -> None:
-    """Solve the network at PATH (a dataset folder or a scenario YAML file) and report the plan."""
+    """Solve the network at PATH (a dataset folder or a scenario YAML file) and report the plan.
+
+    Ctrl-C or SIGTERM stops the solve within a second or two and reports the best plan so far
+    (exit 6), or exits 5 when there is none yet; a second signal stops at once.
+    """
     try:
-        network = api.load(path, format=fmt)
-        result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
-                           threads=threads, verbose=verbose)
+        with interrupt.handle_signals():
+            network = api.load(path, format=fmt)
+            result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
+                               threads=threads, verbose=verbose)
         if out_dir is not None:
             write_outputs(result, network, out_dir, protected_inputs(path))
     except OptimizerError as error:

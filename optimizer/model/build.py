@@ -29,14 +29,16 @@ a breakdown that sums exactly to the objective.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from optimizer.links import ROAD
-from optimizer.model.linear import LinearModel
+from optimizer.model.linear import LinearModel, read_only
 from optimizer.model.paths import decode_routes
 from optimizer.model.supply import Routing, Triplets, add_routing
 from optimizer.network import Network
@@ -46,9 +48,14 @@ from optimizer.plan import COST_COMPONENTS, FLOW_COLUMNS, Plan
 FRACTION_EPS = 1e-9
 
 
-@dataclass
+@dataclass(frozen=True)
 class BuiltModel:
-    """A built model together with the maps needed to read its solution.
+    """A built model together with the maps needed to read its solution (immutable).
+
+    The dataclass is frozen, its arrays are read-only views and ``cost_vectors`` /
+    ``cost_offsets`` are read-only mappings: a step that extends the model (e.g.
+    :func:`optimizer.model.pooled.add_pooled_inventory`) returns a new one
+    (``dataclasses.replace``), so one built model can be solved any number of times.
 
     Attributes:
         network: The network the model was built from.
@@ -72,9 +79,16 @@ class BuiltModel:
     unit_mix: np.ndarray
     lane_link: np.ndarray
     routing: Routing
-    cost_vectors: dict[str, np.ndarray]
-    cost_offsets: dict[str, float]
+    cost_vectors: Mapping[str, np.ndarray]
+    cost_offsets: Mapping[str, float]
     build_seconds: float
+
+    def __post_init__(self) -> None:
+        for name in ("lane_site", "lane_unit", "unit_region", "unit_mix", "lane_link"):
+            object.__setattr__(self, name, read_only(getattr(self, name)))
+        object.__setattr__(self, "cost_vectors", MappingProxyType(
+            {name: read_only(vector, float) for name, vector in self.cost_vectors.items()}))
+        object.__setattr__(self, "cost_offsets", MappingProxyType(dict(self.cost_offsets)))
 
     @property
     def n_sites(self) -> int:

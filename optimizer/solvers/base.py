@@ -2,6 +2,18 @@
 
 Each backend lives in its own module and subclasses :class:`Solver`; the
 registry in :mod:`optimizer.solvers` maps names to backends.
+
+What "optimal" means (the one definition; the README's "Command line" section
+points here): a plan is ``optimal`` when the solver proved it within the relative
+gap :data:`DEFAULT_MIP_GAP` (1e-9) or the absolute gap :data:`DEFAULT_ABS_GAP`
+(1e-6 currency per period) of its bound (:func:`classify`).  Where the model
+approximates a cost (the pooled stock model's square roots, by cutting planes),
+the approximation error at the plan must also be within that model's tolerance
+(``optimizer.api.POOLED_REL_TOL``, 1e-6 of the holding cost), so the reported
+objective (exact costs) may exceed the proven bound by at most that much
+(:func:`proven_optimal` with ``slack``).  Every other plan is ``feasible``, with its
+gap.  A bound above the objective (beyond :data:`BOUND_TOLERANCE`) is never
+clipped: it is reported as it is, and flags an error (:func:`bound_exceeds`).
 """
 
 from __future__ import annotations
@@ -11,12 +23,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer.model.linear import LinearModel
+from optimizer.model.linear import LinearModel, validate_model
+from optimizer.solvers import interrupt
 
 #: Relative MIP gap used unless the user sets one: "optimal" means proven within it.
 DEFAULT_MIP_GAP = 1e-9
 #: Absolute MIP gap (currency) accepted as proof of optimality.
 DEFAULT_ABS_GAP = 1e-6
+#: A bound may exceed the objective by this much (relative, of ``max(1, |objective|)``: the
+#: solvers' feasibility tolerance) before it counts as an error.
+BOUND_TOLERANCE = 1e-6
 
 
 class Status(str, enum.Enum):
@@ -150,18 +166,47 @@ def classify(proved_optimal: bool, has_solution: bool, options: SolveOptions,
     """
     if not has_solution:
         return Status.NO_SOLUTION
-    if proved_optimal and objective is not None and bound is not None:
-        gap = relative_gap(objective, bound)
-        if gap is not None and (gap <= DEFAULT_MIP_GAP or objective - bound <= DEFAULT_ABS_GAP):
-            return Status.OPTIMAL
+    if proved_optimal and proven_optimal(objective, bound):
+        return Status.OPTIMAL
     return Status.FEASIBLE
+
+
+def proven_optimal(objective: float | None, bound: float | None, slack: float = 0.0) -> bool:
+    """Whether ``bound`` proves ``objective`` optimal: within relative :data:`DEFAULT_MIP_GAP` or
+    absolute :data:`DEFAULT_ABS_GAP`, plus ``slack`` (currency; an approximated cost's tolerance).
+    """
+    if objective is None or bound is None or not np.isfinite(bound):
+        return False
+    diff = objective - bound - slack
+    return diff <= DEFAULT_ABS_GAP or diff <= DEFAULT_MIP_GAP * abs(objective)
+
+
+def bound_exceeds(objective: float | None, bound: float | None) -> bool:
+    """Whether a lower ``bound`` lies above ``objective`` by more than :data:`BOUND_TOLERANCE`: an error
+    (a wrong model, cost or solver answer), never to be clipped away."""
+    if objective is None or bound is None or not np.isfinite(bound):
+        return False
+    return bound - objective > BOUND_TOLERANCE * max(1.0, abs(objective))
+
+
+def solver_termination(status: Status, proved_optimal: bool, options: SolveOptions) -> Termination:
+    """Termination of a solve the backend reported as ended normally (not a limit or a signal).
+
+    ``optimal`` when the plan is proven within the default gap; ``gap_limit`` when the
+    solver stopped at a looser gap the user set.
+    """
+    if status is Status.INFEASIBLE:
+        return Termination.INFEASIBLE
+    if status is Status.OPTIMAL or (proved_optimal and options.mip_gap is None):
+        return Termination.OPTIMAL
+    return Termination.GAP_LIMIT
 
 
 class Solver:
     """Base class of backend adapters.
 
     Subclasses set :attr:`name` and :attr:`capabilities` and implement
-    :meth:`available` and :meth:`solve`.
+    :meth:`available` and :meth:`_solve`; :meth:`solve` validates the model first.
     """
 
     name: str = ""
@@ -173,5 +218,20 @@ class Solver:
         raise NotImplementedError
 
     def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
-        """Solve ``model`` and return a typed result (never raises on infeasibility)."""
+        """Solve ``model`` and return a typed result (never raises on infeasibility).
+
+        The model is validated first (:func:`optimizer.model.linear.validate_model`); when an
+        interrupt was already requested (:mod:`optimizer.solvers.interrupt`) no solve starts.
+
+        Raises:
+            InputError: NaN, infinite or huge figures, or crossed bounds, in the model.
+        """
+        validate_model(model)
+        if interrupt.requested():
+            return SolverResult(Status.NO_SOLUTION, self.name, termination=Termination.INTERRUPTED,
+                                message="interrupted before the solve started")
+        return self._solve(model, options)
+
+    def _solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        """The backend's own solve of a validated model."""
         raise NotImplementedError

@@ -13,6 +13,13 @@ read back from three places:
 * the log gives the best bound (see :func:`parse_bound`).
 
 MPS has no objective constant, so :attr:`LinearModel.offset` is added here.
+
+CBC runs in its own session, so a terminal's Ctrl-C reaches only Python; an
+interrupt request (:mod:`optimizer.solvers.interrupt`) is passed on as one SIGINT,
+on which CBC stops at its next check and writes its best solution (``Result - User
+ctrl-c`` in the log).  CBC checks rarely in some phases (root cuts), so it is killed
+if it has not stopped :data:`INTERRUPT_GRACE_SECONDS` later: the solve then ends
+without a plan (termination ``interrupted``).
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,9 +45,12 @@ from optimizer.solvers.base import (
     Solver,
     SolverResult,
     Status,
+    Termination,
     classify,
+    solver_termination,
 )
-from optimizer.solvers.mps import COLUMN_PREFIX, check_bounds, write_mps
+from optimizer.solvers.interrupt import on_request
+from optimizer.solvers.mps import COLUMN_PREFIX, write_mps
 
 #: "Cbc0011I Exiting as integer gap of 1.0594633 less than 1e-06 or 50%" (gap = incumbent - bound).
 _GAP_EXIT = re.compile(r"Cbc0011I Exiting as integer gap of (\S+) less than")
@@ -50,6 +62,14 @@ _LOWER = re.compile(r"^Lower bound:\s+(\S+)", re.MULTILINE)
 _RESULT = re.compile(r"^Result - (.+?)\s*$", re.MULTILINE)
 #: Magnitudes at or above this are CBC's "no value" markers (1e+50, COIN_DBL_MAX).
 _NO_VALUE = 1e40
+#: Seconds CBC gets to stop and write its best plan after an interrupt before it is killed.
+INTERRUPT_GRACE_SECONDS = 1.5
+#: CBC's log line after a SIGINT.
+_CTRL_C = "Result - User ctrl-c"
+
+
+class _Killed(Exception):
+    """CBC was killed after an interrupt because it did not stop in time."""
 
 
 def cbc_path() -> str | None:
@@ -83,8 +103,8 @@ class CbcSolver(Solver):
         """Whether a runnable CBC binary was found (see :func:`cbc_path`)."""
         return cbc_path() is not None
 
-    def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
-        """Solve ``model`` with CBC.
+    def _solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        """Solve ``model`` with CBC (interruptible: see :mod:`optimizer.solvers.interrupt`).
 
         Args:
             model: The model (minimisation, offset included in the result).
@@ -94,14 +114,9 @@ class CbcSolver(Solver):
             The typed result; infeasibility is a status, not an exception.
 
         Raises:
-            RuntimeError: If CBC is missing, fails, or finds the model unbounded.
+            RuntimeError: If CBC is missing or fails.
         """
         start = time.perf_counter()
-        try:
-            check_bounds(model)
-        except ValueError as err:
-            return SolverResult(Status.INFEASIBLE, self.name, message=str(err),
-                                solve_seconds=time.perf_counter() - start)
         executable = cbc_path()
         if executable is None:
             raise RuntimeError("CBC binary not found (install PuLP or put 'cbc' on the PATH)")
@@ -115,7 +130,12 @@ class CbcSolver(Solver):
                 write_mip_start(np.asarray(model.warm_start, dtype=float), files["mst"])
                 args += ["-mips", str(files["mst"])]
             args += ["-solve", "-solution", str(files["sol"]), "-saveSolution", str(files["bin"])]
-            log = _run(args, folder, options.verbose)
+            try:
+                log = _run(args, folder, options.verbose)
+            except _Killed:
+                return SolverResult(Status.NO_SOLUTION, self.name, termination=Termination.INTERRUPTED,
+                                    message="interrupted; CBC did not stop in time and was killed",
+                                    solve_seconds=time.perf_counter() - start)
             result = _read_result(model, options, files["sol"], files["bin"], log)
         result.solve_seconds = time.perf_counter() - start
         return result
@@ -152,19 +172,37 @@ def write_mip_start(values: np.ndarray, path: Path) -> None:
 
 
 def _run(args: list[str], folder: Path, verbose: bool) -> str:
-    """Run CBC, streaming its log to stderr when verbose; return the whole log."""
+    """Run CBC, streaming its log to stderr when verbose; return the whole log.
+
+    Raises:
+        _Killed: CBC was interrupted and killed after :data:`INTERRUPT_GRACE_SECONDS`.
+        RuntimeError: CBC failed.
+    """
     lines: list[str] = []
+    killer: list[threading.Timer] = []
     with subprocess.Popen(args, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
+                          stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True) as proc:
+
+        def stop() -> None:
+            proc.send_signal(signal.SIGINT)
+            killer.append(threading.Timer(INTERRUPT_GRACE_SECONDS, proc.kill))
+            killer[-1].start()
+
         try:
-            for line in proc.stdout or ():
-                lines.append(line)
-                if verbose:
-                    sys.stderr.write(line)
-            code = proc.wait()
+            with on_request(stop):
+                for line in proc.stdout or ():
+                    lines.append(line)
+                    if verbose:
+                        sys.stderr.write(line)
+                code = proc.wait()
         except BaseException:
             proc.kill()
             raise
+        finally:
+            for timer in killer:
+                timer.cancel()
+    if killer and code < 0:
+        raise _Killed
     log = "".join(lines)
     if code != 0:
         raise RuntimeError(f"CBC exited with code {code}; last lines of its log:\n{''.join(lines[-15:])}")
@@ -222,9 +260,10 @@ def _read_result(model: LinearModel, options: SolveOptions, sol: Path, binary: P
     results = _RESULT.findall(log)
     message = results[-1] if results else state
     if state.startswith(("Infeasible", "Integer infeasible")):
-        return SolverResult(Status.INFEASIBLE, CbcSolver.name, message=message)
+        return SolverResult(Status.INFEASIBLE, CbcSolver.name, termination=Termination.INFEASIBLE, message=message)
     if state.startswith("Unbounded"):
-        raise RuntimeError(f"CBC: {message} (the model has no finite minimum)")
+        return SolverResult(Status.NO_SOLUTION, CbcSolver.name, termination=Termination.UNBOUNDED,
+                            message=f"{message} (the model has no finite minimum)")
     optimal = state.startswith("Optimal")
     if not optimal and not state.startswith("Stopped"):
         raise RuntimeError(f"CBC ended with an unexpected status: {header!r}")
@@ -238,4 +277,13 @@ def _read_result(model: LinearModel, options: SolveOptions, sol: Path, binary: P
     if not has_solution and state.startswith("Stopped on time"):
         message = "time limit reached before any feasible solution was found"
     status = classify(optimal, has_solution, options, objective, bound)
-    return SolverResult(status, CbcSolver.name, x=x, objective=objective, bound=bound, message=message)
+    if _CTRL_C in log:
+        termination, message = Termination.INTERRUPTED, "interrupted"
+    elif optimal:
+        termination = solver_termination(status, optimal, options)
+    elif state.startswith("Stopped on time"):
+        termination = Termination.TIME_LIMIT
+    else:
+        termination = Termination.NUMERICAL
+    return SolverResult(status, CbcSolver.name, termination=termination, x=x, objective=objective, bound=bound,
+                        message=message)

@@ -21,8 +21,12 @@ from optimizer.solvers.base import (
     Solver,
     SolverResult,
     Status,
+    Termination,
     classify,
+    solver_termination,
 )
+from optimizer.solvers import interrupt
+from optimizer.solvers.interrupt import run_interruptible
 from optimizer.solvers.stdio import stdout_to_stderr
 
 _COLWISE = 1  # HighsMatrixFormat kColwise
@@ -45,8 +49,8 @@ class HighsSolver(Solver):
             return False
         return True
 
-    def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
-        """Solve ``model`` with HiGHS.
+    def _solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        """Solve ``model`` with HiGHS (interruptible: see :mod:`optimizer.solvers.interrupt`).
 
         Args:
             model: The model (minimisation, offset included in the result).
@@ -126,8 +130,10 @@ def _set_start(highs: Any, warm_start: np.ndarray) -> None:
 
 
 def _run(highs: Any) -> None:
-    """Run the solver, turning a hard failure into an exception."""
-    if highs.run().name == "kError" and highs.getModelStatus().name in (
+    """Run the solver (interruptibly), turning a hard failure into an exception."""
+    if interrupt.armed():
+        highs.HandleUserInterrupt = True  # cancelSolve() then stops the solve at its next callback
+    if run_interruptible(highs.run, highs.cancelSolve).name == "kError" and highs.getModelStatus().name in (
             "kNotset", "kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError"):
         raise RuntimeError(f"HiGHS failed: {highs.modelStatusToString(highs.getModelStatus())}")
 
@@ -137,9 +143,10 @@ def _result(highs: Any, highspy: Any, status: Any, model: LinearModel, options: 
     statuses = highspy.HighsModelStatus
     message = highs.modelStatusToString(status)
     if status == statuses.kInfeasible:
-        return SolverResult(Status.INFEASIBLE, HighsSolver.name, message=message)
+        return SolverResult(Status.INFEASIBLE, HighsSolver.name, termination=Termination.INFEASIBLE, message=message)
     if status in (statuses.kUnbounded, statuses.kUnboundedOrInfeasible):
-        raise RuntimeError(f"HiGHS: {message} (the model has no finite minimum)")
+        return SolverResult(Status.NO_SOLUTION, HighsSolver.name, termination=Termination.UNBOUNDED,
+                            message=f"{message}: the model has no finite minimum")
     info = highs.getInfo()
     has_solution = info.primal_solution_status == _SOLUTION_FEASIBLE
     optimal = status == statuses.kOptimal
@@ -153,5 +160,14 @@ def _result(highs: Any, highspy: Any, status: Any, model: LinearModel, options: 
     if not has_solution and status == statuses.kTimeLimit:
         message = "time limit reached before any feasible solution was found"
     result_status = classify(optimal, has_solution, options, objective, bound)
-    return SolverResult(result_status, HighsSolver.name, x=x if result_status.has_plan else None,
+    if status == statuses.kTimeLimit:
+        termination = Termination.TIME_LIMIT
+    elif status in (statuses.kInterrupt, statuses.kHighsInterrupt):
+        termination, message = Termination.INTERRUPTED, "interrupted"
+    elif optimal:
+        termination = solver_termination(result_status, optimal, options)
+    else:  # iteration, memory or solution limits are never set; kUnknown is numerical trouble
+        termination = Termination.NUMERICAL
+    return SolverResult(result_status, HighsSolver.name, termination=termination,
+                        x=x if result_status.has_plan else None,
                         objective=objective if result_status.has_plan else None, bound=bound, message=message)

@@ -29,8 +29,11 @@ from optimizer.solvers.base import (
     Solver,
     SolverResult,
     Status,
+    Termination,
     classify,
+    solver_termination,
 )
+from optimizer.solvers.interrupt import run_interruptible
 from optimizer.solvers.stdio import stdout_to_stderr
 
 #: SCIP's infinity; bounds at or beyond it mean "no bound known".
@@ -55,8 +58,8 @@ class ScipSolver(Solver):
             return False
         return bool(mbh.ModelSolverHelper("scip").solver_is_supported())
 
-    def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
-        """Solve ``model`` with SCIP.
+    def _solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        """Solve ``model`` with SCIP (interruptible: see :mod:`optimizer.solvers.interrupt`).
 
         Args:
             model: The model (minimisation, offset included in the result).
@@ -66,8 +69,7 @@ class ScipSolver(Solver):
             The typed result; infeasibility is a status, not an exception.
 
         Raises:
-            RuntimeError: If SCIP rejects the model or parameters, fails, or
-                finds the model unbounded.
+            RuntimeError: If SCIP rejects the model or parameters, or fails.
         """
         from ortools.linear_solver.python import model_builder as mb
         from ortools.linear_solver.python import model_builder_helper as mbh
@@ -78,11 +80,18 @@ class ScipSolver(Solver):
         solver.enable_output(bool(options.verbose))
         if options.time_limit is not None:
             solver.set_time_limit_in_seconds(float(options.time_limit))
-        solver.set_solver_specific_parameters(
-            f"limits/gap = {float(options.effective_gap)!r}\nlimits/absgap = {DEFAULT_ABS_GAP!r}\n")
+        solver.set_solver_specific_parameters(  # SIGINT is left to Python (see optimizer.solvers.interrupt)
+            f"limits/gap = {float(options.effective_gap)!r}\nlimits/absgap = {DEFAULT_ABS_GAP!r}\n"
+            "misc/catchctrlc = FALSE\n")
+        cancelled: list[bool] = []
+
+        def cancel() -> None:
+            cancelled.append(True)
+            solver.interrupt_solve()
+
         with stdout_to_stderr(options.verbose):
-            solver.solve(builder)
-        result = _result(solver, mb.SolveStatus(solver.status()), model, options)
+            run_interruptible(lambda: solver.solve(builder), cancel)
+        result = _result(solver, mb.SolveStatus(solver.status()), model, options, bool(cancelled))
         result.solve_seconds = time.perf_counter() - start
         return result
 
@@ -91,11 +100,11 @@ def _build(mbh: Any, model: LinearModel) -> Any:
     """Load the arrays into a ``ModelBuilderHelper`` (offset and warm start included)."""
     builder = mbh.ModelBuilderHelper()
     builder.set_name(model.name)
-    builder.fill_model_from_sparse_data(
-        np.asarray(model.col_lower, dtype=np.float64), np.asarray(model.col_upper, dtype=np.float64),
-        np.asarray(model.c, dtype=np.float64),
-        np.asarray(model.row_lower, dtype=np.float64), np.asarray(model.row_upper, dtype=np.float64),
-        sp.csr_matrix(model.A, dtype=np.float64),
+    builder.fill_model_from_sparse_data(  # copies: OR-Tools wants writeable arrays, the model's are read-only
+        np.array(model.col_lower, dtype=np.float64), np.array(model.col_upper, dtype=np.float64),
+        np.array(model.c, dtype=np.float64),
+        np.array(model.row_lower, dtype=np.float64), np.array(model.row_upper, dtype=np.float64),
+        sp.csr_matrix(model.A, dtype=np.float64, copy=True),
     )
     for j in np.flatnonzero(model.integer).tolist():  # one C++ call per integer column only
         builder.set_var_integrality(j, True)
@@ -106,20 +115,30 @@ def _build(mbh: Any, model: LinearModel) -> Any:
     return builder
 
 
-def _result(solver: Any, status: Any, model: LinearModel, options: SolveOptions) -> SolverResult:
+def _result(solver: Any, status: Any, model: LinearModel, options: SolveOptions,
+            cancelled: bool = False) -> SolverResult:
     """Translate the OR-Tools status and SCIP's values into a :class:`SolverResult`."""
     message = solver.status_string() or status.name.lower()
     if status.name == "INFEASIBLE":
-        return SolverResult(Status.INFEASIBLE, ScipSolver.name, message=message)
+        return SolverResult(Status.INFEASIBLE, ScipSolver.name, termination=Termination.INFEASIBLE, message=message)
     if status.name == "UNBOUNDED":
-        raise RuntimeError(f"SCIP: the model is unbounded ({message}); it has no finite minimum")
+        return SolverResult(Status.NO_SOLUTION, ScipSolver.name, termination=Termination.UNBOUNDED,
+                            message=f"the model is unbounded ({message}); it has no finite minimum")
     if status.name not in ("OPTIMAL", "FEASIBLE", "NOT_SOLVED"):
         raise RuntimeError(f"SCIP failed with status {status.name}: {message}")
+    if cancelled:
+        termination, message = Termination.INTERRUPTED, "interrupted"
+    elif status.name == "OPTIMAL":
+        termination = Termination.OPTIMAL  # refined below (gap limit)
+    elif options.time_limit is not None:
+        termination = Termination.TIME_LIMIT
+    else:
+        termination = Termination.NUMERICAL
     has_solution = bool(solver.has_solution())
     if not has_solution:
-        if options.time_limit is not None and status.name == "NOT_SOLVED":
+        if termination is Termination.TIME_LIMIT:
             message = f"time limit reached before any feasible solution was found ({message})"
-        return SolverResult(Status.NO_SOLUTION, ScipSolver.name, message=message)
+        return SolverResult(Status.NO_SOLUTION, ScipSolver.name, termination=termination, message=message)
     # OR-Tools reports OPTIMAL also when SCIP stopped at a user-set gap; classify() checks the gap.
     optimal = status.name == "OPTIMAL"
     x = np.asarray(solver.variable_values(), dtype=np.float64).copy()
@@ -129,5 +148,8 @@ def _result(solver: Any, status: Any, model: LinearModel, options: SolveOptions)
     else:
         value = float(solver.best_objective_bound())
         bound = value if abs(value) < _SCIP_INFINITY else None
-    result_status = classify(optimal, has_solution, options, objective, bound)
-    return SolverResult(result_status, ScipSolver.name, x=x, objective=objective, bound=bound, message=message)
+    result_status = classify(optimal and not cancelled, has_solution, options, objective, bound)
+    if termination is Termination.OPTIMAL:
+        termination = solver_termination(result_status, optimal, options)
+    return SolverResult(result_status, ScipSolver.name, termination=termination, x=x, objective=objective,
+                        bound=bound, message=message)
