@@ -26,7 +26,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "optimizer.checker_supply": ("optimizer.checker.supply",),
     "optimizer.inventory": ("optimizer.stock",),
     "optimizer.instances": ("optimizer.io.instances",),
-    "optimizer.model.inventory": ("optimizer.model.pooled", "optimizer.solve.pooled"),
+    "optimizer.model.inventory": ("optimizer.model.pooled", "optimizer.strategies.pooled"),
     "optimizer.model.routing": ("optimizer.model.supply",),
     "optimizer.model.routes": ("optimizer.model.paths",),
     "optimizer.scenario": ("optimizer.runs.scenario",),

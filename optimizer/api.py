@@ -25,7 +25,7 @@ from optimizer.stock import plan_stock
 from optimizer.kpis import kpis
 from optimizer.model.build import BuiltModel, build_model
 from optimizer.model.pooled import add_pooled_inventory
-from optimizer.solve.pooled import PooledSolve, solve_pooled
+from optimizer.strategies.pooled import PooledSolve, solve_pooled
 from optimizer.model.linear import CrossedBoundsError, LinearModel, validate_model
 from optimizer.network import Network
 from optimizer.results import Result, site_table

@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "optimizer.links": 2, "optimizer.stock": 2, "optimizer.io.instances": 2,
     "optimizer.model": 3,
     "optimizer.solvers": 4,
-    "optimizer.solve": 5,
+    "optimizer.strategies": 5,
     "optimizer.checker": 6,
     "optimizer.results": 7, "optimizer.kpis": 7, "optimizer.diagnose": 7,
     "optimizer.api": 8,

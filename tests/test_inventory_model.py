@@ -20,7 +20,7 @@ from optimizer.errors import InputError
 from optimizer.stock import stock_table
 from optimizer.model.build import build_model
 from optimizer.model.pooled import add_pooled_inventory
-from optimizer.solve.pooled import solve_pooled
+from optimizer.strategies.pooled import solve_pooled
 from optimizer.network import InventorySettings
 from optimizer.solvers import available_solvers, get_solver
 from optimizer.solvers.base import SolveOptions

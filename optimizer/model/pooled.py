@@ -29,7 +29,7 @@ with one continuous column per (site, product) for safety stock (and one for EOQ
 cycle stock), in units, with the holding cost per unit and period as objective
 coefficient, plus seed cuts; it replaces the foundation's linear
 ``days_of_cover`` holding cost on the assignment columns.
-:func:`optimizer.solve.pooled.solve_pooled` then runs the cutting-plane loop: solve the MIP, compare the
+:func:`optimizer.strategies.pooled.solve_pooled` then runs the cutting-plane loop: solve the MIP, compare the
 model's stock with the exact square roots at the incumbent, add cuts (tight at
 the incumbent) where the model is low (:meth:`PooledInventory.refine`, which returns
 a new model with the cuts), and re-solve warm-started, until the holding cost's
