@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from optimizer.errors import Problem
+from optimizer.io.files import MAX_CSV_BYTES, read_input
 from optimizer.schema import Column, Table
 
 #: Rows reported one by one per column and kind of problem; the rest are counted in one summary.
@@ -188,7 +189,13 @@ def _parse_numbers(
 
 
 def _to_float(text: str) -> float:
-    """``float(text)``, or NaN when the text is not a number (blank included)."""
+    """The number a cell holds as a plain decimal, or NaN when it holds none (blank included).
+
+    Python's ``float`` also accepts digit groups with underscores (``1_000``); FORMAT.md allows
+    plain decimals only, so those are not numbers here.
+    """
+    if "_" in text:
+        return np.nan
     try:
         return float(text)
     except ValueError:
@@ -229,7 +236,9 @@ def parse_table(table: Table, path: Path, display: str, problems: list[Problem])
         The parsed columns (blank optional cells filled with defaults, invalid
         cells NaN), or None when the file cannot be read as a table at all.
     """
-    data = path.read_bytes()
+    data = read_input(path, display, problems, MAX_CSV_BYTES)
+    if data is None:
+        return None
     expected = ", ".join(table.column_names)
     if not data.strip():
         problems.append(Problem(display, f"file is empty; expected a header line with the columns {expected}"))
