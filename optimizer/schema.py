@@ -15,7 +15,16 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from optimizer.io.files import MAX_CSV_BYTES, MAX_YAML_BYTES
+from optimizer.io.yamlfile import MAX_ALIASES, MAX_DEPTH, MAX_NODES
 from optimizer.network import SITE_STATUSES, InventorySettings, Settings, SolverSettings, TransportSettings
+
+#: Largest magnitude of a quantity, capacity, distance or duration a dataset may hold (units, km, days).
+#: HiGHS treats 1e20 as infinite and loses precision long before; with costs up to :data:`MAX_COST`
+#: the products the model forms stay representable.
+MAX_QUANTITY = 1e12
+#: Largest magnitude of a cost or value a dataset may hold (currency per its unit).
+MAX_COST = 1e15
 
 #: Value types a CSV column may have.
 COLUMN_TYPES = ("str", "float", "enum")
@@ -245,16 +254,16 @@ SITES = Table(
         Column(name="lat", type="float", unit="degrees", required=True, min=-90, max=90, description="Latitude."),
         Column(name="lon", type="float", unit="degrees", required=True, min=-180, max=180, description="Longitude."),
         Column(
-            name="capacity", type="float", unit="volume units per period", min=0, allow_inf=True,
+            name="capacity", type="float", unit="volume units per period", min=0, max=MAX_QUANTITY, allow_inf=True,
             default=float("inf"),
             description="Most product volume the site can handle per period; blank or `inf` means unlimited.",
         ),
         Column(
-            name="fixed_cost", type="float", unit="currency per period", required=True, min=0,
+            name="fixed_cost", type="float", unit="currency per period", required=True, min=0, max=MAX_COST,
             description="Rent plus fixed operating cost, paid in every period the site is open.",
         ),
         Column(
-            name="handling_cost", type="float", unit="currency per volume unit", min=0, default=0.0,
+            name="handling_cost", type="float", unit="currency per volume unit", min=0, max=MAX_COST, default=0.0,
             description="Cost per volume unit of throughput.",
         ),
         Column(
@@ -263,13 +272,13 @@ SITES = Table(
             "`forced_open`: must be open; `forced_closed`: must stay closed.",
         ),
         Column(
-            name="closing_cost", type="float", unit="currency", min=0, default=0.0,
+            name="closing_cost", type="float", unit="currency", min=0, max=MAX_COST, default=0.0,
             nonzero_only_if=("status", ("existing", "forced_closed")),
             description="One-off cost of closing a site that operates today: paid when an `existing` site "
             "closes, and always by a `forced_closed` one (a closure decided outside the model).",
         ),
         Column(
-            name="lead_time_days", type="float", unit="days", min=0, default=float("nan"),
+            name="lead_time_days", type="float", unit="days", min=0, max=MAX_QUANTITY, default=float("nan"),
             default_doc="network.yaml's inventory lead_time_days",
             description="Replenishment lead time of the site (pooled inventory model).",
         ),
@@ -298,21 +307,23 @@ PRODUCTS = Table(
         Column(name="id", type="str", required=True, description=_ID),
         Column(name="name", type="str", default_from="id", description=_NAME),
         Column(
-            name="unit_value", type="float", unit="currency per unit", min=0, default=0.0,
+            name="unit_value", type="float", unit="currency per unit", min=0, max=MAX_COST, default=0.0,
             description="Value of one unit, the basis of the holding cost.",
         ),
         Column(
-            name="volume", type="float", unit="volume units per unit", min=0, min_inclusive=False, default=1.0,
+            name="volume", type="float", unit="volume units per unit", min=0, max=MAX_QUANTITY, min_inclusive=False,
+            default=1.0,
             description="Space one unit takes; site capacity and handling cost are in these volume units.",
         ),
-        Column(name="weight_kg", type="float", unit="kg per unit", min=0, default=0.0,
+        Column(name="weight_kg", type="float", unit="kg per unit", min=0, max=MAX_QUANTITY, default=0.0,
                description="Weight of one unit."),
         Column(
-            name="holding_rate", type="float", unit="fraction per year", min=0, default=0.0,
+            name="holding_rate", type="float", unit="fraction per year", min=0, max=MAX_QUANTITY, default=0.0,
             description="Yearly holding cost as a fraction of unit_value (0.25 = 25 % per year).",
         ),
         Column(
             name="shipping_cost_per_km", type="float", unit="currency per unit per km", required=True, min=0,
+            max=MAX_COST,
             description="Cost of moving one unit one road km from a site to a region.",
         ),
         Column(
@@ -321,7 +332,7 @@ PRODUCTS = Table(
             description="Probability of no stock-out in a replenishment cycle (pooled inventory model).",
         ),
         Column(
-            name="ordering_cost", type="float", unit="currency per order", min=0, default=0.0,
+            name="ordering_cost", type="float", unit="currency per order", min=0, max=MAX_COST, default=0.0,
             description="Fixed cost of one replenishment order; 0 orders every inventory review_days "
             "instead of the EOQ (pooled inventory model).",
         ),
@@ -337,11 +348,11 @@ DEMAND = Table(
         Column(name="region", type="str", required=True, references="regions.csv", description="A region id."),
         Column(name="product", type="str", required=True, references="products.csv", description="A product id."),
         Column(
-            name="quantity", type="float", unit="units per period", required=True, min=0,
+            name="quantity", type="float", unit="units per period", required=True, min=0, max=MAX_QUANTITY,
             description="Mean demand.",
         ),
         Column(
-            name="std", type="float", unit="units per period", min=0, default=0.0,
+            name="std", type="float", unit="units per period", min=0, max=MAX_QUANTITY, default=0.0,
             description="Standard deviation of demand, independent between regions (drives safety stock "
             "in the pooled inventory model).",
         ),
@@ -374,9 +385,9 @@ SUPPLY = Table(
         Column(name="supplier", type="str", required=True, references="suppliers.csv",
                description="A supplier id."),
         Column(name="product", type="str", required=True, references="products.csv", description="A product id."),
-        Column(name="capacity", type="float", unit="units per period", min=0, allow_inf=True,
+        Column(name="capacity", type="float", unit="units per period", min=0, max=MAX_QUANTITY, allow_inf=True,
                default=float("inf"), description="Most units the supplier provides per period."),
-        Column(name="unit_cost", type="float", unit="currency per unit", min=0, default=0.0,
+        Column(name="unit_cost", type="float", unit="currency per unit", min=0, max=MAX_COST, default=0.0,
                description="Purchase or production cost, part of the inbound cost."),
     ),
 )
@@ -395,18 +406,18 @@ LINKS = Table(
         Column(name="to", type="str", required=True, description="A site or region id."),
         Column(name="mode", type="str", default="road",
                description="Transport mode (truck, rail, sea, ...); parallel links differ by mode."),
-        Column(name="cost_per_volume", type="float", unit="currency per volume unit", min=0, default=0.0,
+        Column(name="cost_per_volume", type="float", unit="currency per volume unit", min=0, max=MAX_COST, default=0.0,
                description="Cost per volume unit moved, independent of distance."),
-        Column(name="cost_per_volume_km", type="float", unit="currency per volume unit per km", min=0,
+        Column(name="cost_per_volume_km", type="float", unit="currency per volume unit per km", min=0, max=MAX_COST,
                default=0.0, description="Cost per volume unit per km of the link."),
-        Column(name="distance_km", type="float", unit="km", min=0, default=float("nan"),
+        Column(name="distance_km", type="float", unit="km", min=0, max=MAX_QUANTITY, default=float("nan"),
                default_doc="great-circle km x circuity",
                description="Length of the link (sea and rail lanes are rarely great circles)."),
-        Column(name="capacity", type="float", unit="volume units per period", min=0, allow_inf=True,
+        Column(name="capacity", type="float", unit="volume units per period", min=0, max=MAX_QUANTITY, allow_inf=True,
                default=float("inf"), description="Most volume over the link per period, all products together."),
-        Column(name="transit_days", type="float", unit="days", min=0, default=float("nan"),
+        Column(name="transit_days", type="float", unit="days", min=0, max=MAX_QUANTITY, default=float("nan"),
                default_doc="km / transport km_per_day", description="Time goods spend on the link."),
-        Column(name="fixed_cost", type="float", unit="currency per period", min=0, default=0.0,
+        Column(name="fixed_cost", type="float", unit="currency per period", min=0, max=MAX_COST, default=0.0,
                description="Paid in every period the link carries anything."),
     ),
 )
@@ -553,7 +564,16 @@ def format_markdown() -> str:
         "- Columns may come in any order; unknown columns are errors (they are usually typos).",
         "- Surrounding spaces of every field are removed; blank lines are ignored.",
         "- Optional columns may be left out of the file or left blank in a row: the default applies.",
-        "- Numbers are plain decimals (`12`, `-3.5`, `1e6`); `nan` is never allowed, `inf` only where stated.",
+        "- Numbers are plain decimals (`12`, `-3.5`, `1e6`; no digit groups such as `1_000` or `1,000`); "
+        "`nan` is never allowed, `inf` only where stated.",
+        f"- Magnitudes are bounded so that the solver can represent the model: quantities, capacities, "
+        f"distances and durations at most {_num(MAX_QUANTITY)}, costs and values at most {_num(MAX_COST)} "
+        "(HiGHS treats 1e20 as infinite and loses precision long before). Scenario scaling is checked "
+        "against the same bounds.",
+        f"- Every file must be a plain file (not a folder, pipe or broken link). CSV files may hold at most "
+        f"{MAX_CSV_BYTES >> 20:,} MiB; network.yaml (like scenario and sweep files) at most "
+        f"{MAX_YAML_BYTES >> 20} MiB, nested at most {MAX_DEPTH} levels, with at most {MAX_ALIASES} aliases "
+        f"(`*name`) and {MAX_NODES:,} values with every alias expanded.",
         "- Ids are text: `007` and `7` are different ids.",
         "- A period is `period_days` long (network.yaml); quantities and costs per period refer to it.",
         "- Demand is in units of each product; capacity and handling are in volume units (units x `volume`).",

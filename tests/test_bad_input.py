@@ -120,21 +120,21 @@ CASES = [
     Case("not_a_number", lambda d: set_cell(d, "sites.csv", 3, "lat", "fifty"), "sites.csv", 3, "lat",
          ("'fifty' is not a number", "between -90 and 90 (degrees)")),
     Case("nan", lambda d: set_cell(d, "sites.csv", 2, "fixed_cost", "NaN"), "sites.csv", 2, "fixed_cost",
-         ("'NaN' is not allowed", ">= 0 (currency per period)")),
+         ("'NaN' is not allowed", "between 0 and 1e+15 (currency per period)")),
     Case("inf_not_allowed", lambda d: set_cell(d, "products.csv", 3, "shipping_cost_per_km", "inf"),
          "products.csv", 3, "shipping_cost_per_km", ("'inf' is not allowed", "finite")),
     Case("overflow_is_inf", lambda d: set_cell(d, "demand.csv", 4, "quantity", "1e999"),
          "demand.csv", 4, "quantity", ("'1e999' is not allowed", "finite")),
     Case("negative", lambda d: set_cell(d, "sites.csv", 2, "capacity", "-50"), "sites.csv", 2, "capacity",
-         ("'-50' is negative; capacity must be >= 0 (volume units per period)",)),
+         ("'-50' is negative; capacity must be between 0 and 1e+12 (volume units per period)",)),
     Case("negative_inf", lambda d: set_cell(d, "sites.csv", 3, "capacity", "-inf"), "sites.csv", 3, "capacity",
          ("'-inf' is negative",)),
     Case("zero_volume", lambda d: set_cell(d, "products.csv", 2, "volume", "0"), "products.csv", 2, "volume",
-         ("'0' is too small", "volume must be > 0 (volume units per unit)")),
+         ("'0' is too small", "volume must be > 0 and <= 1e+12 (volume units per unit)")),
     Case("latitude_range", lambda d: set_cell(d, "regions.csv", 4, "lat", "91"), "regions.csv", 4, "lat",
-         ("'91' is out of range", "between -90 and 90 (degrees)")),
+         ("'91' is too large", "between -90 and 90 (degrees)")),
     Case("longitude_range", lambda d: set_cell(d, "sites.csv", 5, "lon", "-180.5"), "sites.csv", 5, "lon",
-         ("'-180.5' is out of range", "between -180 and 180")),
+         ("'-180.5' is too small", "between -180 and 180")),
     Case("blank_required", lambda d: set_cell(d, "sites.csv", 3, "fixed_cost", ""), "sites.csv", 3, "fixed_cost",
          ("blank", "fixed_cost is required")),
     Case("blank_id", lambda d: set_cell(d, "sites.csv", 2, "id", ""), "sites.csv", 2, "id", ("blank",)),
@@ -249,7 +249,7 @@ def test_problem_file_is_the_path_as_given(tmp_path: Path, monkeypatch: pytest.M
     (problem,) = validate_dataset("data")
     assert str(problem) == (
         "data/sites.csv, line 2, field 'capacity': '-50' is negative; "
-        "capacity must be >= 0 (volume units per period); blank or 'inf' means unlimited"
+        "capacity must be between 0 and 1e+12 (volume units per period); blank or 'inf' means unlimited"
     )
 
 

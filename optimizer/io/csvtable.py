@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -173,13 +174,12 @@ def _parse_numbers(
         low = none if col.min is None else (values < col.min if col.min_inclusive else values <= col.min)
         high = none if col.max is None else (values > col.max if col.max_inclusive else values >= col.max)
     low = low & checked
-    high = high & checked
-    both = col.min is not None and col.max is not None
+    high = high & checked & ~np.isinf(values)  # inf survives above only where allowed (unlimited)
     negative = low & (values < 0) if col.min == 0 else none
     groups = (
         (negative, "is negative"),
-        (low & ~negative, "is out of range" if both else "is too small"),
-        (high, "is out of range" if both else "is too large"),
+        (low & ~negative, "is too small"),
+        (high, "is too large"),
     )
     for mask, what in groups:
         report_rows(problems, display, col.name, lines[mask], texts[mask],
@@ -188,18 +188,20 @@ def _parse_numbers(
     return values
 
 
+#: A number as FORMAT.md allows it: a plain decimal with an optional exponent, or inf / nan (any case).
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?(?:inf|infinity|nan)",
+                           re.IGNORECASE)
+
+
 def _to_float(text: str) -> float:
     """The number a cell holds as a plain decimal, or NaN when it holds none (blank included).
 
-    Python's ``float`` also accepts digit groups with underscores (``1_000``); FORMAT.md allows
-    plain decimals only, so those are not numbers here.
+    Python's ``float`` also accepts digit groups (``1_000``) and non-ASCII digits; FORMAT.md
+    allows plain decimals only, so those are not numbers here.
     """
-    if "_" in text:
+    if _PLAIN_NUMBER.fullmatch(text) is None:
         return np.nan
-    try:
-        return float(text)
-    except ValueError:
-        return np.nan
+    return float(text)
 
 
 def _parse_text(

@@ -1,7 +1,8 @@
 """The one YAML loader of every input file (network.yaml, scenario and sweep files), with bounds.
 
 :func:`load_yaml` reads a file through :func:`optimizer.io.files.read_input` (a plain file of at
-most :data:`~optimizer.io.files.MAX_YAML_BYTES`), refuses control characters, and parses it
+most :data:`~optimizer.io.files.MAX_YAML_BYTES`), refuses control characters (NUL, ESC, NEL ...), and
+parses it
 with :class:`BoundedLoader`, a ``yaml.SafeLoader`` that
 
 - nests at most :data:`MAX_DEPTH` mappings and lists,
@@ -34,7 +35,8 @@ MAX_NODES = 100_000
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Control characters (C0 but tab and line ends, DEL, C1 such as NEL, which YAML reads as a line break).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class _LimitError(yaml.MarkedYAMLError):

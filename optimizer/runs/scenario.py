@@ -176,12 +176,17 @@ def load_scenario(path: str | Path) -> Scenario:
         ctx.add("name", f"{show_value(name)} is not a scenario name (text)")
     if "description" in doc and not isinstance(doc["description"], (str, type(None))):
         ctx.add("description", f"{show_value(doc['description'])} is not text")
+    # one pass: what cannot be interpreted is left out, everything else is still checked against the data
+    overrides = normalize_overrides({k: doc[k] for k in OVERRIDE_KEYS if k in doc}, ctx, "")
+    if base is not None:
+        try:
+            network = read_base(base)
+        except InputError as error:
+            ctx.problems.extend(error.problems)
+        else:
+            apply_overrides(network, overrides, ctx, "")
     ctx.raise_if_any()
     assert base is not None
-    overrides = normalize_overrides({k: doc[k] for k in OVERRIDE_KEYS if k in doc}, ctx, "")
-    ctx.raise_if_any()
-    apply_overrides(read_base(base), overrides, ctx, "")
-    ctx.raise_if_any()
     return Scenario(name=str(name).strip(), base=base, overrides=overrides, source=str(path))
 
 
