@@ -12,7 +12,8 @@ from optimizer.io.instances import random_capacitated
 from optimizer.io.orlib import MAX_PROBLEMS, format_orlib, read_orlib, read_sscflp, write_orlib
 
 DATA = Path(__file__).parent / "data"
-SHARED_CAPA = Path("/work/shared/benchmarks/orlib/capa")
+#: The 100 x 1000 OR-Library instance capa (bundled: its capacity field is the word ``capacity``).
+CAPA = DATA / "orlib" / "capa"
 
 #: A 2-facility, 2-customer OR-Library file; facility 2 is uncapacitated.
 TINY_ORLIB = """2 2
@@ -95,9 +96,8 @@ def test_zero_demand_customer_is_kept_with_zero_unit_cost(tmp_path):
     assert net.unit_shipping_cost[:, 0].tolist() == [0, 0]
 
 
-@pytest.mark.skipif(not SHARED_CAPA.exists(), reason=f"{SHARED_CAPA} not present (large files are not in the repo)")
 def test_capa_word_capacity_is_uncapacitated():
-    net = read_orlib(SHARED_CAPA)
+    net = read_orlib(CAPA)
     assert (len(net.sites), len(net.regions)) == (100, 1000)
     assert np.isinf(net.sites["capacity"]).all()
     assert net.sites["fixed_cost"].iloc[0] == 2141200
