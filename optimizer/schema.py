@@ -437,13 +437,15 @@ _I = InventorySettings()
 KEYS: tuple[Key, ...] = (
     Key(name="name", type="str", nullable=True, default=None, default_doc="the folder name",
         description="Dataset name used in reports."),
-    Key(name="period_days", type="float", unit="days", min=0, min_inclusive=False, default=_S.period_days,
+    Key(name="period_days", type="float", unit="days", min=0, min_inclusive=False, max=MAX_QUANTITY,
+        default=_S.period_days,
         description="Length of the planning period; every quantity and cost 'per period' refers to it."),
-    Key(name="circuity", type="float", unit="road km per great-circle km", min=1, default=_S.circuity,
+    Key(name="circuity", type="float", unit="road km per great-circle km", min=1, max=MAX_QUANTITY,
+        default=_S.circuity,
         description="Road distance = great-circle distance x circuity."),
     Key(name="distance_method", type="enum", choices=("haversine", "geodesic"), default=_S.distance_method,
         description="`haversine` (sphere, fast) or `geodesic` (WGS-84 ellipsoid, slower, about 0.5 % more exact)."),
-    Key(name="days_of_cover", type="float", unit="days", min=0, default=_S.days_of_cover,
+    Key(name="days_of_cover", type="float", unit="days", min=0, max=MAX_QUANTITY, default=_S.days_of_cover,
         description="Stock each open site holds, in days of its throughput (the linear inventory model)."),
     Key(name="horizon_periods", type="int", unit="periods", min=1, nullable=True, default=_S.horizon_periods,
         default_doc="one year: 365 / period_days, rounded (52 for weeks)",
@@ -457,7 +459,8 @@ KEYS: tuple[Key, ...] = (
         description="Exact number of open sites; null for free; must lie within min_sites..max_sites."),
     Key(name="constraints.single_sourcing", type="bool", default=_S.single_sourcing,
         description="Each region is served by exactly one site, for all its products."),
-    Key(name="constraints.max_service_km", type="float", unit="km", min=0, min_inclusive=False, nullable=True,
+    Key(name="constraints.max_service_km", type="float", unit="km", min=0, min_inclusive=False, max=MAX_QUANTITY,
+        nullable=True,
         default=_S.max_service_km,
         description="Lanes longer than this road distance do not exist; null for no limit."),
     Key(name="solver.name", type="enum", choices=("highs", "cbc", "scip"), default=_V.name,
@@ -479,15 +482,17 @@ KEYS: tuple[Key, ...] = (
     Key(name="transport.k_nearest", type="int", unit="sites", min=0, default=_T.k_nearest,
         description="Default lane graph (no links.csv): each site is linked both ways to this many nearest sites."),
     Key(name="transport.cost_per_volume_km", type="float", unit="currency per volume unit per km", min=0,
+        max=MAX_COST,
         default=_T.cost_per_volume_km, description="Cost of the default links."),
-    Key(name="transport.km_per_day", type="float", unit="km per day", min=0, min_inclusive=False,
+    Key(name="transport.km_per_day", type="float", unit="km per day", min=0, min_inclusive=False, max=MAX_QUANTITY,
         default=_T.km_per_day, description="Speed for links without transit_days."),
     Key(name="inventory.model", type="enum", choices=("linear", "pooled"), default=_I.model,
         description="`linear`: each site holds days_of_cover days of throughput (fast); `pooled`: cycle plus "
         "safety stock with square-root risk pooling (EOQ cycle stock needs single_sourcing)."),
-    Key(name="inventory.lead_time_days", type="float", unit="days", min=0, default=_I.lead_time_days,
+    Key(name="inventory.lead_time_days", type="float", unit="days", min=0, max=MAX_QUANTITY,
+        default=_I.lead_time_days,
         description="Replenishment lead time of sites without their own lead_time_days."),
-    Key(name="inventory.review_days", type="float", unit="days", min=0, min_inclusive=False,
+    Key(name="inventory.review_days", type="float", unit="days", min=0, min_inclusive=False, max=MAX_QUANTITY,
         default=_I.review_days, description="Order interval of products whose ordering_cost is 0."),
 )
 
@@ -587,7 +592,8 @@ def format_markdown() -> str:
         "Optional; when absent every key takes its default. When present it must be a YAML mapping. "
         "Nested keys are written inside their section, e.g. `max_sites` under `constraints:`. "
         "Unknown keys are errors. `min_sites` must not exceed `max_sites`, and `exact_sites` must lie "
-        "between them when they are set.",
+        "between them when they are set. Numbers are plain decimals as in the CSV files (`1_000`, `0x10` "
+        "and `1:30` are not numbers), within the same magnitude bounds.",
         "",
         "| key | type | unit | default | description |",
         "|---|---|---|---|---|",

@@ -1,9 +1,8 @@
 """The one YAML loader of every input file (network.yaml, scenario and sweep files), with bounds.
 
 :func:`load_yaml` reads a file through :func:`optimizer.io.files.read_input` (a plain file of at
-most :data:`~optimizer.io.files.MAX_YAML_BYTES`), refuses control characters (NUL, ESC, NEL ...), and
-parses it
-with :class:`BoundedLoader`, a ``yaml.SafeLoader`` that
+most :data:`~optimizer.io.files.MAX_YAML_BYTES`), refuses control characters (NUL, ESC, NEL ...)
+and parses it with :class:`BoundedLoader`, a ``yaml.SafeLoader`` that
 
 - nests at most :data:`MAX_DEPTH` mappings and lists,
 - follows at most :data:`MAX_ALIASES` aliases (``*name``) and expands to at most
@@ -52,21 +51,23 @@ class BoundedLoader(yaml.SafeLoader):
     }
 
     def __init__(self, stream: str) -> None:
+        """A loader over ``stream`` (the whole text), with fresh alias and depth counts."""
         super().__init__(stream)
         self._depth = 0
         self._aliases = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:  # noqa: D102
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        """Compose one node, counting aliases and nesting depth against the bounds."""
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
-                raise _LimitError(None, None, f"more than {MAX_ALIASES} aliases (*name); that is the limit of a YAML input file",
-                                  self.peek_event().start_mark)
+                raise _LimitError(None, None, f"more than {MAX_ALIASES} aliases (*name); that is the limit "
+                                  "of a YAML input file", self.peek_event().start_mark)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _LimitError(None, None, f"nested more than {MAX_DEPTH} levels deep; that is the limit of a YAML input file",
-                                  self.peek_event().start_mark)
+                raise _LimitError(None, None, f"nested more than {MAX_DEPTH} levels deep; that is the limit "
+                                  "of a YAML input file", self.peek_event().start_mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -75,7 +76,8 @@ class BoundedLoader(yaml.SafeLoader):
 BoundedLoader.add_implicit_resolver(_INT_TAG, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
 BoundedLoader.add_implicit_resolver(
     _FLOAT_TAG,
-    re.compile(r"^(?:[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    re.compile(r"^(?:[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
     list("-+0123456789."),
 )
 
@@ -86,7 +88,8 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     try:
         float(value)
     except OverflowError:
-        raise _LimitError(None, None, f"the number {str(value)[:20]}... is too large (over 1.8e308)", node.start_mark) from None
+        raise _LimitError(None, None, f"the number {str(value)[:20]}... is too large (over 1.8e308)",
+                          node.start_mark) from None
     return value
 
 
