@@ -259,5 +259,18 @@ def test_every_bad_value_is_listed_up_to_a_limit(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="file not found"):
         read_orlib(tmp_path / "nope")
+
+
+def test_a_pipe_or_folder_is_refused_not_read(tmp_path):
+    """A FIFO in place of an instance file would block the reader forever: refused before it is opened."""
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "folder").mkdir()
+    for name, words in (("fifo", "pipe (FIFO)"), ("folder", "a folder")):
+        for read in (read_orlib, read_sscflp):
+            with pytest.raises(InputError) as err:
+                read(tmp_path / name)
+            assert words in str(err.value) and str(tmp_path / name) in str(err.value)
