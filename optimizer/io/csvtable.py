@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from optimizer.errors import Problem
-from optimizer.io.files import MAX_CSV_BYTES, read_input
+from optimizer.io.files import MAX_CSV_BYTES, decode, read_input
 from optimizer.schema import Column, Table
 
 #: Rows reported one by one per column and kind of problem; the rest are counted in one summary.
@@ -80,27 +80,6 @@ def report_rows(
                 field,
             )
         )
-
-
-def decode(data: bytes, display: str, problems: list[Problem]) -> str | None:
-    """Decode UTF-8 (an optional byte-order mark is dropped).
-
-    Returns:
-        The text, or None after adding a problem naming the line of the first invalid byte.
-    """
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        problems.append(
-            Problem(
-                display,
-                f"byte 0x{data[exc.start]:02x} is not valid UTF-8 text; save the file as UTF-8 "
-                "(for example, 'CSV UTF-8' in a spreadsheet program)",
-                line,
-            )
-        )
-        return None
 
 
 def _records(text: str) -> tuple[list[list[str]], list[int]]:

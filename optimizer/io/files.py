@@ -99,6 +99,28 @@ def read_input(path: Path, display: str, problems: list[Problem], limit: int) ->
     return data
 
 
+def decode(data: bytes, display: str, problems: list[Problem], spreadsheet: bool = True) -> str | None:
+    """Decode UTF-8 (an optional byte-order mark is dropped).
+
+    Args:
+        data: The file's bytes.
+        display: The file as shown in problems.
+        problems: List to append a problem to.
+        spreadsheet: Add how a spreadsheet program saves UTF-8 to the message (CSV files).
+
+    Returns:
+        The text, or None after adding a problem naming the line of the first invalid byte.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        hint = " (for example, 'CSV UTF-8' in a spreadsheet program)" if spreadsheet else ""
+        problems.append(Problem(display, f"byte 0x{data[exc.start]:02x} is not valid UTF-8 text; "
+                                         f"save the file as UTF-8{hint}", line))
+        return None
+
+
 @contextlib.contextmanager
 def replace_file(target: str | Path) -> Iterator[Path]:
     """Write a file by writing a temporary one beside it and renaming it over ``target``.

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from optimizer.errors import Problem
-from optimizer.io.files import MAX_YAML_BYTES, read_input
+from optimizer.io.files import MAX_YAML_BYTES, decode, read_input
 
 #: Deepest nesting of mappings and lists accepted.
 MAX_DEPTH = 50
@@ -185,12 +185,6 @@ def load_yaml(path: Path, display: str, problems: list[Problem]) -> tuple[Any, y
     data = read_input(path, display, problems, MAX_YAML_BYTES)
     if data is None:
         return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        problems.append(Problem(display, f"byte 0x{data[exc.start]:02x} is not valid UTF-8 text; "
-                                         "save the file as UTF-8", line))
-        return None
-    return parse_yaml(text, display, problems)
+    text = decode(data, display, problems, spreadsheet=False)
+    return None if text is None else parse_yaml(text, display, problems)
 
