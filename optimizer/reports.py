@@ -70,6 +70,10 @@ def prepare_output(out_dir: str | Path, names: tuple[str, ...] | list[str], prot
                    ) -> list[Path]:
     """Make sure ``out_dir`` may receive the files ``names``, create it and mark it as optimizer output.
 
+    Every output file is then written through :func:`optimizer.io.files.replace_file` (a
+    temporary file renamed over the target), so a symbolic link planted at a target is
+    replaced, never written through.
+
     Args:
         out_dir: The output folder (created if missing).
         names: File names about to be written into it.
@@ -77,10 +81,6 @@ def prepare_output(out_dir: str | Path, names: tuple[str, ...] | list[str], prot
 
     Returns:
         The target paths, in the order of ``names``.
-
-    Every output file is then written through :func:`optimizer.io.files.replace_file` (a
-    temporary file renamed over the target), so a symbolic link planted at a target is
-    replaced, never written through.
 
     Raises:
         InputError: ``out_dir`` is a file or cannot be created or written, a target is an
