@@ -26,6 +26,7 @@ import pandas as pd
 
 from optimizer import api
 from optimizer.errors import InputError, Problem
+from optimizer.io.files import replace_file
 from optimizer.model.build import BuiltModel
 from optimizer.network import Network
 from optimizer.reports import prepare_output
@@ -265,7 +266,8 @@ def write_frontier(table: pd.DataFrame, out_dir: str | Path, protected: Sequence
         InputError: Writing would overwrite an input file or a file optimizer did not write.
     """
     targets = prepare_output(out_dir, FRONTIER_FILES, list(protected))
-    table.to_csv(targets[0], index=False)
+    with replace_file(targets[0]) as tmp:
+        table.to_csv(tmp, index=False)
     _chart(table, targets[1])
     return targets
 
@@ -295,5 +297,6 @@ def _chart(table: pd.DataFrame, path: Path) -> None:
     ax.set_title("Cost by component" + (f" against the {axis.label}" if axis is not None else ""))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with replace_file(path) as tmp:  # never through a symbolic link at path
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from optimizer.io.files import replace_file  # noqa: E402
 from optimizer.links import coordinates  # noqa: E402
 from optimizer.network import Network  # noqa: E402
 from optimizer.results import Result  # noqa: E402
@@ -110,7 +111,8 @@ def write_png(network: Network, result: Result, path: str | Path) -> Path:
     ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path)
+    with replace_file(path) as tmp:  # never through a symbolic link at path
+        fig.savefig(tmp, format="png")
     plt.close(fig)
     return path
 
@@ -174,5 +176,6 @@ def write_html(network: Network, result: Result, path: str | Path) -> Path:
         group.add_to(fmap)
     folium.LayerControl().add_to(fmap)
     path = Path(path)
-    fmap.save(str(path))
+    with replace_file(path) as tmp:  # never through a symbolic link at path
+        fmap.save(str(tmp))
     return path

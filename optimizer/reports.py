@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.errors import InputError, Problem
+from optimizer.io.files import make_output_folder, replace_file, write_text
 from optimizer.network import Network
 from optimizer.results import Result
 
@@ -69,6 +70,10 @@ def prepare_output(out_dir: str | Path, names: tuple[str, ...] | list[str], prot
                    ) -> list[Path]:
     """Make sure ``out_dir`` may receive the files ``names``, create it and mark it as optimizer output.
 
+    Every output file is then written through :func:`optimizer.io.files.replace_file` (a
+    temporary file renamed over the target), so a symbolic link planted at a target is
+    replaced, never written through.
+
     Args:
         out_dir: The output folder (created if missing).
         names: File names about to be written into it.
@@ -78,8 +83,9 @@ def prepare_output(out_dir: str | Path, names: tuple[str, ...] | list[str], prot
         The target paths, in the order of ``names``.
 
     Raises:
-        InputError: ``out_dir`` is a file, a target is an input file, or the folder holds a
-            target file without the :data:`OUTPUT_MARKER` (a file optimizer did not write).
+        InputError: ``out_dir`` is a file or cannot be created or written, a target is an
+            input file, or the folder holds a target file without the :data:`OUTPUT_MARKER`
+            (a file optimizer did not write).
     """
     out = Path(out_dir)
     targets = [out / name for name in names]
@@ -91,12 +97,12 @@ def prepare_output(out_dir: str | Path, names: tuple[str, ...] | list[str], prot
         raise InputError(Problem(str(out), f"refusing to overwrite input file {clash[0]}; choose another --out folder",
                                  field="--out"))
     if out.exists() and not (out / OUTPUT_MARKER).exists():
-        foreign = [t for t in targets if t.exists()]
+        foreign = [t for t in targets if t.exists() or t.is_symlink()]
         if foreign:
             raise InputError(Problem(str(out), f"refusing to overwrite {foreign[0]}, which optimizer did not write; "
                                                "choose another --out folder", field="--out"))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / OUTPUT_MARKER).write_text("This folder holds output of the optimizer command; it may overwrite it.\n")
+    make_output_folder(out)
+    write_text(out / OUTPUT_MARKER, "This folder holds output of the optimizer command; it may overwrite it.\n")
     return targets
 
 
@@ -117,22 +123,24 @@ def write_outputs(result: Result, network: Network, out_dir: str | Path, protect
         The paths written.
 
     Raises:
-        InputError: Writing would overwrite an input file or a file this tool did not write.
+        InputError: Writing would overwrite an input file or a file this tool did not write,
+            or the folder cannot be created or written.
     """
     out = Path(out_dir)
     targets = prepare_output(out, OUTPUT_FILES, protected)
-    (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    result.sites.to_csv(out / "plan_sites.csv", index=False)
-    result.flows.to_csv(out / "plan_flows.csv", index=False)
-    pd.DataFrame(
+    write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    costs = pd.DataFrame(
         {"component": list(result.costs) + ["total"],
          "currency_per_period": list(result.costs.values()) + [sum(result.costs.values())]}
-    ).to_csv(out / "plan_costs.csv", index=False)
+    )
     routes = result.routes.copy()
     for column in ("path", "modes"):
         routes[column] = routes[column].map(" > ".join)
-    routes.to_csv(out / "routes.csv", index=False)
-    result.stock.to_csv(out / "stock.csv", index=False)
+    tables = {"plan_sites.csv": result.sites, "plan_flows.csv": result.flows, "plan_costs.csv": costs,
+              "routes.csv": routes, "stock.csv": result.stock}
+    for name, table in tables.items():
+        with replace_file(out / name) as tmp:
+            table.to_csv(tmp, index=False)
     written = targets[:6]
     if result.has_plan and _has_coordinates(network):
         from optimizer.maps import write_html, write_png

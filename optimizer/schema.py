@@ -15,7 +15,16 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from optimizer.io.files import MAX_CSV_BYTES, MAX_YAML_BYTES
+from optimizer.io.yamlfile import MAX_ALIASES, MAX_DEPTH, MAX_NODES
 from optimizer.network import SITE_STATUSES, InventorySettings, Settings, SolverSettings, TransportSettings
+
+#: Largest magnitude of a quantity, capacity, distance or duration a dataset may hold (units, km, days).
+#: HiGHS treats 1e20 as infinite and loses precision long before; with costs up to :data:`MAX_COST`
+#: the products the model forms stay representable.
+MAX_QUANTITY = 1e12
+#: Largest magnitude of a cost or value a dataset may hold (currency per its unit).
+MAX_COST = 1e15
 
 #: Value types a CSV column may have.
 COLUMN_TYPES = ("str", "float", "enum")
@@ -245,16 +254,16 @@ SITES = Table(
         Column(name="lat", type="float", unit="degrees", required=True, min=-90, max=90, description="Latitude."),
         Column(name="lon", type="float", unit="degrees", required=True, min=-180, max=180, description="Longitude."),
         Column(
-            name="capacity", type="float", unit="volume units per period", min=0, allow_inf=True,
+            name="capacity", type="float", unit="volume units per period", min=0, max=MAX_QUANTITY, allow_inf=True,
             default=float("inf"),
             description="Most product volume the site can handle per period; blank or `inf` means unlimited.",
         ),
         Column(
-            name="fixed_cost", type="float", unit="currency per period", required=True, min=0,
+            name="fixed_cost", type="float", unit="currency per period", required=True, min=0, max=MAX_COST,
             description="Rent plus fixed operating cost, paid in every period the site is open.",
         ),
         Column(
-            name="handling_cost", type="float", unit="currency per volume unit", min=0, default=0.0,
+            name="handling_cost", type="float", unit="currency per volume unit", min=0, max=MAX_COST, default=0.0,
             description="Cost per volume unit of throughput.",
         ),
         Column(
@@ -263,13 +272,13 @@ SITES = Table(
             "`forced_open`: must be open; `forced_closed`: must stay closed.",
         ),
         Column(
-            name="closing_cost", type="float", unit="currency", min=0, default=0.0,
+            name="closing_cost", type="float", unit="currency", min=0, max=MAX_COST, default=0.0,
             nonzero_only_if=("status", ("existing", "forced_closed")),
             description="One-off cost of closing a site that operates today: paid when an `existing` site "
             "closes, and always by a `forced_closed` one (a closure decided outside the model).",
         ),
         Column(
-            name="lead_time_days", type="float", unit="days", min=0, default=float("nan"),
+            name="lead_time_days", type="float", unit="days", min=0, max=MAX_QUANTITY, default=float("nan"),
             default_doc="network.yaml's inventory lead_time_days",
             description="Replenishment lead time of the site (pooled inventory model).",
         ),
@@ -298,21 +307,23 @@ PRODUCTS = Table(
         Column(name="id", type="str", required=True, description=_ID),
         Column(name="name", type="str", default_from="id", description=_NAME),
         Column(
-            name="unit_value", type="float", unit="currency per unit", min=0, default=0.0,
+            name="unit_value", type="float", unit="currency per unit", min=0, max=MAX_COST, default=0.0,
             description="Value of one unit, the basis of the holding cost.",
         ),
         Column(
-            name="volume", type="float", unit="volume units per unit", min=0, min_inclusive=False, default=1.0,
+            name="volume", type="float", unit="volume units per unit", min=0, max=MAX_QUANTITY, min_inclusive=False,
+            default=1.0,
             description="Space one unit takes; site capacity and handling cost are in these volume units.",
         ),
-        Column(name="weight_kg", type="float", unit="kg per unit", min=0, default=0.0,
+        Column(name="weight_kg", type="float", unit="kg per unit", min=0, max=MAX_QUANTITY, default=0.0,
                description="Weight of one unit."),
         Column(
-            name="holding_rate", type="float", unit="fraction per year", min=0, default=0.0,
+            name="holding_rate", type="float", unit="fraction per year", min=0, max=MAX_QUANTITY, default=0.0,
             description="Yearly holding cost as a fraction of unit_value (0.25 = 25 % per year).",
         ),
         Column(
             name="shipping_cost_per_km", type="float", unit="currency per unit per km", required=True, min=0,
+            max=MAX_COST,
             description="Cost of moving one unit one road km from a site to a region.",
         ),
         Column(
@@ -321,7 +332,7 @@ PRODUCTS = Table(
             description="Probability of no stock-out in a replenishment cycle (pooled inventory model).",
         ),
         Column(
-            name="ordering_cost", type="float", unit="currency per order", min=0, default=0.0,
+            name="ordering_cost", type="float", unit="currency per order", min=0, max=MAX_COST, default=0.0,
             description="Fixed cost of one replenishment order; 0 orders every inventory review_days "
             "instead of the EOQ (pooled inventory model).",
         ),
@@ -337,11 +348,11 @@ DEMAND = Table(
         Column(name="region", type="str", required=True, references="regions.csv", description="A region id."),
         Column(name="product", type="str", required=True, references="products.csv", description="A product id."),
         Column(
-            name="quantity", type="float", unit="units per period", required=True, min=0,
+            name="quantity", type="float", unit="units per period", required=True, min=0, max=MAX_QUANTITY,
             description="Mean demand.",
         ),
         Column(
-            name="std", type="float", unit="units per period", min=0, default=0.0,
+            name="std", type="float", unit="units per period", min=0, max=MAX_QUANTITY, default=0.0,
             description="Standard deviation of demand, independent between regions (drives safety stock "
             "in the pooled inventory model).",
         ),
@@ -374,9 +385,9 @@ SUPPLY = Table(
         Column(name="supplier", type="str", required=True, references="suppliers.csv",
                description="A supplier id."),
         Column(name="product", type="str", required=True, references="products.csv", description="A product id."),
-        Column(name="capacity", type="float", unit="units per period", min=0, allow_inf=True,
+        Column(name="capacity", type="float", unit="units per period", min=0, max=MAX_QUANTITY, allow_inf=True,
                default=float("inf"), description="Most units the supplier provides per period."),
-        Column(name="unit_cost", type="float", unit="currency per unit", min=0, default=0.0,
+        Column(name="unit_cost", type="float", unit="currency per unit", min=0, max=MAX_COST, default=0.0,
                description="Purchase or production cost, part of the inbound cost."),
     ),
 )
@@ -395,18 +406,18 @@ LINKS = Table(
         Column(name="to", type="str", required=True, description="A site or region id."),
         Column(name="mode", type="str", default="road",
                description="Transport mode (truck, rail, sea, ...); parallel links differ by mode."),
-        Column(name="cost_per_volume", type="float", unit="currency per volume unit", min=0, default=0.0,
+        Column(name="cost_per_volume", type="float", unit="currency per volume unit", min=0, max=MAX_COST, default=0.0,
                description="Cost per volume unit moved, independent of distance."),
-        Column(name="cost_per_volume_km", type="float", unit="currency per volume unit per km", min=0,
+        Column(name="cost_per_volume_km", type="float", unit="currency per volume unit per km", min=0, max=MAX_COST,
                default=0.0, description="Cost per volume unit per km of the link."),
-        Column(name="distance_km", type="float", unit="km", min=0, default=float("nan"),
+        Column(name="distance_km", type="float", unit="km", min=0, max=MAX_QUANTITY, default=float("nan"),
                default_doc="great-circle km x circuity",
                description="Length of the link (sea and rail lanes are rarely great circles)."),
-        Column(name="capacity", type="float", unit="volume units per period", min=0, allow_inf=True,
+        Column(name="capacity", type="float", unit="volume units per period", min=0, max=MAX_QUANTITY, allow_inf=True,
                default=float("inf"), description="Most volume over the link per period, all products together."),
-        Column(name="transit_days", type="float", unit="days", min=0, default=float("nan"),
+        Column(name="transit_days", type="float", unit="days", min=0, max=MAX_QUANTITY, default=float("nan"),
                default_doc="km / transport km_per_day", description="Time goods spend on the link."),
-        Column(name="fixed_cost", type="float", unit="currency per period", min=0, default=0.0,
+        Column(name="fixed_cost", type="float", unit="currency per period", min=0, max=MAX_COST, default=0.0,
                description="Paid in every period the link carries anything."),
     ),
 )
@@ -426,13 +437,15 @@ _I = InventorySettings()
 KEYS: tuple[Key, ...] = (
     Key(name="name", type="str", nullable=True, default=None, default_doc="the folder name",
         description="Dataset name used in reports."),
-    Key(name="period_days", type="float", unit="days", min=0, min_inclusive=False, default=_S.period_days,
+    Key(name="period_days", type="float", unit="days", min=0, min_inclusive=False, max=MAX_QUANTITY,
+        default=_S.period_days,
         description="Length of the planning period; every quantity and cost 'per period' refers to it."),
-    Key(name="circuity", type="float", unit="road km per great-circle km", min=1, default=_S.circuity,
+    Key(name="circuity", type="float", unit="road km per great-circle km", min=1, max=MAX_QUANTITY,
+        default=_S.circuity,
         description="Road distance = great-circle distance x circuity."),
     Key(name="distance_method", type="enum", choices=("haversine", "geodesic"), default=_S.distance_method,
         description="`haversine` (sphere, fast) or `geodesic` (WGS-84 ellipsoid, slower, about 0.5 % more exact)."),
-    Key(name="days_of_cover", type="float", unit="days", min=0, default=_S.days_of_cover,
+    Key(name="days_of_cover", type="float", unit="days", min=0, max=MAX_QUANTITY, default=_S.days_of_cover,
         description="Stock each open site holds, in days of its throughput (the linear inventory model)."),
     Key(name="horizon_periods", type="int", unit="periods", min=1, nullable=True, default=_S.horizon_periods,
         default_doc="one year: 365 / period_days, rounded (52 for weeks)",
@@ -446,7 +459,8 @@ KEYS: tuple[Key, ...] = (
         description="Exact number of open sites; null for free; must lie within min_sites..max_sites."),
     Key(name="constraints.single_sourcing", type="bool", default=_S.single_sourcing,
         description="Each region is served by exactly one site, for all its products."),
-    Key(name="constraints.max_service_km", type="float", unit="km", min=0, min_inclusive=False, nullable=True,
+    Key(name="constraints.max_service_km", type="float", unit="km", min=0, min_inclusive=False, max=MAX_QUANTITY,
+        nullable=True,
         default=_S.max_service_km,
         description="Lanes longer than this road distance do not exist; null for no limit."),
     Key(name="solver.name", type="enum", choices=("highs", "cbc", "scip"), default=_V.name,
@@ -468,15 +482,17 @@ KEYS: tuple[Key, ...] = (
     Key(name="transport.k_nearest", type="int", unit="sites", min=0, default=_T.k_nearest,
         description="Default lane graph (no links.csv): each site is linked both ways to this many nearest sites."),
     Key(name="transport.cost_per_volume_km", type="float", unit="currency per volume unit per km", min=0,
+        max=MAX_COST,
         default=_T.cost_per_volume_km, description="Cost of the default links."),
-    Key(name="transport.km_per_day", type="float", unit="km per day", min=0, min_inclusive=False,
+    Key(name="transport.km_per_day", type="float", unit="km per day", min=0, min_inclusive=False, max=MAX_QUANTITY,
         default=_T.km_per_day, description="Speed for links without transit_days."),
     Key(name="inventory.model", type="enum", choices=("linear", "pooled"), default=_I.model,
         description="`linear`: each site holds days_of_cover days of throughput (fast); `pooled`: cycle plus "
         "safety stock with square-root risk pooling (EOQ cycle stock needs single_sourcing)."),
-    Key(name="inventory.lead_time_days", type="float", unit="days", min=0, default=_I.lead_time_days,
+    Key(name="inventory.lead_time_days", type="float", unit="days", min=0, max=MAX_QUANTITY,
+        default=_I.lead_time_days,
         description="Replenishment lead time of sites without their own lead_time_days."),
-    Key(name="inventory.review_days", type="float", unit="days", min=0, min_inclusive=False,
+    Key(name="inventory.review_days", type="float", unit="days", min=0, min_inclusive=False, max=MAX_QUANTITY,
         default=_I.review_days, description="Order interval of products whose ordering_cost is 0."),
 )
 
@@ -553,7 +569,16 @@ def format_markdown() -> str:
         "- Columns may come in any order; unknown columns are errors (they are usually typos).",
         "- Surrounding spaces of every field are removed; blank lines are ignored.",
         "- Optional columns may be left out of the file or left blank in a row: the default applies.",
-        "- Numbers are plain decimals (`12`, `-3.5`, `1e6`); `nan` is never allowed, `inf` only where stated.",
+        "- Numbers are plain decimals (`12`, `-3.5`, `1e6`; no digit groups such as `1_000` or `1,000`); "
+        "`nan` is never allowed, `inf` only where stated.",
+        f"- Magnitudes are bounded so that the solver can represent the model: quantities, capacities, "
+        f"distances and durations at most {_num(MAX_QUANTITY)}, costs and values at most {_num(MAX_COST)} "
+        "(HiGHS treats 1e20 as infinite and loses precision long before). Scenario scaling is checked "
+        "against the same bounds.",
+        f"- Every file must be a plain file (not a folder, pipe or broken link). CSV files may hold at most "
+        f"{MAX_CSV_BYTES >> 20:,} MiB; network.yaml (like scenario and sweep files) at most "
+        f"{MAX_YAML_BYTES >> 20} MiB, nested at most {MAX_DEPTH} levels, with at most {MAX_ALIASES} aliases "
+        f"(`*name`) and {MAX_NODES:,} values with every alias expanded.",
         "- Ids are text: `007` and `7` are different ids.",
         "- A period is `period_days` long (network.yaml); quantities and costs per period refer to it.",
         "- Demand is in units of each product; capacity and handling are in volume units (units x `volume`).",
@@ -567,7 +592,8 @@ def format_markdown() -> str:
         "Optional; when absent every key takes its default. When present it must be a YAML mapping. "
         "Nested keys are written inside their section, e.g. `max_sites` under `constraints:`. "
         "Unknown keys are errors. `min_sites` must not exceed `max_sites`, and `exact_sites` must lie "
-        "between them when they are set.",
+        "between them when they are set. Numbers are plain decimals as in the CSV files (`1_000`, `0x10` "
+        "and `1:30` are not numbers), within the same magnitude bounds.",
         "",
         "| key | type | unit | default | description |",
         "|---|---|---|---|---|",

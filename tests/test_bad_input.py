@@ -10,6 +10,7 @@ constraints=7 max_sites=8 single_sourcing=9 solver=10 solver name=11 time_limit=
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,21 +121,21 @@ CASES = [
     Case("not_a_number", lambda d: set_cell(d, "sites.csv", 3, "lat", "fifty"), "sites.csv", 3, "lat",
          ("'fifty' is not a number", "between -90 and 90 (degrees)")),
     Case("nan", lambda d: set_cell(d, "sites.csv", 2, "fixed_cost", "NaN"), "sites.csv", 2, "fixed_cost",
-         ("'NaN' is not allowed", ">= 0 (currency per period)")),
+         ("'NaN' is not allowed", "between 0 and 1e+15 (currency per period)")),
     Case("inf_not_allowed", lambda d: set_cell(d, "products.csv", 3, "shipping_cost_per_km", "inf"),
          "products.csv", 3, "shipping_cost_per_km", ("'inf' is not allowed", "finite")),
     Case("overflow_is_inf", lambda d: set_cell(d, "demand.csv", 4, "quantity", "1e999"),
          "demand.csv", 4, "quantity", ("'1e999' is not allowed", "finite")),
     Case("negative", lambda d: set_cell(d, "sites.csv", 2, "capacity", "-50"), "sites.csv", 2, "capacity",
-         ("'-50' is negative; capacity must be >= 0 (volume units per period)",)),
+         ("'-50' is negative; capacity must be between 0 and 1e+12 (volume units per period)",)),
     Case("negative_inf", lambda d: set_cell(d, "sites.csv", 3, "capacity", "-inf"), "sites.csv", 3, "capacity",
          ("'-inf' is negative",)),
     Case("zero_volume", lambda d: set_cell(d, "products.csv", 2, "volume", "0"), "products.csv", 2, "volume",
-         ("'0' is too small", "volume must be > 0 (volume units per unit)")),
+         ("'0' is too small", "volume must be > 0 and <= 1e+12 (volume units per unit)")),
     Case("latitude_range", lambda d: set_cell(d, "regions.csv", 4, "lat", "91"), "regions.csv", 4, "lat",
-         ("'91' is out of range", "between -90 and 90 (degrees)")),
+         ("'91' is too large", "between -90 and 90 (degrees)")),
     Case("longitude_range", lambda d: set_cell(d, "sites.csv", 5, "lon", "-180.5"), "sites.csv", 5, "lon",
-         ("'-180.5' is out of range", "between -180 and 180")),
+         ("'-180.5' is too small", "between -180 and 180")),
     Case("blank_required", lambda d: set_cell(d, "sites.csv", 3, "fixed_cost", ""), "sites.csv", 3, "fixed_cost",
          ("blank", "fixed_cost is required")),
     Case("blank_id", lambda d: set_cell(d, "sites.csv", 2, "id", ""), "sites.csv", 2, "id", ("blank",)),
@@ -167,7 +168,7 @@ CASES = [
          or (d / "network.yaml").write_text((d / "network.yaml").read_text() + "single_sourcing: true\n"),
          "network.yaml", 12, "single_sourcing", ("did you mean 'single_sourcing' under 'constraints:'",)),
     Case("yaml_text_for_number", lambda d: replace(d, "network.yaml", "period_days: 7", "period_days: seven"),
-         "network.yaml", 3, "period_days", ("'seven' is not a number", "> 0 (days)")),
+         "network.yaml", 3, "period_days", ("'seven' is not a number", "> 0 and <= 1e+12 (days)")),
     Case("yaml_quoted_number", lambda d: replace(d, "network.yaml", "period_days: 7", 'period_days: "7"'),
          "network.yaml", 3, "period_days", ("'7' is not a number",)),
     Case("yaml_not_bool", lambda d: replace(d, "network.yaml", "single_sourcing: false", "single_sourcing: 2"),
@@ -179,7 +180,7 @@ CASES = [
     Case("yaml_bad_enum", lambda d: replace(d, "network.yaml", "name: highs", "name: gurobi"), "network.yaml", 11,
          "solver.name", ("'gurobi' is not a valid name", "highs, cbc, scip")),
     Case("yaml_range", lambda d: replace(d, "network.yaml", "circuity: 1.3", "circuity: 0.9"), "network.yaml", 4,
-         "circuity", ("0.9 is out of range", ">= 1")),
+         "circuity", ("0.9 is out of range", "between 1 and 1e+12")),
     Case("yaml_inf", lambda d: replace(d, "network.yaml", "time_limit: 60", "time_limit: .inf"), "network.yaml",
          12, "solver.time_limit", ("not allowed",)),
     Case("yaml_gap_range", lambda d: replace(d, "network.yaml", "time_limit: 60", "mip_gap: 1"), "network.yaml", 12,
@@ -249,7 +250,7 @@ def test_problem_file_is_the_path_as_given(tmp_path: Path, monkeypatch: pytest.M
     (problem,) = validate_dataset("data")
     assert str(problem) == (
         "data/sites.csv, line 2, field 'capacity': '-50' is negative; "
-        "capacity must be >= 0 (volume units per period); blank or 'inf' means unlimited"
+        "capacity must be between 0 and 1e+12 (volume units per period); blank or 'inf' means unlimited"
     )
 
 
@@ -307,3 +308,114 @@ def test_reading_never_writes(tmp_path: Path):
     before = _digest(valid)
     read_dataset(valid)
     assert _digest(valid) == before
+
+
+# ---------------------------------------------------------------- issue 10, defects 17 and 18: files that are not files
+
+def _fifo(folder: Path, name: str) -> None:
+    (folder / name).unlink(missing_ok=True)
+    os.mkfifo(folder / name)
+
+
+FILE_CASES = [
+    # (name, edit, file, words)
+    ("fifo_as_csv", lambda d: _fifo(d, "demand.csv"), "demand.csv", ("pipe (FIFO)", "not a file")),
+    ("fifo_as_network_yaml", lambda d: _fifo(d, "network.yaml"), "network.yaml", ("pipe (FIFO)",)),
+    ("folder_as_csv", lambda d: ((d / "sites.csv").unlink(), (d / "sites.csv").mkdir()), "sites.csv", ("a folder",)),
+    ("folder_as_optional_csv", lambda d: (d / "links.csv").mkdir(), "links.csv", ("a folder", "not a file")),
+    ("folder_as_optional_suppliers", lambda d: (d / "suppliers.csv").mkdir(), "suppliers.csv", ("a folder",)),
+    ("folder_as_network_yaml", lambda d: ((d / "network.yaml").unlink(), (d / "network.yaml").mkdir()),
+     "network.yaml", ("a folder",)),
+    ("dangling_link_as_optional_csv", lambda d: (d / "supply.csv").symlink_to(d / "gone.csv"), "supply.csv",
+     ("symbolic link", "does not exist")),
+    ("dangling_link_as_network_yaml",
+     lambda d: ((d / "network.yaml").unlink(), (d / "network.yaml").symlink_to(d / "gone.yaml")),
+     "network.yaml", ("symbolic link", "does not exist")),
+]
+
+
+@pytest.mark.parametrize(("name", "edit", "file", "words"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_a_file_that_is_not_a_plain_file_is_refused(tmp_path: Path, name, edit, file, words):
+    """Never opened (a FIFO would block forever), never silently treated as absent."""
+    data = _copy(tmp_path)
+    edit(data)
+    problems = validate_dataset(data)
+    assert [p.file for p in problems] == [str(data / file)], [str(p) for p in problems]
+    assert all(w in problems[0].message for w in words), problems[0].message
+
+
+def test_unreadable_files_and_folder_are_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Permission denied (simulated: the tests run as root, whom chmod 000 does not stop)."""
+    data = _copy(tmp_path)
+    real_open = open
+
+    def deny(path, *args, **kwargs):
+        if Path(str(path)).name in ("sites.csv", "network.yaml"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", deny)
+    problems = validate_dataset(data)
+    assert [(Path(p.file).name, p.message) for p in problems] == [
+        ("sites.csv", "cannot be read: Permission denied"), ("network.yaml", "cannot be read: Permission denied")]
+    monkeypatch.undo()
+
+    def deny_listing(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(os, "listdir", deny_listing)
+    (problem,) = validate_dataset(data)
+    assert problem.file == str(data) and problem.message == "dataset folder cannot be read: Permission denied"
+
+
+def test_oversized_file_is_refused_without_reading_it_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import optimizer.io.csvtable as csvtable
+
+    data = _copy(tmp_path)
+    monkeypatch.setattr(csvtable, "MAX_CSV_BYTES", 100)
+    problems = validate_dataset(data)
+    assert {Path(p.file).name for p in problems} == {"sites.csv", "regions.csv", "products.csv", "demand.csv"}
+    assert all("larger than the limit of 100 bytes" in p.message for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("circuity: " + "[" * 2000 + "]" * 2000 + "\n", 1, "levels deep"),
+        ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+            f"{c}: &{c} [" + ", ".join([f"*{p}"] * 10) + "]\n" for p, c in zip("abcdef", "bcdefg")), 1, "expands to"),
+        ("name: a\x00b\n", 1, "U+0000"),
+        ("circuity: 1_000\n", 1, "'1_000' is not a number"),
+        ("circuity: " + "9" * 400 + "\n", 1, "too large"),
+        ("circuity: 1.0e+400\n", 1, "inf is not allowed"),
+    ],
+    ids=["deep_nesting", "alias_bomb", "nul_byte", "digit_groups", "huge_integer", "overflow_to_inf"],
+)
+def test_network_yaml_within_bounds(tmp_path: Path, text: str, line: int, words: str):
+    data = _copy(tmp_path)
+    (data / "network.yaml").write_text(text)
+    problems = validate_dataset(data)
+    assert [(Path(p.file).name, p.line) for p in problems] == [("network.yaml", line)], [str(p) for p in problems]
+    assert words in problems[0].message
+
+
+@pytest.mark.parametrize("text", ["1_000", "1_0.5", "١٢", "0x10", "1,5"])
+def test_only_plain_decimals_are_numbers(tmp_path: Path, text: str):
+    data = _copy(tmp_path)
+    set_cell(data, "sites.csv", 2, "fixed_cost", f'"{text}"' if "," in text else text)
+    (problem,) = validate_dataset(data)
+    assert (problem.line, problem.field) == (2, "fixed_cost") and "is not a number" in problem.message
+
+
+@pytest.mark.parametrize(("file", "column", "value", "limit"), [
+    ("sites.csv", "fixed_cost", "1e308", "1e+15"),
+    ("sites.csv", "capacity", "2e12", "1e+12"),
+    ("demand.csv", "quantity", "1e250", "1e+12"),
+    ("products.csv", "shipping_cost_per_km", "1e16", "1e+15"),
+])
+def test_magnitudes_the_solver_cannot_represent_are_refused(tmp_path: Path, file, column, value, limit):
+    data = _copy(tmp_path)
+    set_cell(data, file, 2, column, value)
+    (problem,) = validate_dataset(data)
+    assert (Path(problem.file).name, problem.line, problem.field) == (file, 2, column)
+    assert "is too large" in problem.message and limit in problem.message

@@ -57,8 +57,19 @@ def test_orlib_cap41_matches_published_optimum():
     doc = json.loads(res.stdout)
     assert doc["objective"] == pytest.approx(1040444.375, rel=1e-6)
     assert doc["flows"][0]["product"] == "1"
-    recost = sum(f["quantity"] for f in doc["flows"])
-    assert recost > 0
+    # re-cost the printed plan from the raw file: fixed costs of the open warehouses plus, for each
+    # flow, its share of the customer's demand times the cost of allocating all of it there
+    tokens = CAP41.read_text().split()
+    m, n = int(tokens[0]), int(tokens[1])
+    fixed = [float(tokens[3 + 2 * i]) for i in range(m)]
+    rest = tokens[2 + 2 * m:]
+    demand = [float(rest[j * (m + 1)]) for j in range(n)]
+    allocation = [[float(c) for c in rest[j * (m + 1) + 1:(j + 1) * (m + 1)]] for j in range(n)]
+    recost = sum(fixed[int(i) - 1] for i in doc["open_sites"]) + sum(
+        f["quantity"] / demand[int(f["to"]) - 1] * allocation[int(f["to"]) - 1][int(f["from"]) - 1]
+        for f in doc["flows"])
+    assert recost == pytest.approx(doc["objective"], rel=1e-9)
+    assert sum(f["quantity"] for f in doc["flows"]) == pytest.approx(sum(demand), rel=1e-9)
 
 
 @pytest.mark.parametrize("solver", ["highs", "cbc", "scip"])
@@ -190,3 +201,134 @@ def test_solve_and_validate_a_scenario_file(tmp_path):
     assert res.exit_code == 1
     problem = json.loads(res.stdout)["problems"][0]
     assert "NOPE" in problem["message"] and problem["file"].endswith("rents-up.yaml")
+
+
+# ---------------------------------------------------------------- issue 10, defect 18: usage errors are bad input
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["solve", TINY, "--time-limit", "0"], "--time-limit"),
+    (["solve", TINY, "--threads", "0"], "--threads"),
+    (["solve", TINY, "--mip-gap", "1"], "--mip-gap"),
+    (["solve", TINY, "--no-such-option"], "--no-such-option"),
+    (["solve", TINY, "--solver", "gurobi"], "--solver"),
+    (["run", TINY / "sweep.yaml", "--workers", "0"], "--workers"),
+    (["frontier", TINY, "--no-such-option"], "--no-such-option"),
+    (["compare", "x.db", "--no-such-option"], "--no-such-option"),
+    (["no-such-command"], None),
+])
+def test_usage_errors_exit_1_with_a_json_document(args, field):
+    """Click's exit 2 would read as "infeasible"; a usage error is bad input (exit 1), and --json gets JSON."""
+    res = run(*args)
+    assert res.exit_code == 1 and res.stdout == "" and "Error:" in res.stderr
+    res = run(*args, "--json")
+    assert res.exit_code == 1, res.output
+    doc = json.loads(res.stdout)  # the whole of stdout: one document
+    assert doc["status"] == "input_error" and doc["problems"][0]["field"] == field
+    assert doc["message"].startswith("usage error: ")
+
+
+def test_help_still_exits_0():
+    res = run("--help")
+    assert res.exit_code == 0 and "solve" in res.stdout
+    assert run("solve", "--help").exit_code == 0
+
+
+def test_unreadable_folder_exits_1_with_json(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(TINY, data)
+
+    def deny(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("os.listdir", deny)  # tests run as root, whom chmod 000 does not stop
+    for command in ("solve", "validate"):
+        res = run(command, data, "--json")
+        assert res.exit_code == 1, res.output
+        doc = json.loads(res.stdout)
+        assert doc["problems"][0]["message"] == "dataset folder cannot be read: Permission denied"
+
+
+# ---------------------------------------------------------------- output safety
+
+def test_out_never_writes_through_a_symlink(tmp_path):
+    out = tmp_path / "out"
+    assert run("solve", TINY, "--out", out).exit_code == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    for name in ("result.json", "plan_sites.csv", "map.png", "map.html"):
+        (out / name).unlink()
+        (out / name).symlink_to(victim)
+    res = run("solve", TINY, "--out", out)
+    assert res.exit_code == 0, res.output
+    assert victim.read_text() == "keep me\n"
+    assert not (out / "result.json").is_symlink()
+    assert json.loads((out / "result.json").read_text())["status"] == "optimal"
+    assert not (out / "map.png").is_symlink() and (out / "map.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".optimizer-output") == []
+
+
+def test_out_symlink_in_a_foreign_folder_is_refused(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    (out / "result.json").symlink_to(victim)
+    res = run("solve", TINY, "--out", out)
+    assert res.exit_code == 1 and "refusing" in res.stderr and victim.read_text() == "keep me\n"
+
+
+def test_out_below_a_file_or_unwritable_is_a_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x\n")
+    res = run("solve", TINY, "--out", blocker / "sub", "--json")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    doc = json.loads(res.stdout)
+    assert doc["problems"][0]["file"] == str(blocker / "sub") and "cannot be created" in doc["message"]
+
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)  # a read-only folder (root ignores chmod)
+    res = run("solve", TINY, "--out", tmp_path / "ro", "--json")
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    assert "cannot be written: Permission denied" in doc["message"]
+
+
+# ---------------------------------------------------------------- values that would break the solver
+
+def _scenario(tmp_path, text):
+    shutil.copytree(TINY, tmp_path / "tiny")
+    path = tmp_path / "s.yaml"
+    path.write_text("base: tiny\n" + text)
+    return path
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("demand: {scale: 1e250}\n", "demand.scale"),
+    ("sites: {set: {fixed_cost: 1e308}}\n", "sites.set.fixed_cost"),
+    ("name: a\x00b\n", None),
+    ("name: a\x07b\n", None),
+])
+def test_scenario_values_that_break_the_solver_are_input_errors(tmp_path, text, field):
+    res = run("solve", _scenario(tmp_path, text), "--json")
+    assert res.exit_code == 1, res.output
+    doc = json.loads(res.stdout)
+    assert doc["status"] == "input_error" and doc["problems"][0]["field"] == field
+    assert doc["problems"][0]["line"] == 2
+
+
+def test_huge_fixed_cost_in_a_dataset_is_an_input_error_not_no_plan(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(TINY, data)
+    text = (data / "sites.csv").read_text().splitlines()
+    header = text[0].split(",")
+    row = text[1].split(",")
+    row[header.index("fixed_cost")] = "1e308"
+    text[1] = ",".join(row)
+    (data / "sites.csv").write_text("\n".join(text) + "\n")
+    res = run("solve", data, "--json")
+    assert res.exit_code == 1
+    assert json.loads(res.stdout)["problems"][0]["field"] == "fixed_cost"

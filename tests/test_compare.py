@@ -153,3 +153,20 @@ def test_cli_errors(store, tmp_path):
     assert result.exit_code == 1 and "holds no runs of sweep 'nope'" in result.stderr
     result = invoke(store, "--sweep", "s", "--base", "zzz")
     assert result.exit_code == 1 and "no compared run named 'zzz'" in result.stderr
+
+
+@pytest.mark.parametrize("column", ["costs", "definition", "open_sites", "kpis"])
+def test_a_corrupted_stored_json_names_the_run_and_store(store, column):
+    """Issue 10, defect 17: one corrupted byte in a stored JSON value gave a traceback."""
+    import sqlite3
+
+    with sqlite3.connect(store) as con:
+        (run_id, text), = con.execute(f"SELECT run_id, {column} FROM runs WHERE scenario = 'close=B'").fetchall()
+        con.execute(f"UPDATE runs SET {column} = ? WHERE run_id = ?", (text[:-1] + "#", run_id))
+    res = CliRunner().invoke(compare, [str(store), "--sweep", "s", "--json"])
+    assert res.exit_code == 1, res.output
+    doc = json.loads(res.stdout)
+    assert doc["status"] == "input_error"
+    (problem,) = doc["problems"]
+    assert problem["file"] == str(store) and f"run {run_id} (s / close=B)" in problem["message"]
+    assert "corrupted" in problem["message"]

@@ -12,7 +12,8 @@ from optimizer.io.instances import random_capacitated
 from optimizer.io.orlib import MAX_PROBLEMS, format_orlib, read_orlib, read_sscflp, write_orlib
 
 DATA = Path(__file__).parent / "data"
-SHARED_CAPA = Path("/work/shared/benchmarks/orlib/capa")
+#: The 100 x 1000 OR-Library instance capa (bundled: its capacity field is the word ``capacity``).
+CAPA = DATA / "orlib" / "capa"
 
 #: A 2-facility, 2-customer OR-Library file; facility 2 is uncapacitated.
 TINY_ORLIB = """2 2
@@ -95,9 +96,8 @@ def test_zero_demand_customer_is_kept_with_zero_unit_cost(tmp_path):
     assert net.unit_shipping_cost[:, 0].tolist() == [0, 0]
 
 
-@pytest.mark.skipif(not SHARED_CAPA.exists(), reason=f"{SHARED_CAPA} not present (large files are not in the repo)")
 def test_capa_word_capacity_is_uncapacitated():
-    net = read_orlib(SHARED_CAPA)
+    net = read_orlib(CAPA)
     assert (len(net.sites), len(net.regions)) == (100, 1000)
     assert np.isinf(net.sites["capacity"]).all()
     assert net.sites["fixed_cost"].iloc[0] == 2141200
@@ -259,5 +259,18 @@ def test_every_bad_value_is_listed_up_to_a_limit(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="file not found"):
         read_orlib(tmp_path / "nope")
+
+
+def test_a_pipe_or_folder_is_refused_not_read(tmp_path):
+    """A FIFO in place of an instance file would block the reader forever: refused before it is opened."""
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "folder").mkdir()
+    for name, words in (("fifo", "pipe (FIFO)"), ("folder", "a folder")):
+        for read in (read_orlib, read_sscflp):
+            with pytest.raises(InputError) as err:
+                read(tmp_path / name)
+            assert words in str(err.value) and str(tmp_path / name) in str(err.value)

@@ -4,7 +4,10 @@
 (columns in any order, optional columns sometimes left out or blank).
 (b) Arbitrary text or numbers in a numeric field, arbitrary bytes as a CSV file
 and arbitrary text as network.yaml never raise anything but InputError, and a
-value is accepted exactly when it is valid.
+value is accepted exactly when it is valid (plain decimals within the schema's bounds).
+(c) The shared YAML loader accepts a document exactly when it is within its bounds
+(nesting, aliases, expanded size, float-sized integers), and digit groups such as
+``1_000`` are never numbers.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from hypothesis import strategies as st
 
 from optimizer.errors import InputError
 from optimizer.io.dataset import read_dataset
+from optimizer.io.yamlfile import MAX_ALIASES, MAX_DEPTH, MAX_NODES, parse_yaml
 from optimizer.network import SITE_STATUSES, Network
+from optimizer.schema import MAX_COST, MAX_QUANTITY
 
 TINY = Path(__file__).parent / "data" / "tiny"
 INF = float("inf")
@@ -173,10 +178,18 @@ def set_cell(folder: Path, file: str, row: int, column: str, text: str) -> None:
 
 
 def expected_number(text: str, blank: float | None) -> float | None:
-    """What the reader should make of ``text`` as a number (None: not a number)."""
+    """What the reader should make of ``text`` as a number (None: not a number).
+
+    FORMAT.md: plain decimals (ASCII digits, sign, point, exponent), or inf / nan words;
+    no digit groups (``1_000``) and no other digits, although Python's ``float`` takes both.
+    """
     stripped = text.strip()
     if not stripped:
         return blank
+    if stripped.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+        return float(stripped)
+    if not set(stripped) <= set("0123456789+-.eE"):
+        return None
     try:
         return float(stripped)
     except ValueError:
@@ -199,7 +212,8 @@ def assert_cell(folder: Path, column: str, row: int, expected: float | None, val
 @SETTINGS
 def test_any_text_as_capacity(text: str):
     expected = expected_number(text, blank=INF)
-    valid = expected is not None and not math.isnan(expected) and expected >= 0
+    valid = (expected is not None and not math.isnan(expected) and expected >= 0
+             and (expected <= MAX_QUANTITY or expected == INF))
     with Folder() as folder:
         set_cell(folder, "sites.csv", 0, "capacity", text)
         assert_cell(folder, "capacity", 0, expected, valid)
@@ -210,7 +224,7 @@ def test_any_text_as_capacity(text: str):
 def test_any_value_as_fixed_cost(value: float | int | str):
     text = repr(value) if isinstance(value, float) else str(value)
     expected = expected_number(text, blank=None)
-    valid = expected is not None and math.isfinite(expected) and expected >= 0
+    valid = expected is not None and math.isfinite(expected) and 0 <= expected <= MAX_COST
     with Folder() as folder:
         set_cell(folder, "sites.csv", 1, "fixed_cost", text)
         assert_cell(folder, "fixed_cost", 1, expected, valid)
@@ -234,3 +248,87 @@ def test_any_text_as_network_yaml(text: str):
         result = try_read(folder)
     if isinstance(result, InputError):
         assert result.problems and all("network.yaml" in p.file for p in result.problems)
+
+
+# ---------------------------------------------------------------- (c) the bounded YAML loader and plain numbers
+
+def parsed(text: str) -> tuple[Any, list[Any]]:
+    """``(document or None, problems)`` of the shared YAML loader."""
+    problems: list[Any] = []
+    result = parse_yaml(text, "x.yaml", problems)
+    assert (result is None) == bool(problems), problems
+    return (None if result is None else result[0]), problems
+
+
+@given(depth=st.integers(min_value=1, max_value=3 * MAX_DEPTH))
+@SETTINGS
+def test_yaml_nesting_is_bounded(depth: int):
+    # the root mapping is level 1, its value's outermost list level 2, the innermost list level depth + 1
+    doc, problems = parsed("a: " + "[" * depth + "]" * depth + "\n")
+    if depth + 1 <= MAX_DEPTH:
+        assert not problems
+    else:
+        assert [p.line for p in problems] == [1] and f"more than {MAX_DEPTH} levels" in problems[0].message
+
+
+@given(count=st.integers(min_value=0, max_value=2 * MAX_ALIASES))
+@SETTINGS
+def test_yaml_aliases_are_bounded(count: int):
+    text = "base: &b {x: 1}\nruns: [" + ", ".join(["*b"] * count) + "]\n"
+    doc, problems = parsed(text)
+    if count <= MAX_ALIASES:
+        assert not problems and doc["runs"] == [{"x": 1}] * count
+    else:
+        assert f"more than {MAX_ALIASES} aliases" in problems[0].message
+
+
+@given(levels=st.integers(min_value=1, max_value=7), width=st.integers(min_value=1, max_value=9))
+@SETTINGS
+def test_yaml_alias_expansion_is_bounded(levels: int, width: int):
+    """A "billion laughs" document is refused exactly when, fully expanded, it exceeds MAX_NODES values."""
+    lines = ["l0: &l0 [" + ", ".join(["lol"] * width) + "]"]
+    sizes = [1 + width]
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]")
+        sizes.append(1 + width * sizes[-1])
+    expanded = 1 + sum(1 + size for size in sizes)  # the root mapping, each key and each list
+    aliases = width * (levels - 1)
+    doc, problems = parsed("\n".join(lines) + "\n")
+    if aliases > MAX_ALIASES:
+        assert "aliases" in problems[0].message
+    elif expanded > MAX_NODES:
+        assert f"more than {MAX_NODES:,} values" in problems[0].message
+    else:
+        assert not problems and len(doc) == levels
+
+
+@given(number=st.integers(min_value=-10**400, max_value=10**400))
+@SETTINGS
+def test_yaml_integers_are_decimal_and_float_sized(number: int):
+    doc, problems = parsed(f"a: {number}\n")
+    try:
+        float(number)
+    except OverflowError:
+        assert "too large" in problems[0].message
+    else:
+        assert doc == {"a": number}
+
+
+@given(groups=st.lists(st.integers(min_value=0, max_value=999), min_size=2, max_size=4),
+       fraction=st.booleans())
+@SETTINGS
+def test_digit_groups_are_never_numbers(groups: list[int], fraction: bool):
+    """``1_000`` (which YAML 1.1 and Python's float read as 1000) is text in YAML and not a number in CSV."""
+    text = "_".join(str(g) for g in groups) + (".5" if fraction else "")
+    doc, problems = parsed(f"a: {text}\n")
+    assert doc == {"a": text}
+    with Folder() as folder:
+        set_cell(folder, "sites.csv", 1, "fixed_cost", text)
+        assert_cell(folder, "fixed_cost", 1, None, valid=False)
+
+
+@given(value=st.floats(allow_nan=False, allow_infinity=False))
+@SETTINGS
+def test_yaml_plain_decimals_are_numbers(value: float):
+    doc, problems = parsed(f"a: {value!r}\nb: {value:e}\n")
+    assert doc == {"a": value, "b": float(f"{value:e}")}

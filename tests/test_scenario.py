@@ -208,7 +208,104 @@ def test_unknown_id_message_reads_well_and_has_the_line(base):
 
 def test_every_problem_is_reported_at_once(base):
     error = error_of(write(base.parent, "demand: {scale: x}\nsites: {ids: [NOPE], set: {capacity: -1}}\n"))
-    assert {p.field for p in error.problems} == {"demand.scale", "sites.set.capacity"}
+    assert {p.field for p in error.problems} == {"demand.scale", "sites.set.capacity", "sites.ids[0]", "sites"}
+
+
+def test_unknown_key_column_range_and_id_come_in_one_report(base):
+    """Issue 10, defect 16: an unknown key no longer hides column and range errors, nor these unknown ids."""
+    path = write(base.parent, "colour: red\n"              # line 2: unknown key
+                              "sites:\n"
+                              "  ids: [AMS, NOPE]\n"        # line 4: unknown id
+                              "  set: {rent: 5, capacity: -1}\n"  # line 5: unknown column, out of range
+                              "settings: {max_sites: 2}\n")
+    error = error_of(path)
+    found = {(p.line, p.field): p.message for p in error.problems}
+    assert set(found) == {(2, "colour"), (4, "sites.ids[1]"), (5, "sites.set.rent"), (5, "sites.set.capacity")}
+    assert "unknown key 'colour'" in found[(2, "colour")]
+    assert "unknown site id 'NOPE'" in found[(4, "sites.ids[1]")]
+    assert "unknown column 'rent'" in found[(5, "sites.set.rent")]
+    assert "out of range" in found[(5, "sites.set.capacity")]
+    assert all(p.file == str(path) for p in error.problems)
+
+
+def test_an_invalid_base_is_reported_with_the_scenario_problems(base):
+    (base / "sites.csv").write_text((base / "sites.csv").read_text().replace("AMS,", "AMS,,", 1))
+    error = error_of(write(base.parent, "colour: red\n"))
+    files = {Path(p.file).name for p in error.problems}
+    assert files == {"what.yaml", "sites.csv"}
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        # the magnitudes the solver can represent (schema MAX_QUANTITY / MAX_COST), after scaling too
+        ("demand: {scale: 1e250}\n", "demand.scale", ["makes the demand quantity", "1e+12"]),
+        ("demand: {scale: 1, std_scale: 1e20}\n", "demand.std_scale", ["makes the demand std", "1e+12"]),
+        ("sites: {scale: {fixed_cost: 1e300}}\n", "sites.scale.fixed_cost", ["makes fixed_cost", "1e+15"]),
+        ("sites: {set: {fixed_cost: 1e308}}\n", "sites.set.fixed_cost", ["out of range", "1e+15"]),
+        ("sites: {set: {capacity: 2e12}}\n", "sites.set.capacity", ["out of range", "1e+12"]),
+        # numbers YAML 1.1 would read otherwise, or too large for a float
+        ("demand: {scale: 1_000}\n", "demand.scale", ["'1_000' is not a scale factor"]),
+        ("demand: {scale: 1:30}\n", "demand.scale", ["'1:30' is not a scale factor"]),
+        ("demand: {scale: 1.0e+400}\n", "demand.scale", ["inf is not a scale factor"]),
+    ],
+)
+def test_values_the_solver_cannot_represent(base, text, key, words):
+    error = error_of(write(base.parent, text))
+    assert {p.field for p in error.problems} == {key}, str(error)
+    assert all(w in error.problems[0].message for w in words), error.problems[0].message
+
+
+def test_a_huge_integer_is_a_problem_not_a_traceback(base):
+    error = error_of(write(base.parent, "demand: {scale: " + "9" * 400 + "}\n"))
+    assert [p.line for p in error.problems] == [2] and "too large" in str(error)
+    # through the API (no YAML): a Python int too large for a float
+    ctx = YamlContext("api")
+    normalize_overrides({"demand": {"scale": 10**400}, "settings": {"max_sites": 10**400}}, ctx, "")
+    assert {p.field for p in ctx.problems} == {"demand.scale", "settings.max_sites"}
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"base: tiny\nname: a\x00b\n", "U+0000"),
+        (b"base: tiny\nname: a\x1bb\n", "U+001B"),
+        (b"base: tiny\nname: a\xc2\x85b\n", "U+0085"),
+    ],
+)
+def test_control_characters_are_problems(base, data, words):
+    path = base.parent / "ctl.yaml"
+    path.write_bytes(data)
+    error = error_of(path)
+    assert [p.line for p in error.problems] == [2] and words in str(error)
+
+
+def test_alias_bomb_fails_at_once(base):
+    lines = ["base: tiny", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    path = base.parent / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    error = error_of(path)
+    assert "expands to more than" in str(error)
+
+
+def test_deep_nesting_fails_cleanly(base):
+    path = write(base.parent, "demand: " + "[" * 5000 + "]" * 5000 + "\n")
+    error = error_of(path)
+    assert "levels deep" in str(error) and error.problems[0].line == 2
+
+
+def test_removing_every_supplier_is_refused():
+    path = DEMO.parent / "whatif" / "no-suppliers.yaml"
+    suppliers = list(read_base(DEMO).suppliers.index)
+    ctx = YamlContext(str(path))
+    overrides = normalize_overrides({"suppliers": {"remove": suppliers}}, ctx, "")
+    apply_overrides(read_base(DEMO), overrides, ctx, "")
+    assert [p.field for p in ctx.problems] == ["suppliers.remove"]
+    assert "removes every supplier" in ctx.problems[0].message
+    ctx = YamlContext(str(path))
+    apply_overrides(read_base(DEMO), normalize_overrides({"suppliers": {"remove": suppliers[1:]}}, ctx, ""), ctx, "")
+    assert not ctx.problems
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -26,6 +26,11 @@ from optimizer.errors import OptimizerError
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LOCKED, EXIT_CHECK, EXIT_NO_PLAN = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 6
+
+
+def error_document(message: str, problems: list[dict[str, Any]]) -> str:
+    """The JSON document of a fatal input or usage error (``--json``): status, message and problems."""
+    return json.dumps({"status": "input_error", "message": message, "problems": problems})
 
 
 def fail(error: OptimizerError, as_json: bool) -> NoReturn:
@@ -36,10 +41,50 @@ def fail(error: OptimizerError, as_json: bool) -> NoReturn:
             {"file": p.file, "line": p.line, "field": p.field, "message": p.message}
             for p in getattr(error, "problems", [])
         ]
-        click.echo(json.dumps({"status": "input_error", "message": str(error), "problems": problems}))
+        click.echo(error_document(str(error), problems))
     sys.exit(EXIT_INPUT)
 
 
 def protected_inputs(path: Path) -> list[Path]:
     """Input files that output must never overwrite (the files of a dataset folder, or the file itself)."""
     return [p for p in path.iterdir() if p.is_file()] if path.is_dir() else [path]
+
+
+def _usage_field(error: click.ClickException) -> str | None:
+    """The option or argument a usage error is about (``--time-limit``), if click names one."""
+    if isinstance(error, click.NoSuchOption):
+        return error.option_name
+    param = getattr(error, "param", None)
+    if param is not None:
+        return (param.opts[0] if getattr(param, "opts", None) else None) or param.name
+    return None
+
+
+class CommandGroup(click.Group):
+    """The ``optimizer`` group: a usage error (unknown option, bad value ...) is bad input.
+
+    Click exits 2 on usage errors, which is this tool's code for "infeasible"; here they exit
+    :data:`EXIT_INPUT` (1), with click's message and usage on stderr and, when ``--json`` is on
+    the command line, the input-error JSON document of :func:`fail` on stdout.  Everything else
+    (``--help``, ``--version``, Ctrl-C, a closed pipe) behaves as in click.
+    """
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Run the command line (see :meth:`click.BaseCommand.main`), mapping usage errors to exit 1."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode:
+            return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as error:
+            error.show()
+            if "--json" in argv:
+                problem = {"file": None, "line": None, "field": _usage_field(error),
+                           "message": error.format_message()}
+                click.echo(error_document(f"usage error: {error.format_message()}", [problem]))
+            sys.exit(EXIT_INPUT)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from optimizer.cli.common import EXIT_OK, fail
-from optimizer.runs.compare import compare_runs, json_document, select_runs, text_report, write_comparison
+from optimizer.runs.compare import (compare_runs, json_document, select_runs, stored_runs, text_report,
+                                    write_comparison)
 from optimizer.errors import InputError, OptimizerError, Problem
 from optimizer.runs.store import RunStore
 
@@ -31,7 +32,7 @@ def compare(store: str, sweep: str | None, runs: tuple[str, ...], base: str | No
             raise InputError(Problem(store, "run store not found (a file written by 'optimizer run --store')",
                                      field="STORE"))
         with RunStore(store) as run_store:
-            stored = run_store.runs(sweep=sweep)
+            stored = stored_runs(run_store, sweep)
         if stored.empty:
             where = f" of sweep '{sweep}'" if sweep is not None else ""
             raise InputError(Problem(store, f"holds no runs{where}", field="--sweep" if sweep else "STORE"))

@@ -11,7 +11,7 @@ import click
 
 from optimizer import api
 from optimizer.cli.common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK,
-                                  fail, protected_inputs)
+                                  CommandGroup, fail, protected_inputs)
 from optimizer.errors import InputError, OptimizerError
 from optimizer.reports import summary, write_outputs
 from optimizer.results import Result
@@ -37,7 +37,7 @@ def exit_code(result: Result) -> int:
     return EXIT_OK
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="warehouse-optimizer")
 def main() -> None:
     """Warehouse network optimisation: which sites to open, how to serve demand, at least cost."""

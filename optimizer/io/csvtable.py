@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -20,6 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from optimizer.errors import Problem
+from optimizer.io.files import MAX_CSV_BYTES, decode, read_input
 from optimizer.schema import Column, Table
 
 #: Rows reported one by one per column and kind of problem; the rest are counted in one summary.
@@ -78,27 +80,6 @@ def report_rows(
                 field,
             )
         )
-
-
-def decode(data: bytes, display: str, problems: list[Problem]) -> str | None:
-    """Decode UTF-8 (an optional byte-order mark is dropped).
-
-    Returns:
-        The text, or None after adding a problem naming the line of the first invalid byte.
-    """
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        problems.append(
-            Problem(
-                display,
-                f"byte 0x{data[exc.start]:02x} is not valid UTF-8 text; save the file as UTF-8 "
-                "(for example, 'CSV UTF-8' in a spreadsheet program)",
-                line,
-            )
-        )
-        return None
 
 
 def _records(text: str) -> tuple[list[list[str]], list[int]]:
@@ -172,13 +153,12 @@ def _parse_numbers(
         low = none if col.min is None else (values < col.min if col.min_inclusive else values <= col.min)
         high = none if col.max is None else (values > col.max if col.max_inclusive else values >= col.max)
     low = low & checked
-    high = high & checked
-    both = col.min is not None and col.max is not None
+    high = high & checked & ~np.isinf(values)  # inf survives above only where allowed (unlimited)
     negative = low & (values < 0) if col.min == 0 else none
     groups = (
         (negative, "is negative"),
-        (low & ~negative, "is out of range" if both else "is too small"),
-        (high, "is out of range" if both else "is too large"),
+        (low & ~negative, "is too small"),
+        (high, "is too large"),
     )
     for mask, what in groups:
         report_rows(problems, display, col.name, lines[mask], texts[mask],
@@ -187,12 +167,20 @@ def _parse_numbers(
     return values
 
 
+#: A number as FORMAT.md allows it: a plain decimal with an optional exponent, or inf / nan (any case).
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?(?:inf|infinity|nan)",
+                           re.IGNORECASE)
+
+
 def _to_float(text: str) -> float:
-    """``float(text)``, or NaN when the text is not a number (blank included)."""
-    try:
-        return float(text)
-    except ValueError:
+    """The number a cell holds as a plain decimal, or NaN when it holds none (blank included).
+
+    Python's ``float`` also accepts digit groups (``1_000``) and non-ASCII digits; FORMAT.md
+    allows plain decimals only, so those are not numbers here.
+    """
+    if _PLAIN_NUMBER.fullmatch(text) is None:
         return np.nan
+    return float(text)
 
 
 def _parse_text(
@@ -229,7 +217,9 @@ def parse_table(table: Table, path: Path, display: str, problems: list[Problem])
         The parsed columns (blank optional cells filled with defaults, invalid
         cells NaN), or None when the file cannot be read as a table at all.
     """
-    data = path.read_bytes()
+    data = read_input(path, display, problems, MAX_CSV_BYTES)
+    if data is None:
+        return None
     expected = ", ".join(table.column_names)
     if not data.strip():
         problems.append(Problem(display, f"file is empty; expected a header line with the columns {expected}"))

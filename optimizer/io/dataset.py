@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ import pandas as pd
 import yaml
 
 from optimizer.errors import InputError, Problem
-from optimizer.io.csvtable import ParsedTable, decode, parse_table, report_rows
+from optimizer.io.csvtable import ParsedTable, parse_table, report_rows
+from optimizer.io.yamlfile import load_yaml
 from optimizer.network import InventorySettings, Network, Settings, SolverSettings, TransportSettings
 from optimizer.schema import (DEMAND, KEYS, LINKS, NETWORK_FILE, PRODUCTS, REGIONS, SECTIONS, SITES, SUPPLIERS,
                               SUPPLY, TABLES, Key)
@@ -69,21 +71,20 @@ def _load(folder: str | Path) -> tuple[list[Problem], Network | None]:
     if not path.is_dir():
         return [Problem(shown, f"is not a folder; a dataset is a folder holding {needed} "
                                f"and optionally {NETWORK_FILE}")], None
+    try:
+        os.listdir(path)
+    except OSError as exc:
+        return [Problem(shown, f"dataset folder cannot be read: {exc.strerror or exc}")], None
     problems: list[Problem] = []
     parsed: dict[str, ParsedTable] = {}
     for table in TABLES:
         file = path / table.file
-        if not file.is_file() and table.optional:
+        if not os.path.lexists(file):
+            if not table.optional:
+                problems.append(Problem(str(file), f"file not found; a dataset folder needs {needed} "
+                                                   f"(and optionally {NETWORK_FILE}){_similar_file(path, table.file)}"))
             continue
-        if not file.is_file():
-            problems.append(Problem(str(file), f"file not found; a dataset folder needs {needed} "
-                                               f"(and optionally {NETWORK_FILE}){_similar_file(path, table.file)}"))
-            continue
-        try:
-            result = parse_table(table, file, str(file), problems)
-        except OSError as exc:
-            problems.append(Problem(str(file), f"cannot be read: {exc.strerror or exc}"))
-            continue
+        result = parse_table(table, file, str(file), problems)
         if result is not None:
             parsed[table.file] = result
     for table_parsed in parsed.values():
@@ -162,7 +163,10 @@ def _check_supply_network(folder: Path, parsed: dict[str, ParsedTable], problems
 
 def _similar_file(folder: Path, wanted: str) -> str:
     """``; did you mean 'x'?`` for a file in the folder whose name is close to ``wanted``."""
-    names = [p.name for p in folder.iterdir() if p.is_file()]
+    try:
+        names = [p.name for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return ""
     by_lower = {n.lower(): n for n in names}
     close = difflib.get_close_matches(wanted.lower(), list(by_lower), n=1, cutoff=0.7)
     return f"; did you mean '{by_lower[close[0]]}'?" if close else ""
@@ -332,26 +336,10 @@ def _unknown_key(path: str, section: str | None) -> str:
 
 def _read_yaml(path: Path, display: str, problems: list[Problem]) -> tuple[dict[str, Any], dict[str, int]] | None:
     """Parse network.yaml into a mapping and the line of each key; None (after a problem) if unusable."""
-    try:
-        text = decode(path.read_bytes(), display, problems)
-    except OSError as exc:
-        problems.append(Problem(display, f"cannot be read: {exc.strerror or exc}"))
+    loaded = load_yaml(path, display, problems)
+    if loaded is None:
         return None
-    if text is None:
-        return None
-    try:
-        doc = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        detail = str(exc.problem or exc.context)
-        if exc.context and exc.problem and exc.context_mark is not None:
-            detail += f" ({exc.context} on line {exc.context_mark.line + 1})"
-        problems.append(Problem(display, f"YAML syntax error: {detail}", mark.line + 1 if mark else None))
-        return None
-    except yaml.YAMLError as exc:
-        problems.append(Problem(display, f"YAML error: {exc}"))
-        return None
+    doc, root = loaded
     if doc is None:
         return {}, {}
     if not isinstance(doc, dict):
@@ -368,7 +356,7 @@ def _read_settings(path: Path, display: str, problems: list[Problem]) -> tuple[S
     Returns:
         ``(settings, name)``; name is None when not given.  Problems are appended.
     """
-    if not path.exists():
+    if not os.path.lexists(path):
         return Settings(), None
     parsed = _read_yaml(path, display, problems)
     if parsed is None:

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Problem
+from optimizer.io.files import MAX_CSV_BYTES, read_input, write_text
 from optimizer.network import Network, Settings
 
 #: The word OR-Library uses in place of a number for an uncapacitated facility.
@@ -180,9 +181,7 @@ def write_orlib(
     Returns:
         The path written.
     """
-    path = Path(path)
-    path.write_text(format_orlib(capacity, fixed_cost, demand, allocation_cost))
-    return path
+    return write_text(path, format_orlib(capacity, fixed_cost, demand, allocation_cost))
 
 
 def _fmt(x: float) -> str:
@@ -192,10 +191,11 @@ def _fmt(x: float) -> str:
 
 def _tokenize(path: Path) -> tuple[list[str], np.ndarray]:
     """Whitespace-separated tokens of the file and the 1-based line of each."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        raise InputError(Problem(str(path), f"cannot read the file: {exc.strerror or exc}")) from None
+    problems: list[Problem] = []
+    data = read_input(path, str(path), problems, MAX_CSV_BYTES)  # a plain file: a FIFO is refused, not opened
+    if data is None:
+        raise InputError(problems)
+    text = data.decode("utf-8", errors="replace")
     tokens: list[str] = []
     counts: list[int] = []
     for line in text.splitlines():

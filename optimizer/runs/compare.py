@@ -22,13 +22,17 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Problem
+from optimizer.io.files import replace_file, write_bytes, write_text
 from optimizer.reports import prepare_output
+
+if TYPE_CHECKING:
+    from optimizer.runs.store import RunStore
 
 #: Files written by :func:`write_comparison`.
 COMPARE_FILES = ("compare.csv", "compare.json", "cost_breakdown.png", "open_sites.png", "compare.html")
@@ -71,6 +75,50 @@ def run_labels(runs: pd.DataFrame) -> list[str]:
     if runs["sweep"].nunique() > 1:
         return [f"{sweep}/{name}" if sweep else str(name) for sweep, name in zip(runs["sweep"], runs["scenario"])]
     return [str(name) for name in runs["scenario"]]
+
+
+def stored_runs(store: RunStore, sweep: str | None = None) -> pd.DataFrame:
+    """The latest run of each scenario in ``store`` (:meth:`RunStore.runs`), or a clear error.
+
+    Args:
+        store: An open run store.
+        sweep: Only runs of this sweep.
+
+    Returns:
+        The runs table.
+
+    Raises:
+        InputError: A stored run's JSON (definition, costs, open sites, KPIs, flows) is
+            corrupted; the problem names the store and the run.
+    """
+    try:
+        return store.runs(sweep=sweep)
+    except ValueError as error:  # json.JSONDecodeError: a stored JSON value no longer parses
+        reason = str(error)
+    bad = _corrupted_runs(store, sweep)
+    where = (", ".join(f"run {run_id} ({sweep_name} / {scenario})" for run_id, sweep_name, scenario in bad[:5])
+             if bad else "a stored run")
+    raise InputError(Problem(store.display, f"the stored JSON of {where} is corrupted ({reason}); delete "
+                                            "that run or run its sweep again with --force", field="STORE"))
+
+
+def _corrupted_runs(store: RunStore, sweep: str | None) -> list[tuple[int, str, str]]:
+    """``(run_id, sweep, scenario)`` of every stored run whose JSON columns do not decode."""
+    import sqlalchemy as sa
+
+    query = "SELECT run_id, sweep, scenario FROM runs" + (" WHERE sweep = :sweep" if sweep is not None else "")
+    try:
+        with store.engine.connect() as conn:
+            keys = conn.execute(sa.text(query + " ORDER BY run_id"), {"sweep": sweep}).all()
+    except sa.exc.SQLAlchemyError:
+        return []
+    bad = []
+    for run_id, sweep_name, scenario in keys:
+        try:
+            store.get_run(run_id)
+        except ValueError:
+            bad.append((int(run_id), str(sweep_name), str(scenario)))
+    return bad
 
 
 def select_runs(runs: pd.DataFrame, requested: list[str]) -> pd.DataFrame:
@@ -373,9 +421,10 @@ def write_comparison(comparison: Comparison, out_dir: str | Path) -> list[Path]:
     """
     cost_png, open_png = _cost_chart(comparison), _open_chart(comparison)
     targets = prepare_output(out_dir, COMPARE_FILES)
-    comparison.table.to_csv(targets[0], index=False)
-    targets[1].write_text(json.dumps(json_document(comparison), indent=2, allow_nan=False) + "\n")
-    targets[2].write_bytes(cost_png)
-    targets[3].write_bytes(open_png)
-    targets[4].write_text(_html(comparison, cost_png, open_png), encoding="utf-8")
+    with replace_file(targets[0]) as tmp:
+        comparison.table.to_csv(tmp, index=False)
+    write_text(targets[1], json.dumps(json_document(comparison), indent=2, allow_nan=False) + "\n")
+    write_bytes(targets[2], cost_png)
+    write_bytes(targets[3], open_png)
+    write_text(targets[4], _html(comparison, cost_png, open_png))
     return targets

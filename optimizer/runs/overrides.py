@@ -21,7 +21,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ import pandas as pd
 from optimizer.errors import InputError, Problem
 from optimizer.io.dataset import show_value
 from optimizer.network import Network, Settings
-from optimizer.schema import KEYS, LINKS, PRODUCTS, REGIONS, SECTIONS, SITES, SUPPLIERS, SUPPLY, Column, Key, Table
+from optimizer.schema import DEMAND, KEYS, LINKS, PRODUCTS, REGIONS, SECTIONS, SITES, SUPPLIERS, SUPPLY, Column, Key, Table
 
 
 #: Keys describing a scenario file rather than changing the network.
@@ -200,8 +200,29 @@ def _each(value: Any, path: str, ctx: YamlContext, one: Any) -> Any:
     return done if isinstance(value, list) else (done or [{}])[0]
 
 
+def finite_number(value: Any) -> bool:
+    """Whether ``value`` is an int or float (not a bool) that is a finite float (huge ints are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _checked(ctx: YamlContext, convert: Callable[[], Any]) -> tuple[bool, Any]:
+    """Run one conversion; ``(True, value)`` when it recorded no problem, else ``(False, value)``.
+
+    Invalid values are left out of the normalized overrides, so that applying them can still
+    check everything else (every problem of a file is reported in one pass).
+    """
+    before = len(ctx.problems)
+    value = convert()
+    return len(ctx.problems) == before, value
+
+
 def _factor(value: Any, path: str, ctx: YamlContext) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    ok = finite_number(value) and value >= 0
     if not ok:
         ctx.add(path, f"{show_value(value)} is not a scale factor; it must be a number >= 0 (1 = unchanged)")
         return 1.0
@@ -226,7 +247,7 @@ def _column_value(col: Column, value: Any, path: str, ctx: YamlContext) -> Any:
     if col.type == "float":
         if col.allow_inf and (value == "inf" or (isinstance(value, float) and value == math.inf)):
             return "inf"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not finite_number(value):
             ctx.add(path, f"{show_value(value)} is not allowed; {col.rule()}")
         elif not col.in_range(float(value)):
             ctx.add(path, f"{show_value(value)} is out of range; {col.rule(with_type=False)}")
@@ -265,9 +286,14 @@ def _where(value: Any, table: Table, path: str, ctx: YamlContext) -> dict[str, d
         norm: dict[str, Any] = {}
         for op, arg in cond.items():
             if op == "in" and isinstance(arg, list):
-                norm[op] = [_column_value(col, v, join(join(p, op), i), ctx) for i, v in enumerate(arg)]
+                items = [_checked(ctx, lambda v=v, i=i: _column_value(col, v, join(join(p, op), i), ctx))
+                         for i, v in enumerate(arg)]
+                norm[op] = [v for ok, v in items if ok]
             elif op in ("min", "max") and numeric:
-                norm[op] = _column_value(dataclasses.replace(col, min=None, max=None), arg, join(p, op), ctx)
+                ok, bound = _checked(ctx, lambda: _column_value(dataclasses.replace(col, min=None, max=None),
+                                                                arg, join(p, op), ctx))
+                if ok:
+                    norm[op] = bound
             elif op == "matches" and not numeric and isinstance(arg, str):
                 try:
                     re.compile(arg)
@@ -322,7 +348,10 @@ def _table_entry(section: _Section, entry: dict[str, Any], path: str, ctx: YamlC
                     unknown_key(ctx, p, name, kind, "column")
                 else:
                     q = join(p, str(name))
-                    out[key][name] = _column_value(col, v, q, ctx) if key == "set" else _factor(v, q, ctx)
+                    ok, converted = _checked(ctx, lambda: _column_value(col, v, q, ctx) if key == "set"
+                                             else _factor(v, q, ctx))
+                    if ok:
+                        out[key][name] = converted
         elif key in ("set", "scale"):
             ctx.add(p, f"{show_value(value)} is not a mapping of column: {'value' if key == 'set' else 'factor'}")
         else:
@@ -349,7 +378,7 @@ def _key_value(key: Key, value: Any, path: str, ctx: YamlContext) -> Any:
         if not isinstance(value, str) or (key.type == "enum" and value not in key.choices):
             ctx.add(path, f"{show_value(value)} is not a valid {key.leaf}; {key.rule()}")
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not finite_number(value):
         ctx.add(path, f"{show_value(value)} is not a number; {key.rule()}")
         return None
     if key.type == "int" and not float(value).is_integer():
@@ -381,7 +410,9 @@ def _settings(value: Any, path: str, ctx: YamlContext) -> dict[str, Any]:
             hint = " (solver options go under the top-level 'solver:' key)" if name == "solver" else ""
             ctx.add(p, f"unknown setting '{leaf}'{hint}; known here: {', '.join(known)}")
             continue
-        out[full] = _key_value(_SETTING_KEYS[full], child, p, ctx)
+        ok, converted = _checked(ctx, lambda: _key_value(_SETTING_KEYS[full], child, p, ctx))
+        if ok:
+            out[full] = converted
     return out
 
 
@@ -392,7 +423,9 @@ def _solver(value: Any, path: str, ctx: YamlContext) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, child in value.items():
         if key in _SOLVER_KEYS:
-            out[key] = _key_value(_SOLVER_KEYS[key], child, join(path, key), ctx)
+            ok, converted = _checked(ctx, lambda: _key_value(_SOLVER_KEYS[key], child, join(path, key), ctx))
+            if ok:
+                out[key] = converted
         else:
             unknown_key(ctx, path, key, list(_SOLVER_KEYS))
     return out
@@ -545,7 +578,8 @@ def _out_of_range(col: Column, values: np.ndarray) -> np.ndarray:
         if col.min is not None:
             bad |= values < col.min if col.min_inclusive else values <= col.min
         if col.max is not None:
-            bad |= values > col.max if col.max_inclusive else values >= col.max
+            finite = ~np.isinf(values)  # an allowed inf (unlimited) is not above the bound
+            bad |= finite & (values > col.max if col.max_inclusive else values >= col.max)
     return bad
 
 
@@ -553,6 +587,10 @@ def _apply_suppliers(tables: dict[str, Any], entry: dict[str, Any], path: str, c
     suppliers, supply = tables["suppliers"], tables.get("supply")
     if entry.get("remove"):
         gone = _known(suppliers.index, entry["remove"], join(path, "remove"), "supplier id", ctx)
+        if gone.all():
+            ctx.add(join(path, "remove"), "removes every supplier, which would make every open site its own "
+                                          "source; keep at least one supplier, or use a base dataset without "
+                                          "suppliers.csv")
         removed = set(suppliers.index[gone])
         tables["suppliers"] = suppliers.loc[~gone]
         if supply is not None:
@@ -600,9 +638,17 @@ def _apply_demand(tables: dict[str, Any], entry: dict[str, Any], path: str, ctx:
     if not mask.any():
         ctx.add(path, "selects no demand rows")
     scale = entry.get("scale", 1.0)
-    demand["quantity"] = np.where(mask, demand["quantity"].to_numpy(dtype=float) * scale, demand["quantity"])
-    demand["std"] = np.where(mask, demand["std"].to_numpy(dtype=float) * entry.get("std_scale", scale),
-                             demand["std"])
+    for name, factor, key in (("quantity", scale, "scale"), ("std", entry.get("std_scale", scale),
+                                                             "std_scale" if "std_scale" in entry else "scale")):
+        old = demand[name].to_numpy(dtype=float)
+        new = np.where(mask, old * factor, old)
+        bad = mask & _out_of_range(DEMAND.column(name), new)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            ctx.add(join(path, key), f"scaling by {factor:g} makes the demand {name} of region "
+                                     f"'{demand['region'].iat[row]}', product '{demand['product'].iat[row]}' "
+                                     f"{new[row]:g}; {DEMAND.column(name).rule(with_type=False)}")
+        demand[name] = new
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ import yaml
 
 from optimizer.errors import InputError, Problem
 from optimizer.io.dataset import read_dataset, show_value
+from optimizer.io.yamlfile import load_yaml
 from optimizer.network import Network
 from optimizer.runs.overrides import (META_KEYS, OVERRIDE_KEYS, YamlContext, apply_overrides, join, normalize_overrides,
                                  unknown_key)
@@ -65,7 +66,10 @@ class Scenario:
 
 
 def read_yaml(path: Path) -> tuple[dict[str, Any], YamlContext]:
-    """Parse a YAML mapping and the line of every key path.
+    """Parse a YAML mapping and the line of every key path (scenario and sweep files).
+
+    The file is read by the bounded loader of :mod:`optimizer.io.yamlfile` (size, nesting,
+    aliases, plain-decimal numbers).
 
     Args:
         path: The file.
@@ -77,17 +81,10 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], YamlContext]:
         InputError: The file cannot be read, is not valid YAML, is not a mapping or repeats a key.
     """
     ctx = YamlContext(str(path))
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(ctx.file, f"cannot be read: {getattr(exc, 'strerror', None) or exc}")) from None
-    try:
-        doc = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise InputError(Problem(ctx.file, f"YAML syntax error: {exc.problem or exc.context}",
-                                 mark.line + 1 if mark else None)) from None
+    loaded = load_yaml(path, ctx.file, ctx.problems)
+    ctx.raise_if_any()
+    assert loaded is not None
+    doc, root = loaded
     if not isinstance(doc, dict):
         raise InputError(Problem(ctx.file, f"must be a mapping of 'key: value' lines, found {show_value(doc)}", 1))
     _node_lines(root, "", ctx)
@@ -179,12 +176,17 @@ def load_scenario(path: str | Path) -> Scenario:
         ctx.add("name", f"{show_value(name)} is not a scenario name (text)")
     if "description" in doc and not isinstance(doc["description"], (str, type(None))):
         ctx.add("description", f"{show_value(doc['description'])} is not text")
+    # one pass: what cannot be interpreted is left out, everything else is still checked against the data
+    overrides = normalize_overrides({k: doc[k] for k in OVERRIDE_KEYS if k in doc}, ctx, "")
+    if base is not None:
+        try:
+            network = read_base(base)
+        except InputError as error:
+            ctx.problems.extend(error.problems)
+        else:
+            apply_overrides(network, overrides, ctx, "")
     ctx.raise_if_any()
     assert base is not None
-    overrides = normalize_overrides({k: doc[k] for k in OVERRIDE_KEYS if k in doc}, ctx, "")
-    ctx.raise_if_any()
-    apply_overrides(read_base(base), overrides, ctx, "")
-    ctx.raise_if_any()
     return Scenario(name=str(name).strip(), base=base, overrides=overrides, source=str(path))
 
 
