@@ -13,24 +13,19 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from optimizer.checker import check
-from optimizer.diagnose import explain_infeasibility
 from optimizer.errors import InputError, Problem
-from optimizer.io.dataset import read_dataset, validate_dataset
-from optimizer.io.orlib import read_orlib, read_sscflp
-from optimizer.stock import plan_stock
-from optimizer.kpis import kpis
-from optimizer.model.build import BuiltModel, build_model
-from optimizer.model.pooled import add_pooled_inventory
-from optimizer.strategies.pooled import PooledSolve, solve_pooled
-from optimizer.model.linear import CrossedBoundsError, LinearModel, validate_model
-from optimizer.network import Network
-from optimizer.results import Result, site_table
-from optimizer.solvers import get_solver
-from optimizer.solvers.base import (SolveOptions, SolverResult, Status, Termination, proven_optimal, relative_gap)
+from optimizer.io import FORMATS
+
+if TYPE_CHECKING:  # the heavy modules are imported where they are used, so that the CLI starts fast
+    from optimizer.model.build import BuiltModel
+    from optimizer.network import Network
+    from optimizer.results import Result
+    from optimizer.strategies.pooled import PooledSolve
+    from optimizer.solvers.base import Termination
+
+__all__ = ["FORMATS", "build", "load", "solve", "validate"]
 
 #: Relative accuracy of the pooled inventory model's holding cost (the cutting-plane loop's tolerance).
 #: A pooled plan is ``optimal`` when the last MIP is proven within the solvers' gap (relative 1e-9,
@@ -44,10 +39,6 @@ POOLED_ROUGH_GAP = 2e-3
 
 #: File suffixes read as scenario files by :func:`load`.
 SCENARIO_SUFFIXES = (".yaml", ".yml")
-
-#: Input formats understood by :func:`load`.
-FORMATS = ("dataset", "orlib", "sscflp")
-
 
 def load(path: str | Path, format: str = "dataset") -> Network:
     """Read a network from disk.
@@ -71,11 +62,13 @@ def load(path: str | Path, format: str = "dataset") -> Network:
 
         return build_network(load_scenario(path))
     if format == "dataset":
+        from optimizer.io.dataset import read_dataset
+
         return read_dataset(path)
-    if format == "orlib":
-        return read_orlib(path)
-    if format == "sscflp":
-        return read_sscflp(path)
+    if format in ("orlib", "sscflp"):
+        from optimizer.io.orlib import read_orlib, read_sscflp
+
+        return read_orlib(path) if format == "orlib" else read_sscflp(path)
     raise InputError(Problem(str(path), f"unknown format '{format}'; expected one of {', '.join(FORMATS)}"))
 
 
@@ -88,11 +81,15 @@ def validate(path: str | Path) -> list[Problem]:
         except InputError as error:
             return list(error.problems)
         return []
+    from optimizer.io.dataset import validate_dataset
+
     return validate_dataset(path)
 
 
 def build(network: Network) -> BuiltModel:
     """Build the MIP for ``network`` (see :mod:`optimizer.model.build`)."""
+    from optimizer.model.build import build_model
+
     return build_model(network)
 
 
@@ -131,6 +128,20 @@ def solve(
     Raises:
         InputError: The network is invalid, or its model holds figures no solver can represent.
     """
+    import numpy as np
+
+    from optimizer.checker import check
+    from optimizer.diagnose import explain_infeasibility
+    from optimizer.kpis import kpis
+    from optimizer.model.build import BuiltModel, build_model
+    from optimizer.model.linear import CrossedBoundsError, LinearModel, validate_model
+    from optimizer.model.pooled import add_pooled_inventory
+    from optimizer.results import Result, site_table
+    from optimizer.solvers import get_solver
+    from optimizer.solvers.base import SolveOptions, SolverResult, Status, Termination, proven_optimal, relative_gap
+    from optimizer.stock import plan_stock
+    from optimizer.strategies.pooled import solve_pooled
+
     built = network if isinstance(network, BuiltModel) else build_model(network)
     net = built.network
     defaults = net.settings.solver
@@ -248,6 +259,8 @@ def _pooled_termination(pooled: PooledSolve) -> Termination | None:
     A plan found in an earlier round survives a last round that found none (e.g. on the time
     limit): the termination is then that round's (``time_limit``).
     """
+    from optimizer.solvers.base import Termination
+
     if pooled.interrupted:
         return Termination.INTERRUPTED
     return pooled.result.termination

@@ -29,7 +29,6 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from optimizer.network import InventorySettings, Network
 
@@ -57,7 +56,9 @@ def z_value(service_level: np.ndarray | float) -> np.ndarray:
     Returns:
         ``max(Phi^-1(service_level), 0)``.
     """
-    return np.maximum(norm.ppf(np.asarray(service_level, dtype=float)), 0.0)
+    from scipy.special import ndtri  # the standard normal quantile; imported here to keep start-up fast
+
+    return np.maximum(ndtri(np.asarray(service_level, dtype=float)), 0.0)
 
 
 def annual_holding_cost(unit_value: np.ndarray | float, holding_rate: np.ndarray | float) -> np.ndarray:

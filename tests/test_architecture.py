@@ -95,3 +95,24 @@ def test_moved_modules_still_import_with_a_deprecation_warning() -> None:
         public = [n for n in dir(__import__(targets[0], fromlist=["_"])) if not n.startswith("_")]
         with pytest.warns(DeprecationWarning):
             assert getattr(module, public[0]) is not None
+
+
+def test_lazy_commands_show_their_own_help() -> None:
+    import importlib
+
+    from optimizer.cli.main import main
+
+    for name, (module, attribute, short_help) in main.lazy_commands.items():
+        command = getattr(importlib.import_module(module), attribute)
+        assert (command.help or "").strip().splitlines()[0] == short_help, name
+
+
+def test_help_imports_no_heavy_module() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom optimizer.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in ('pandas', 'scipy', 'sqlalchemy', 'highspy', 'ortools', 'pulp', 'networkx',"
+            " 'matplotlib', 'dask') if m in sys.modules)\nprint(','.join(heavy), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stderr.strip() == "", f"optimizer --help imports {proc.stderr.strip()}"

@@ -15,6 +15,7 @@ Exit codes:
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -88,3 +89,26 @@ class CommandGroup(click.Group):
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+    #: Commands defined in their own modules: name -> (module, attribute, one-line help).  They are
+    #: imported only when run (or asked for their own help), so ``optimizer --help`` stays fast.
+    lazy_commands: dict[str, tuple[str, str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, the lazily imported ones included."""
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command called ``cmd_name``, importing its module on first use."""
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            module, attribute, _ = self.lazy_commands[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, without importing the lazy commands."""
+        rows = [(name, self.commands[name].get_short_help_str(formatter.width - 6 - len(name))
+                 if name in self.commands else self.lazy_commands[name][2]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)

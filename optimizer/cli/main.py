@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from optimizer import api
 from optimizer.cli.common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK,
                                   CommandGroup, fail, protected_inputs)
 from optimizer.errors import InputError, OptimizerError
-from optimizer.reports import summary, write_outputs
-from optimizer.results import Result
-from optimizer.solvers import SOLVERS
-from optimizer.solvers import interrupt
-from optimizer.solvers.base import Status, Termination
+from optimizer.io import FORMATS
+from optimizer.solvers import SOLVER_NAMES
+
+if TYPE_CHECKING:  # heavy modules are imported inside the commands, so that `optimizer --help` is fast
+    from optimizer.results import Result
 
 
 def exit_code(result: Result) -> int:
@@ -26,6 +25,8 @@ def exit_code(result: Result) -> int:
     2 infeasible; 5 no plan (a limit, or interrupted before the first plan); 4 the checker
     rejected the plan or the bound lies above its cost; 6 interrupted with a plan; else 0.
     """
+    from optimizer.solvers.base import Status, Termination
+
     if result.status is Status.INFEASIBLE:
         return EXIT_INFEASIBLE
     if not result.has_plan:
@@ -45,13 +46,13 @@ def main() -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(api.FORMATS), default="dataset", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="dataset", show_default=True,
               help="Input format: a dataset folder, an OR-Library cap file, or a Holmberg SSCFLP file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (and nothing else).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="Write result.json, the plan as CSV tables (sites, flows, costs, routes) and maps "
                    "(map.html, map.png) into this folder.")
-@click.option("--solver", type=click.Choice(sorted(SOLVERS)), default=None,
+@click.option("--solver", type=click.Choice(sorted(SOLVER_NAMES)), default=None,
               help="MIP backend (default: network.yaml's solver, else highs).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds; on expiry the best plan found is returned, labelled feasible.")
@@ -66,6 +67,11 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
     Ctrl-C or SIGTERM stops the solve within a second or two and reports the best plan so far
     (exit 6), or exits 5 when there is none yet; a second signal stops at once.
     """
+    from optimizer import api
+    from optimizer.reports import summary, write_outputs
+    from optimizer.solvers import interrupt
+    from optimizer.solvers.base import Status
+
     try:
         with interrupt.handle_signals():
             network = api.load(path, format=fmt)
@@ -94,6 +100,8 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as one JSON document.")
 def validate(path: Path, as_json: bool) -> None:
     """Check the dataset at PATH and report every problem found."""
+    from optimizer import api
+
     problems = api.validate(path)
     if as_json:
         doc: dict[str, Any] = {
@@ -108,15 +116,9 @@ def validate(path: Path, as_json: bool) -> None:
     sys.exit(EXIT_INPUT if problems else EXIT_OK)
 
 
-def _register() -> None:
-    """Add the commands defined in their own modules (they import this one, so they come last)."""
-    from optimizer.cli.compare import compare
-    from optimizer.cli.frontier import frontier_command
-    from optimizer.cli.run import run
-
-    main.add_command(frontier_command)
-    main.add_command(run)
-    main.add_command(compare)
-
-
-_register()
+#: The commands defined in their own modules (see :class:`~optimizer.cli.common.CommandGroup`).
+main.lazy_commands = {  # type: ignore[attr-defined]
+    "frontier": ("optimizer.cli.frontier", "frontier_command", "Solve the network at PATH for p = 1..N open sites and tabulate cost by component."),
+    "run": ("optimizer.cli.run", "run", "Run every scenario of SWEEP.yaml and store each run."),
+    "compare": ("optimizer.cli.compare", "compare", "Compare the runs stored in STORE (a SQLite file or a SQLAlchemy URL) side by side."),
+}

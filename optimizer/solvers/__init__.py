@@ -10,20 +10,39 @@ returns a :class:`optimizer.solvers.base.SolverResult`:
 
 from __future__ import annotations
 
-from optimizer.errors import SolverUnavailableError
-from optimizer.solvers.base import Solver
-from optimizer.solvers.cbc import CbcSolver
-from optimizer.solvers.highs import HighsSolver
-from optimizer.solvers.scip import ScipSolver
+import importlib
+from typing import TYPE_CHECKING, Any
 
-#: Backend classes by name (installed or not; see :func:`available_solvers`).
-SOLVERS: dict[str, type[Solver]] = {
-    HighsSolver.name: HighsSolver,
-    CbcSolver.name: CbcSolver,
-    ScipSolver.name: ScipSolver,
+from optimizer.errors import SolverUnavailableError
+
+if TYPE_CHECKING:
+    from optimizer.solvers.base import Solver
+
+#: Backend name -> (module, class); modules are imported on first use, so that naming the
+#: backends (the command line's ``--solver`` choices) costs nothing.
+BACKENDS: dict[str, tuple[str, str]] = {
+    "highs": ("optimizer.solvers.highs", "HighsSolver"),
+    "cbc": ("optimizer.solvers.cbc", "CbcSolver"),
+    "scip": ("optimizer.solvers.scip", "ScipSolver"),
 }
 
-__all__ = ["SOLVERS", "available_solvers", "get_solver"]
+#: Backend names, in registry order (installed or not; see :func:`available_solvers`).
+SOLVER_NAMES: tuple[str, ...] = tuple(BACKENDS)
+
+__all__ = ["SOLVERS", "SOLVER_NAMES", "available_solvers", "get_solver", "solver_class"]
+
+
+def solver_class(name: str) -> type[Solver]:
+    """The backend class registered under ``name`` (imports its module)."""
+    module, cls = BACKENDS[name]
+    return getattr(importlib.import_module(module), cls)
+
+
+def __getattr__(name: str) -> Any:
+    """``SOLVERS``: backend classes by name, imported on first use."""
+    if name == "SOLVERS":
+        return {key: solver_class(key) for key in BACKENDS}
+    raise AttributeError(f"module 'optimizer.solvers' has no attribute {name!r}")
 
 
 def available_solvers() -> list[str]:
@@ -32,7 +51,7 @@ def available_solvers() -> list[str]:
     Returns:
         Names such as ``["highs", "cbc", "scip"]``.
     """
-    return [name for name, cls in SOLVERS.items() if cls.available()]
+    return [name for name in BACKENDS if solver_class(name).available()]
 
 
 def get_solver(name: str) -> Solver:
@@ -48,13 +67,13 @@ def get_solver(name: str) -> Solver:
         SolverUnavailableError: If the name is unknown or the backend cannot run here.
     """
     key = name.strip().lower()
-    cls = SOLVERS.get(key)
+    cls = solver_class(key) if key in BACKENDS else None
     if cls is not None and cls.available():
         return cls()
     installed = ", ".join(available_solvers()) or "none"
     if cls is None:
         raise SolverUnavailableError(
-            f"Unknown solver '{name}'. Known solvers: {', '.join(SOLVERS)}; available here: {installed}.")
+            f"Unknown solver '{name}'. Known solvers: {', '.join(BACKENDS)}; available here: {installed}.")
     raise SolverUnavailableError(
         f"Solver '{key}' is not available on this machine (its package or binary is missing). "
         f"Available here: {installed}.")
