@@ -170,6 +170,7 @@ def demo_out(tmp_path_factory):
     return out, json.loads(res.stdout)
 
 
+@pytest.mark.slow
 def test_demo_routes_follow_the_graph_and_conserve_flow(demo_out):
     out, doc = demo_out
     net = optimizer.load(DEMO)
@@ -210,6 +211,7 @@ def test_demo_routes_follow_the_graph_and_conserve_flow(demo_out):
     assert doc["check"]["ok"]
 
 
+@pytest.mark.slow
 def test_demo_maps(demo_out):
     out, doc = demo_out
     html = (out / "map.html").read_text(encoding="utf-8")

@@ -18,7 +18,6 @@ import optimizer
 from factory import make_network, with_suppliers
 from optimizer.errors import InputError
 from optimizer.model.build import build_model
-from optimizer.model.supply import link_bounds
 from optimizer.solvers import available_solvers
 
 SOLVERS = available_solvers()
