@@ -62,3 +62,29 @@ def test_uncapacitated_fixed_cost_link_carries_the_full_optimum_flow(solver):
     assert result.objective == pytest.approx(270.0)
     assert result.open_sites == ["C"]
     assert {tuple(r.path): round(r.quantity, 6) for r in result.routes.itertuples()} == {("P", "C"): 55.0}
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_outbound_link_bound_is_its_regions_demand_and_leaves_supply_links_alone(solver):
+    # An outbound link C -> R2 (fixed cost 5): its bound is R2's demand volume (5 units x 2); the supply-side
+    # link P -> C keeps its own bound (110).  Roads cost nothing here, so the link is not worth its fixed cost.
+    import pandas as pd
+    from dataclasses import replace
+
+    net = network({"fixed_cost": 50.0})
+    extra = pd.DataFrame([{**net.links.iloc[0].to_dict(), "from": "C", "to": "R2", "mode": "rail",
+                           "cost_per_volume": 0.0, "fixed_cost": 5.0}])
+    net = replace(net, links=pd.concat([net.links, extra], ignore_index=True),
+                  settings=replace(net.settings, transport=replace(net.settings.transport, routing="arc_flow")))
+    built = build_model(net)
+    links = net.link_table
+    A = built.lp.A.tocsc()
+    coefficient = {}
+    for j, row in enumerate(built.routing.used_links):
+        col = built.routing.first_col + built.routing.n_flows + j
+        (r,) = A[:, col].nonzero()[0]
+        coefficient[(links.at[int(row), "from"], links.at[int(row), "to"])] = float(A[r, col])
+    assert coefficient == pytest.approx({("P", "C"): -110.0, ("C", "R2"): -10.0})
+    result = optimizer.solve(net, solver=solver)
+    assert result.status is optimizer.Status.OPTIMAL
+    assert result.objective == pytest.approx(270.0)

@@ -232,10 +232,10 @@ def link_bounds(network: Network, lane_site: np.ndarray, lane_unit: np.ndarray, 
     from_site = site_index.get_indexer(links["from"].to_numpy(dtype=object))
     to_site = site_index.get_indexer(links["to"].to_numpy(dtype=object))
     bound = np.full(L, np.inf)
-    outbound = lane_link >= 0
-    if outbound.any():
-        bound = np.minimum(bound, np.bincount(lane_link[outbound], weights=lane_volume[outbound], minlength=L))
-        bound[(links["kind"] == "outbound").to_numpy() & (np.bincount(lane_link[outbound], minlength=L) == 0)] = 0.0
+    on_link = lane_link >= 0
+    outbound = (links["kind"] == "outbound").to_numpy()
+    served = np.bincount(lane_link[on_link], weights=lane_volume[on_link], minlength=L)
+    bound[outbound] = served[outbound]  # a site -> region link carries at most the demand units it serves
     if network.has_suppliers:
         down, up = _reach(network, lane_site, lane_unit, unit_mix, from_site, to_site)
         provides, sup_capacity, _ = supply_matrices(network)
