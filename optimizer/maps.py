@@ -2,7 +2,7 @@
 
 Both draw suppliers (triangles), sites as squares styled by their decision
 (:data:`~optimizer.results.DECISIONS`: ``open`` and ``keep`` filled, ``close``
-crossed out, ``unused`` hollow), regions as circles sized by demand, the
+pale red, ``unused`` hollow), regions as circles sized by demand, the
 site -> region flows as thin lines and the supplier -> site routes as lines
 along their links, coloured by mode and weighted by volume.  The PNG needs no
 network access; the HTML page loads its map tiles and scripts when opened.
@@ -32,7 +32,7 @@ _FALLBACK = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 DECISION_STYLE = {
     "open": ("#ff7f0e", "site, open (a new site)"),
     "keep": ("#1f77b4", "site, keep (an existing site kept)"),
-    "close": ("#ffffff", "site, close (operating today, closed)"),
+    "close": ("#f4b6b6", "site, close (operating today, closed)"),
     "unused": ("#ffffff", "site, unused"),
 }
 
@@ -113,10 +113,9 @@ def write_png(network: Network, result: Result, path: str | Path) -> Path:
         if not sel.any():
             continue
         chosen = name in ("open", "keep")
+        edge = "black" if chosen else ("#d62728" if name == "close" else "#555555")
         ax.scatter(sites["lon"][sel], sites["lat"][sel], marker="s", s=70 if chosen else 36,
-                   facecolors=colour, edgecolors="black" if chosen else "#555555", label=label, zorder=5 if chosen else 4)
-        if name == "close":
-            ax.scatter(sites["lon"][sel], sites["lat"][sel], marker="x", s=36, c="#d62728", zorder=4)
+                   facecolors=colour, edgecolors=edge, label=label, zorder=5 if chosen else 4)
     for site_id in sites.index[np.isin(decision, ("open", "keep"))]:
         ax.annotate(str(site_id), (sites.at[site_id, "lon"], sites.at[site_id, "lat"]), fontsize=7,
                     xytext=(4, 4), textcoords="offset points", zorder=6)
