@@ -39,7 +39,8 @@ def test_closing_cost_is_spread_over_the_horizon(solver, settings, horizon, deci
     net = network(5000.0, **settings)
     assert net.settings.closing_horizon == horizon
     result = optimizer.solve(net, solver=solver)
-    assert result.status is optimizer.Status.OPTIMAL and result.check is not None
+    assert result.status is optimizer.Status.OPTIMAL
+    assert result.check is not None and result.check.ok, result.check.violations  # same horizon rule
     decisions = dict(zip(result.sites["site"], result.sites["decision"]))
     assert decisions["S2"] == decision
     if decision == "close":
@@ -59,7 +60,7 @@ def test_issue_case_a_large_one_off_cost_no_longer_keeps_a_site(solver):
              {"id": "S2", "lon": 10.0, "fixed_cost": 30_000.0, "status": "existing", "closing_cost": 200_000.0}]
     net = make_network(sites, REGIONS, PRODUCT, [("R1", "p", 500), ("R2", "p", 500)])
     result = optimizer.solve(net, solver=solver)
-    assert result.status is optimizer.Status.OPTIMAL
+    assert result.status is optimizer.Status.OPTIMAL and result.check.ok, result.check.violations
     assert result.open_sites == ["S1"]
     assert result.costs["closing"] == pytest.approx(200_000.0 / 52)
     assert result.objective == pytest.approx(25_000.0 + 5_000.0 + 200_000.0 / 52)
@@ -71,7 +72,7 @@ def test_forced_closed_site_pays_its_share_every_period(solver):
              {"id": "S2", "lon": 0.0, "fixed_cost": 5.0}]
     net = make_network(sites, [{"id": "R1", "lon": 0.0}], [{"id": "p"}], [("R1", "p", 10)])
     result = optimizer.solve(net, solver=solver)
-    assert result.status is optimizer.Status.OPTIMAL
+    assert result.status is optimizer.Status.OPTIMAL and result.check.ok, result.check.violations
     assert result.costs["closing"] == pytest.approx(70.0)  # 3,640 / 52
     assert result.objective == pytest.approx(75.0)
     assert dict(zip(result.sites["site"], result.sites["decision"])) == {"S1": "close", "S2": "open"}

@@ -44,6 +44,8 @@ def solve_ok(net, solver: str = "highs") -> optimizer.Result:
     result = optimizer.solve(net, solver=solver)
     assert result.status is optimizer.Status.OPTIMAL, result.messages
     assert sum(result.costs.values()) == pytest.approx(result.objective, rel=1e-9)
+    # the independent checker applies the same rules (transit through open sites, handling of transit)
+    assert result.check is not None and result.check.ok, result.check.violations
     return result
 
 
