@@ -1,7 +1,8 @@
 """Maps of a plan: an interactive folium page and a static matplotlib picture.
 
-Both draw suppliers (triangles), open sites (filled squares) and closed or
-unused sites (hollow squares), regions as circles sized by demand, the
+Both draw suppliers (triangles), sites as squares styled by their decision
+(:data:`~optimizer.results.DECISIONS`: ``open`` and ``keep`` filled, ``close``
+pale red, ``unused`` hollow), regions as circles sized by demand, the
 site -> region flows as thin lines and the supplier -> site routes as lines
 along their links, coloured by mode and weighted by volume.  The PNG needs no
 network access; the HTML page loads its map tiles and scripts when opened.
@@ -27,6 +28,23 @@ from optimizer.results import Result  # noqa: E402
 #: Line colour per transport mode (others cycle through the fallback list).
 MODE_COLOURS = {"road": "#7f7f7f", "truck": "#1f77b4", "rail": "#d62728", "sea": "#2ca02c", "air": "#9467bd"}
 _FALLBACK = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+
+#: Marker fill colour and legend text per site decision (white: hollow).
+DECISION_STYLE = {
+    "open": ("#ff7f0e", "site, open (a new site)"),
+    "keep": ("#1f77b4", "site, keep (an existing site kept)"),
+    "close": ("#f4b6b6", "site, close (operating today, closed)"),
+    "unused": ("#ffffff", "site, unused"),
+}
+
+
+def site_decisions(network: Network, result: Result) -> pd.Series:
+    """The decision of every site (open / keep / close / unused), indexed by site id, from ``result.sites``."""
+    if len(result.sites):
+        return pd.Series(result.sites["decision"].to_numpy(), index=result.sites["site"].to_numpy()).reindex(
+            network.sites.index.astype(str), fill_value="unused")
+    is_open = network.sites.index.isin(result.open_sites)
+    return pd.Series(np.where(is_open, "open", "unused"), index=network.sites.index.astype(str))
 
 
 def _colour(mode: str, extra: dict[str, str]) -> str:
@@ -89,13 +107,17 @@ def write_png(network: Network, result: Result, path: str | Path) -> Path:
                     color=_colour(mode, extra), lw=w, alpha=0.8, zorder=3,
                     label=None if mode in drawn else f"{mode} (width: volume)")
             drawn.add(mode)
-    is_open = network.sites.index.isin(result.open_sites)
     sites = network.sites
-    ax.scatter(sites["lon"][~is_open], sites["lat"][~is_open], marker="s", s=36, facecolors="none",
-               edgecolors="#555555", label="site, closed or unused", zorder=4)
-    ax.scatter(sites["lon"][is_open], sites["lat"][is_open], marker="s", s=70, c="#ff7f0e", edgecolors="black",
-               label="site, open", zorder=5)
-    for site_id in sites.index[is_open]:
+    decision = site_decisions(network, result).to_numpy()
+    for name, (colour, label) in DECISION_STYLE.items():
+        sel = decision == name
+        if not sel.any():
+            continue
+        chosen = name in ("open", "keep")
+        edge = "black" if chosen else ("#d62728" if name == "close" else "#555555")
+        ax.scatter(sites["lon"][sel], sites["lat"][sel], marker="s", s=70 if chosen else 36,
+                   facecolors=colour, edgecolors=edge, label=label, zorder=5 if chosen else 4)
+    for site_id in sites.index[np.isin(decision, ("open", "keep"))]:
         ax.annotate(str(site_id), (sites.at[site_id, "lon"], sites.at[site_id, "lat"]), fontsize=7,
                     xytext=(4, 4), textcoords="offset points", zorder=6)
     if network.suppliers is not None:
@@ -158,14 +180,15 @@ def write_html(network: Network, result: Result, path: str | Path) -> Path:
                             weight=2 + 8 * v / top_v, color=_colour(mode, extra), opacity=0.8,
                             tooltip=f"{a} -> {b} by {mode}: {v:,.1f} volume units per period").add_to(routes)
     routes.add_to(fmap)
-    sites = folium.FeatureGroup(name="sites")
+    sites = folium.FeatureGroup(name="sites (open, keep, close, unused)")
+    decisions = site_decisions(network, result)
     for sid, row in network.sites.iterrows():
-        is_open = sid in set(result.open_sites)
-        folium.RegularPolygonMarker([row["lat"], row["lon"]], number_of_sides=4, radius=8 if is_open else 5,
-                                    color="black", weight=1, fill=True,
-                                    fill_color="#ff7f0e" if is_open else "#ffffff", fill_opacity=0.9,
-                                    tooltip=f"site {sid} ({row['name']}): {'open' if is_open else 'closed'}"
-                                    ).add_to(sites)
+        decision = str(decisions[str(sid)])
+        chosen = decision in ("open", "keep")
+        folium.RegularPolygonMarker([row["lat"], row["lon"]], number_of_sides=4, radius=8 if chosen else 5,
+                                    color="#d62728" if decision == "close" else "black", weight=1, fill=True,
+                                    fill_color=DECISION_STYLE[decision][0], fill_opacity=0.9,
+                                    tooltip=f"site {sid} ({row['name']}): {decision}").add_to(sites)
     sites.add_to(fmap)
     if network.suppliers is not None:
         group = folium.FeatureGroup(name="suppliers")

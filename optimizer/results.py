@@ -14,7 +14,13 @@ from optimizer.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from optimizer.solvers.base import Status, Termination, bound_exceeds
 
 #: Columns of :attr:`Result.sites`.
-SITE_COLUMNS = ("site", "name", "status", "decision", "open", "throughput_volume", "capacity", "utilisation")
+SITE_COLUMNS = ("site", "name", "status", "decision", "open", "throughput_volume", "transit_volume", "capacity",
+                "utilisation")
+
+#: The decisions of :func:`site_table`: a candidate opened (or a forced-open site), an existing site kept, a
+#: site that operates today closed (an existing site the plan closes, or a forced-closed site that pays a
+#: closing cost), and a site not used (a candidate never opened, or a forced-closed site without closing cost).
+DECISIONS = ("open", "keep", "close", "unused")
 
 
 @dataclass
@@ -142,6 +148,13 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
 def site_table(network: Network, plan: Plan) -> pd.DataFrame:
     """Per-site decisions and utilisation for ``plan``.
 
+    ``decision`` is one of :data:`DECISIONS`: ``keep`` for an open existing site, ``open`` for any other open
+    site, ``close`` for an existing site the plan closes and for a ``forced_closed`` site with a closing cost
+    (a closure decided outside the model, which the plan pays for), ``unused`` for every other closed site (a
+    candidate never opened, or a ``forced_closed`` site with no closing cost: nothing operated there).
+    ``throughput_volume`` is what the site ships to its regions plus ``transit_volume``, what it sends on to
+    other sites (both volume units per period); ``utilisation`` is throughput / capacity.
+
     Args:
         network: The network solved.
         plan: The plan.
@@ -151,15 +164,19 @@ def site_table(network: Network, plan: Plan) -> pd.DataFrame:
     """
     sites = network.sites
     is_open = sites.index.isin(plan.open_sites)
-    existing = (sites["status"] == "existing").to_numpy()
-    decision = np.where(is_open, np.where(existing, "keep", "open"), np.where(existing, "close", "unused"))
+    status = sites["status"].to_numpy()
+    existing = status == "existing"
+    pays = (status == "forced_closed") & (sites["closing_cost"].to_numpy(dtype=float) > 0)
+    decision = np.where(is_open, np.where(existing, "keep", "open"), np.where(existing | pays, "close", "unused"))
     volume = network.products["volume"]
-    throughput = (
+    shipped = (
         plan.flows.assign(v=plan.flows["quantity"] * plan.flows["product"].map(volume).to_numpy(dtype=float))
         .groupby("from")["v"].sum()
         .reindex(sites.index, fill_value=0.0)
         .to_numpy(dtype=float)
     )
+    transit = transit_volume(network, plan.routes)
+    throughput = shipped + transit
     capacity = sites["capacity"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         utilisation = np.where(np.isfinite(capacity) & (capacity > 0), throughput / capacity, np.nan)
@@ -167,12 +184,38 @@ def site_table(network: Network, plan: Plan) -> pd.DataFrame:
         {
             "site": sites.index.astype(str),
             "name": sites["name"].to_numpy(),
-            "status": sites["status"].to_numpy(),
+            "status": status,
             "decision": decision,
             "open": is_open,
             "throughput_volume": throughput,
+            "transit_volume": transit,
             "capacity": capacity,
             "utilisation": utilisation,
         },
         columns=list(SITE_COLUMNS),
     )
+
+
+def transit_volume(network: Network, routes: pd.DataFrame) -> np.ndarray:
+    """Volume (volume units per period) each site sends on to other sites: the routes passing through it.
+
+    Args:
+        network: The network.
+        routes: Route table (:data:`~optimizer.plan.ROUTE_COLUMNS`).
+
+    Returns:
+        One value per site, in the order of ``network.sites``.
+    """
+    out = np.zeros(len(network.sites))
+    if routes is None or not len(routes):
+        return out
+    volume = routes["quantity"].to_numpy(dtype=float) * routes["product"].map(network.products["volume"]).to_numpy(
+        dtype=float)
+    via = routes["path"].map(lambda path: list(path[1:-1]))
+    counts = via.map(len).to_numpy()
+    nodes = np.array([node for path in via for node in path], dtype=object)
+    if not len(nodes):
+        return out
+    idx = network.sites.index.get_indexer(nodes)
+    np.add.at(out, idx[idx >= 0], np.repeat(volume, counts)[idx >= 0])
+    return out

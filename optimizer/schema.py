@@ -275,7 +275,8 @@ SITES = Table(
             name="closing_cost", type="float", unit="currency", min=0, max=MAX_COST, default=0.0,
             nonzero_only_if=("status", ("existing", "forced_closed")),
             description="One-off cost of closing a site that operates today: paid when an `existing` site "
-            "closes, and always by a `forced_closed` one (a closure decided outside the model).",
+            "closes, and always by a `forced_closed` one (a closure decided outside the model). Spread over "
+            "network.yaml's horizon_periods: each period is charged closing_cost / horizon_periods.",
         ),
         Column(
             name="lead_time_days", type="float", unit="days", min=0, max=MAX_QUANTITY, default=float("nan"),

@@ -21,6 +21,10 @@ from factory import make_network
 from optimizer.solvers import available_solvers
 
 
+#: Periods a one-off closing cost is spread over: the default horizon, one year of the default 7-day periods.
+HORIZON = round(365 / 7)
+
+
 def road_km(a, b, circuity):
     """Great-circle km (haversine, scalar math) times circuity."""
     la1, lo1, la2, lo2 = map(math.radians, (a[0], a[1], b[0], b[1]))
@@ -46,7 +50,7 @@ def random_network(seed: int, single: bool):
             "id": f"S{i}", "lat": float(rng.uniform(40, 50)), "lon": float(rng.uniform(0, 10)),
             "capacity": float(rng.uniform(0.4, 1.2) * total_volume), "fixed_cost": float(rng.uniform(50, 400)),
             "handling_cost": float(rng.uniform(0, 1)), "status": status,
-            "closing_cost": float(rng.uniform(0, 200)) if status == "existing" else 0.0,
+            "closing_cost": float(rng.uniform(0, 200 * HORIZON)) if status == "existing" else 0.0,
         })
     regions = [{"id": f"R{r}", "lat": float(rng.uniform(40, 50)), "lon": float(rng.uniform(0, 10))}
                for r in range(n_regions)]
@@ -81,8 +85,9 @@ def brute_force(raw) -> float:
         opened = [i for i in range(S) if subset[i]]
         if not opened:
             continue
+        # A closing cost is one-off, spread over the default horizon: one year of 7-day periods, 365 / 7 -> 52.
         base = sum(sites[i]["fixed_cost"] for i in opened) + sum(
-            s["closing_cost"] for s, o in zip(sites, subset) if s["status"] == "existing" and not o)
+            s["closing_cost"] for s, o in zip(sites, subset) if s["status"] == "existing" and not o) / HORIZON
         if settings["single_sourcing"]:
             alloc = math.inf
             for assign in itertools.product(opened, repeat=R):

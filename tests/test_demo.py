@@ -1,4 +1,8 @@
-"""The bundled demo: optimal, real trade-offs, and reproducible from its generator."""
+"""The bundled demo: optimal, real trade-offs, and reproducible from its generator.
+
+Solving the demo to proven optimality takes minutes since transit needs open sites (the rail hubs
+must be open to cross-dock), so the tests that solve it are marked ``slow``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import optimizer
 DEMO = Path(__file__).parent.parent / "scenarios" / "demo"
 
 
+@pytest.mark.slow
 def test_demo_optimal_with_trade_offs():
     net = optimizer.load(DEMO)
     base = optimizer.solve(net)
@@ -33,6 +38,7 @@ def test_demo_optimal_with_trade_offs():
     assert set(demand_up.open_sites) != set(optimizer.solve(replace(net, settings=fast)).open_sites)
 
 
+@pytest.mark.slow
 def test_demo_reports_pooled_stock_and_kpis():
     result = optimizer.solve(optimizer.load(DEMO))
     doc = result.to_dict()

@@ -62,14 +62,17 @@ def test_forced_closed(solver):
     r = solve_ok(net, solver)
     assert r.objective == pytest.approx(700.0)
     assert r.open_sites == ["S2"]
+    # forced closed without a closing cost: nothing operated there, so it is "unused" (not "close")
+    assert dict(zip(r.sites["site"], r.sites["decision"])) == {"S1": "unused", "S2": "open"}
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("closing_cost, expected, open_sites", [(0.0, 600.0, ["S1"]), (200.0, 700.0, ["S2"])])
 def test_closing_cost(solver, closing_cost, expected, open_sites):
     # S2 existing: closing it and opening S1 costs 600 + closing; keeping it costs 700.
+    # horizon_periods 1: the whole one-off cost in the period (tests/test_closing_horizon.py spreads it).
     net = make_network(two_sites(S2={"status": "existing", "closing_cost": closing_cost}),
-                       TWO_REGIONS, PRODUCT, DEMAND)
+                       TWO_REGIONS, PRODUCT, DEMAND, horizon_periods=1)
     r = solve_ok(net, solver)
     assert r.objective == pytest.approx(expected)
     assert r.open_sites == open_sites
@@ -182,7 +185,8 @@ def test_forced_closed_site_pays_its_closing_cost(solver):
     # S1 is closed by decision (forced_closed) and pays 70; S2 serves R1 (10 units, 1 km of 1.0 per unit-km).
     sites = [{"id": "S1", "lon": 0.0, "status": "forced_closed", "closing_cost": 70.0},
              {"id": "S2", "lon": 0.0, "fixed_cost": 5.0}]
-    net = make_network(sites, [{"id": "R1", "lon": 0.0}], [{"id": "p"}], [("R1", "p", 10)])
+    net = make_network(sites, [{"id": "R1", "lon": 0.0}], [{"id": "p"}], [("R1", "p", 10)], horizon_periods=1)
     r = solve_ok(net, solver)
     assert r.open_sites == ["S2"]
     assert r.costs["closing"] == pytest.approx(70.0) and r.objective == pytest.approx(75.0)
+    assert dict(zip(r.sites["site"], r.sites["decision"])) == {"S1": "close", "S2": "open"}

@@ -31,8 +31,10 @@ def detour_network(p_capacity: float = math.inf, direct: dict | None = None, **t
 
     Product x: 2 volume units per unit, 50 units demanded at R.  Per volume unit:
     P -> C costs 2 (capacity 60 volume = 30 units), P -> A -> C costs 1 + 3, P -> B -> C 1 + 6.
+    Goods pass through A or B only if it is open (rent 1 per period; tests/test_transit.py prices
+    dearer openings, handling and capacity of transit).
     """
-    sites = [{"id": "A", "lon": 1.0, "fixed_cost": 1000.0}, {"id": "B", "lon": 2.0, "fixed_cost": 1000.0},
+    sites = [{"id": "A", "lon": 1.0, "fixed_cost": 1.0}, {"id": "B", "lon": 2.0, "fixed_cost": 1.0},
              {"id": "C", "lon": 3.0, "status": "forced_open"}]
     net = make_network(sites, [{"id": "R", "lon": 3.0}], [{"id": "x", "volume": 2.0}], [("R", "x", 50.0)],
                        max_service_km=50.0)
@@ -61,14 +63,14 @@ def route_set(result: optimizer.Result) -> dict[tuple[str, ...], float]:
 def test_capacitated_link_forces_a_detour(solver):
     result = solve_ok(detour_network(), solver)
     # 30 units direct (30 x 2 vol x 2 = 120), 20 via A (20 x 2 x 1 inbound = 40, 20 x 2 x 3 transfer = 120),
-    # plus the purchase cost 50 x 0.5 = 25.
+    # plus the purchase cost 50 x 0.5 = 25, plus A's rent 1: goods pass through A only if it is open.
     assert result.costs["inbound"] == pytest.approx(120 + 40 + 25)
     assert result.costs["transfer"] == pytest.approx(120)
-    assert result.objective == pytest.approx(305)
+    assert result.objective == pytest.approx(306)
     assert route_set(result) == {("P", "C"): 30.0, ("P", "A", "C"): 20.0}
     via_a = result.routes[result.routes["path"].map(len) == 3].iloc[0]
     assert via_a["modes"] == ["rail", "truck"]
-    assert result.open_sites == ["C"]  # A is passed through, not opened
+    assert result.open_sites == ["A", "C"]  # A cross-docks, so it is open
     assert len(result.transfers) == 1
 
 
@@ -111,7 +113,7 @@ def test_link_fixed_cost_decides_the_route(fixed, path):
     result = solve_ok(detour_network(direct={"capacity": math.inf, "fixed_cost": fixed}))
     assert route_set(result) == {path: 50.0}
     direct = 50 * 2 * 2 + fixed + 25
-    via_a = 50 * 2 * (1 + 3) + 25
+    via_a = 50 * 2 * (1 + 3) + 25 + 1  # A's rent: transit needs it open
     assert result.objective == pytest.approx(min(direct, via_a))
 
 
@@ -168,23 +170,40 @@ def demo_out(tmp_path_factory):
     return out, json.loads(res.stdout)
 
 
+@pytest.mark.slow
 def test_demo_routes_follow_the_graph_and_conserve_flow(demo_out):
     out, doc = demo_out
     net = optimizer.load(DEMO)
     routes = pd.read_csv(out / "routes.csv")
     assert len(routes) and len(doc["transfers"]) > 0
     graph = net.graph
+    open_sites = set(doc["open_sites"])
     for row in routes.itertuples():
         nodes, modes = row.path.split(" > "), row.modes.split(" > ")
         assert nodes[0] == row.supplier and nodes[-1] == row.site
+        assert set(nodes[1:]) <= open_sites, row.path  # goods pass only through (and end at) open sites
         for a, b, mode in zip(nodes[:-1], nodes[1:], modes):
             assert graph.has_edge(a, b, key=mode), (a, b, mode)
     arrived = routes.groupby(["site", "product"])["quantity"].sum()
     flows = pd.read_csv(out / "plan_flows.csv")
     shipped = flows.groupby(["from", "product"])["quantity"].sum()
     shipped.index = shipped.index.set_names(["site", "product"])
+    # what reaches a site = what it ships + what it sends on (routes passing through it)
+    volume = net.products["volume"]
+    sent_on = {}
+    for row in routes.itertuples():
+        for node in row.path.split(" > ")[1:-1]:
+            sent_on[(node, row.product)] = sent_on.get((node, row.product), 0.0) + row.quantity
+    assert sent_on
     both = pd.concat({"in": arrived, "out": shipped}, axis=1).fillna(0.0)
     assert np.allclose(both["in"], both["out"], rtol=1e-6, atol=1e-6)
+    sites = pd.read_csv(out / "plan_sites.csv").set_index("site")
+    for site in sites.index:
+        own = float(flows.loc[flows["from"] == site].assign(v=lambda f: f["quantity"] * f["product"].map(volume))["v"]
+                    .sum())
+        transit = sum(q * float(volume[p]) for (s, p), q in sent_on.items() if s == site)
+        assert sites.at[site, "transit_volume"] == pytest.approx(transit, rel=1e-9, abs=1e-9)
+        assert sites.at[site, "throughput_volume"] == pytest.approx(own + transit, rel=1e-9, abs=1e-9)
     modes = {m for ms in routes["modes"] for m in ms.split(" > ")}
     assert {"rail", "truck"} <= modes
     assert sum(doc["costs"].values()) == pytest.approx(doc["objective"], rel=1e-9)
@@ -192,11 +211,17 @@ def test_demo_routes_follow_the_graph_and_conserve_flow(demo_out):
     assert doc["check"]["ok"]
 
 
+@pytest.mark.slow
 def test_demo_maps(demo_out):
     out, doc = demo_out
     html = (out / "map.html").read_text(encoding="utf-8")
-    for site in doc["open_sites"]:
-        assert re.search(rf"site {re.escape(site)} \(.*?\): open", html), site
+    decisions = {s["site"]: s["decision"] for s in doc["sites"]}
+    assert set(decisions.values()) <= {"open", "keep", "close", "unused"}
+    assert "close" in decisions.values() and "keep" in decisions.values()
+    for site, decision in decisions.items():
+        assert re.search(rf"site {re.escape(site)} \(.*?\): {decision}\b", html), (site, decision)
+        assert (decision in ("open", "keep")) == (site in doc["open_sites"])
+    assert not re.search(r"\): closed\b", html)  # one vocabulary: close (operating today) or unused
     for supplier in ("PORT-LAX", "PORT-SAV", "PORT-NYC"):
         assert f"supplier {supplier}" in html
     png = (out / "map.png").read_bytes()
@@ -204,10 +229,12 @@ def test_demo_maps(demo_out):
 
 
 def test_demo_arc_flow_and_shortest_path_agree_without_link_capacities():
+    """Without site -> site links (so that no route needs a transit site open) both forms are exact."""
     net = optimizer.load(DEMO)
     net = replace(net, settings=replace(net.settings, single_sourcing=False,
                                         inventory=replace(net.settings.inventory, model="linear")))
-    free = replace(net, links=net.links.assign(capacity=math.inf))
+    direct = net.links[~net.links["from"].isin(net.sites.index)]
+    free = replace(net, links=direct.assign(capacity=math.inf))
     results = {}
     for form in ("arc_flow", "shortest_path"):
         variant = replace(free, settings=replace(free.settings, transport=replace(free.settings.transport,
@@ -216,9 +243,13 @@ def test_demo_arc_flow_and_shortest_path_agree_without_link_capacities():
         assert built.routing.form == form
         results[form] = (solve_ok(built), built.lp.n_cols)
     assert results["arc_flow"][0].objective == pytest.approx(results["shortest_path"][0].objective, rel=1e-7)
-    assert results["shortest_path"][1] < results["arc_flow"][1]
-    # With the rail capacities the detours cost more.
-    assert solve_ok(net).objective > results["arc_flow"][0].objective
+    assert results["shortest_path"][1] <= results["arc_flow"][1]  # every path is one link here
+    # With the rail capacities the routes cost more.
+    assert solve_ok(replace(net, links=direct)).objective > results["arc_flow"][0].objective
+    # With the site -> site links, shortest paths would pass through sites that may close: refused.
+    with pytest.raises(InputError, match="cannot make transit sites open"):
+        build_model(replace(net, links=net.links.assign(capacity=math.inf), settings=replace(
+            net.settings, transport=replace(net.settings.transport, routing="shortest_path"))))
 
 
 def test_default_links_without_links_file():
@@ -261,7 +292,17 @@ def test_dataset_folder_with_supply_files_solves(tmp_path):
 def test_random_networks_arc_flow_equals_shortest_path(seed):
     from optimizer.io.instances import random_multi_echelon
 
+    from optimizer.model.supply import _transit_paths, cheapest_paths
+
     net = random_multi_echelon(8, 30, 2, 2, seed)
+    assert build_model(net).routing.form == "arc_flow" or not _transit_paths(net, cheapest_paths(net))
+    # Shortest paths are exact only when every site a cheapest path passes through is forced open and
+    # uncapacitated (transit needs the site open and uses its capacity): make those sites so.
+    via = {site for sites in _transit_paths(net, cheapest_paths(net)).values() for site in sites}
+    sites = net.sites.copy()
+    sites.loc[sorted(via), "status"] = "forced_open"
+    sites.loc[sorted(via), "capacity"] = math.inf
+    net = replace(net, sites=sites)
     objectives = {}
     for form in ("arc_flow", "shortest_path"):
         variant = replace(net, settings=replace(net.settings, transport=replace(net.settings.transport,

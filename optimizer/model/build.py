@@ -15,14 +15,17 @@ Rows, all built as sparse triplets in one go:
 * demand: ``sum_c a_c = 1`` for every assignment unit;
 * strong linking: ``a_c - y_site(c) <= 0`` for every lane (the strong
   formulation, ``x <= demand * y`` written on fractions);
-* capacity: ``sum_c volume_c a_c - capacity_i y_i <= 0`` for every site
-  with finite capacity;
+* capacity: ``sum_c volume_c a_c + transit_i - capacity_i y_i <= 0`` for
+  every site with finite capacity (``transit_i``: the volume the site sends on
+  to other sites, see :mod:`optimizer.model.supply`);
 * aggregate capacity: ``sum_i capacity_i y_i >= total volume`` (a valid
   inequality that helps cover cuts), when every usable site is capacitated;
 * site count: ``min <= sum_i y_i <= max`` when the settings bound it.
 
 Lanes longer than ``max_service_km`` and lanes from forced-closed sites are
-not created at all.  Costs are kept per component so that results can report
+not created at all.  A closing cost is one-off: each period is charged
+``closing_cost / horizon`` (``Settings.closing_horizon`` periods) for every
+existing site that closes and every forced-closed site.  Costs are kept per component so that results can report
 a breakdown that sums exactly to the objective.
 """
 
@@ -107,11 +110,19 @@ class BuiltModel:
         return {name: float(self.cost_vectors[name] @ x + self.cost_offsets[name]) for name in COST_COMPONENTS}
 
     def decode(self, x: np.ndarray) -> Plan:
-        """Turn a (rounded) solution vector into a :class:`~optimizer.plan.Plan`."""
+        """Turn a (rounded) solution vector into a :class:`~optimizer.plan.Plan`.
+
+        The plan never ships from, nor routes to or through, a site that is closed in it: shares the solver left
+        on closed sites (within its tolerances) are dropped and the rest of each such assignment unit's shares
+        scaled up to serve its whole demand; the costs are those of the cleaned vector.
+        """
         net = self.network
         S = self.n_sites
         C = len(self.lane_site)
-        open_idx = np.flatnonzero(x[:S] > 0.5)
+        x = np.asarray(x, dtype=float).copy()
+        is_open = x[:S] > 0.5
+        open_idx = np.flatnonzero(is_open)
+        x[S:S + C] = open_shares(x[S:S + C], self.lane_site, self.lane_unit, is_open, len(self.unit_region))
         frac = x[S:S + C]
         used = np.flatnonzero(frac > 0.0)
         # One flow per (lane, product) with a positive amount of that product in the unit.
@@ -133,13 +144,41 @@ class BuiltModel:
             columns=[*FLOW_COLUMNS, "mode"],
         )
         costs = self.costs(x)
+        open_sites = [str(s) for s in site_ids[open_idx]]
         return Plan(
-            open_sites=[str(s) for s in site_ids[open_idx]],
+            open_sites=open_sites,
             flows=flows.reset_index(drop=True),
             costs=costs,
             objective=float(sum(costs.values())),
-            routes=decode_routes(net, self.routing, flows, x[self.routing.first_col:]),
+            routes=decode_routes(net, self.routing, flows, x[self.routing.first_col:], set(open_sites)),
         )
+
+
+def open_shares(shares: np.ndarray, lane_site: np.ndarray, lane_unit: np.ndarray, is_open: np.ndarray,
+                n_units: int) -> np.ndarray:
+    """Assignment shares with every share of a closed site dropped and its unit's other shares scaled to sum to 1.
+
+    Args:
+        shares: Share of each lane, shape (C,).
+        lane_site: Site index of each lane.
+        lane_unit: Assignment-unit index of each lane.
+        is_open: Whether each site is open, shape (S,).
+        n_units: Number of assignment units.
+
+    Returns:
+        A new array; units that lost no share are unchanged, and a unit with no share left on an open site keeps
+        none (the checker then reports its demand unmet).
+    """
+    closed = ~is_open[lane_site] & (shares != 0.0)
+    out = np.where(closed, 0.0, shares)
+    if not closed.any():
+        return out
+    hit = np.zeros(n_units, dtype=bool)
+    hit[lane_unit[closed]] = True
+    total = np.bincount(lane_unit, weights=out, minlength=n_units)
+    scale = np.ones(n_units)
+    np.divide(1.0, total, out=scale, where=hit & (total > 0))
+    return out * scale[lane_unit]
 
 
 def lane_mask(network: Network) -> np.ndarray:
@@ -243,9 +282,10 @@ def build_model(network: Network) -> BuiltModel:
     handling = sites["handling_cost"].to_numpy(dtype=float)
     fixed = sites["fixed_cost"].to_numpy(dtype=float)
     existing = (sites["status"] == "existing").to_numpy()
-    closing = np.where(existing, sites["closing_cost"].to_numpy(dtype=float), 0.0)
-    forced_closing = float(sites["closing_cost"].to_numpy(dtype=float)[(sites["status"] == "forced_closed").to_numpy()]
-                           .sum())
+    # A closing cost is one-off: each period carries its share over the horizon.
+    closing_per_period = sites["closing_cost"].to_numpy(dtype=float) / network.settings.closing_horizon
+    closing = np.where(existing, closing_per_period, 0.0)
+    forced_closing = float(closing_per_period[(sites["status"] == "forced_closed").to_numpy()].sum())
 
     zeros_y, zeros_a = np.zeros(S), np.zeros(C)
     cost_vectors = {
@@ -311,8 +351,8 @@ def build_model(network: Network) -> BuiltModel:
         n_rows += 1
 
     triplets.n_rows = n_rows
-    routing = add_routing(network, S + C, lane_cols, lane_site, lane_mix, lane_link, unit_volume[lane_unit],
-                          np.arange(S), triplets)
+    routing = add_routing(network, S + C, lane_cols, lane_site, lane_unit, unit_mix, lane_link, np.arange(S),
+                          cap_row_of_site, triplets)
     n_cols = S + C + routing.n_cols
     for name in COST_COMPONENTS:
         extra = routing.costs.get(name, np.zeros(routing.n_cols))

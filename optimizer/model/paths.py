@@ -7,7 +7,9 @@ needs stock for its own regions, take the smallest amount on the way, repeat
 (zero-cost cycles, which an optimal solution may contain, are cancelled; flow
 that ends where nothing is needed is the solver's rounding surplus and is dropped,
 within the checker's tolerance).  Every step empties an arc or a site's need, so
-the walk ends.
+the walk ends.  Routes never end at or pass through a site the plan has closed:
+flows the solver left on links into or out of closed sites (within its
+tolerances) are dropped before the decomposition.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from optimizer.network import Network
 from optimizer.plan import ROUTE_COLUMNS
 
 
-def decode_routes(network: Network, routing: Routing, flows: pd.DataFrame, xr: np.ndarray) -> pd.DataFrame:
+def decode_routes(network: Network, routing: Routing, flows: pd.DataFrame, xr: np.ndarray,
+                  open_sites: set[str]) -> pd.DataFrame:
     """Routes of a solution.
 
     Args:
@@ -28,6 +31,7 @@ def decode_routes(network: Network, routing: Routing, flows: pd.DataFrame, xr: n
         routing: The routing columns of the model.
         flows: The plan's site -> region flows (to know what each site keeps).
         xr: Solution values of the routing columns.
+        open_sites: Ids of the plan's open sites; no route ends at or passes through another site.
 
     Returns:
         One row per (supplier, site, product, path), columns :data:`~optimizer.plan.ROUTE_COLUMNS`.
@@ -35,17 +39,22 @@ def decode_routes(network: Network, routing: Routing, flows: pd.DataFrame, xr: n
     if routing.form == "none" or not routing.n_flows:
         return pd.DataFrame(columns=list(ROUTE_COLUMNS))
     x = np.asarray(xr[:routing.n_flows], dtype=float)
+    closed = set(network.sites.index) - open_sites
     product_ids = np.asarray(network.product_ids, dtype=object)
     found: list[tuple[str, str, str, float, list[int]]] = []
     if routing.form == "shortest_path":
+        to = network.link_table["to"].to_numpy(dtype=object)
         for j in np.flatnonzero(x > ROUTE_EPS):
             key = (routing.flow_supplier[j], routing.flow_site[j])
+            if closed.intersection(to[routing.paths[key]]):
+                continue
             found.append((key[0], key[1], product_ids[routing.flow_product[j]], float(x[j]), routing.paths[key]))
     else:
         kept = flows.groupby(["from", "product"])["quantity"].sum()
         links = network.link_table
+        touches_closed = (links["from"].isin(closed) | links["to"].isin(closed)).to_numpy()[routing.flow_link]
         for p in np.unique(routing.flow_product):
-            sel = (routing.flow_product == p) & (x > ROUTE_EPS)
+            sel = (routing.flow_product == p) & (x > ROUTE_EPS) & ~touches_closed
             product = product_ids[p]
             sinks = kept.xs(product, level="product").to_dict() if product in kept.index.get_level_values(1) else {}
             found += [(s, t, product, q, path) for s, t, q, path in
