@@ -136,7 +136,7 @@ class Network:
             ``capacity`` (volume units per period, ``inf`` = unlimited),
             ``fixed_cost`` (currency per period), ``handling_cost`` (currency per
             volume unit of throughput), ``status`` (one of :data:`SITE_STATUSES`),
-            ``closing_cost`` (currency, charged in the period an existing site closes).
+            ``closing_cost`` (currency, one-off: spread over ``settings.closing_horizon`` periods).
         regions: Indexed by region id; columns ``name``, ``lat``, ``lon``.
         products: Indexed by product id; columns ``name``, ``unit_value``
             (currency per unit), ``volume`` (volume units per unit), ``weight_kg``

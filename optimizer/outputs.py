@@ -65,11 +65,13 @@ SITES = OutputTable("plan_sites.csv", "One row per site of sites.csv, in its ord
     _C("name", "text", "Display name."),
     _C("status", "text", "Status given in sites.csv (candidate, existing, forced_open, forced_closed)."),
     _C("decision", "text", "`open` (a candidate or forced site opened), `keep` (an existing site kept), `close` "
-                           "(an existing or forced-closed site that pays its closing cost) or `unused` (a "
-                           "candidate left closed)."),
+                           "(an existing site the plan closes, or a forced-closed site that pays a closing cost) or "
+                           "`unused` (a candidate left closed, or a forced-closed site without closing cost)."),
     _C("open", "true/false", "Whether the site operates in the plan."),
-    _C("throughput_volume", "number", "Volume the site handles: what it ships to regions plus what it sends "
-                                      "on to other sites.", "volume units per period"),
+    _C("throughput_volume", "number", "Volume the site handles: what it ships to regions plus transit_volume.",
+       "volume units per period"),
+    _C("transit_volume", "number", "Volume the site receives and sends on to other sites (cross-docked; it pays "
+                                   "the site's handling cost and uses its capacity).", "volume units per period"),
     _C("capacity", "number", "Capacity from sites.csv (`inf` for unlimited).", "volume units per period"),
     _C("utilisation", "number", "throughput_volume / capacity (0 for unlimited sites).", "fraction"),
 ))
@@ -119,14 +121,15 @@ STOCK = OutputTable("stock.csv", "One row per (open site, product) the site ship
 ))
 
 FRONTIER = OutputTable("frontier.csv", "One row per point of `optimizer frontier` (e.g. each number of sites).", (
-    _C("sites", "whole number", "The axis value (`sites`: the exact number of open sites)."),
+    _C("p", "whole number", "The axis value: with `--between cost,sites`, the exact number of open sites."),
     _C("status", "text", "optimal, feasible, no_solution or infeasible."),
+    _C("termination", "text", "Why the point's solve stopped (optimal, gap_limit, time_limit, interrupted, ...)."),
     _C("total", "number", "Total cost (empty without a plan).", MONEY),
     _C("open_sites", "list", "Open site ids, separated by spaces."),
     _C("gap", "number", "Relative gap of the point's solve (empty when unknown).", "fraction"),
     _C("solve_seconds", "number", "Solver time of the point.", "seconds"),
     _C("warm_started", "true/false", "Whether the solve started from the previous point's plan."),
-), dynamic="One column per cost component (currency per period) follows `status`, before `total`.")
+), dynamic="One column per cost component (currency per period) follows `termination`, before `total`.")
 
 #: Every declared output table, in the order the docs list them.
 TABLES: tuple[OutputTable, ...] = (SITES, FLOWS, COSTS, ROUTES, STOCK, FRONTIER)

@@ -10,16 +10,17 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from optimizer import outputs
+
 #: Cost components, in currency per planning period.  ``inbound`` (purchase plus
 #: the supplier's link) and ``transfer`` (site -> site links) are 0 without suppliers.
-COST_COMPONENTS = ("shipping", "fixed", "handling", "holding", "closing", "inbound", "transfer")
+COST_COMPONENTS = outputs.COST_COMPONENTS
 
 #: Required columns of :attr:`Plan.flows` (an optional ``mode`` column names the lane's mode).
-FLOW_COLUMNS = ("from", "to", "product", "quantity")
+FLOW_COLUMNS = tuple(name for name in outputs.FLOWS.names if name != "mode")
 
 #: Columns of :attr:`Plan.routes`.
-ROUTE_COLUMNS = ("supplier", "site", "product", "quantity", "path", "modes", "km", "transit_days",
-                 "inbound_cost", "transfer_cost")
+ROUTE_COLUMNS = outputs.ROUTES.names
 
 
 @dataclass

@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer import outputs
 from optimizer.checker import CheckReport
 from optimizer.network import Network
 from optimizer.plan import FLOW_COLUMNS, ROUTE_COLUMNS, Plan
 from optimizer.solvers.base import Status, Termination, bound_exceeds
 
 #: Columns of :attr:`Result.sites`.
-SITE_COLUMNS = ("site", "name", "status", "decision", "open", "throughput_volume", "transit_volume", "capacity",
-                "utilisation")
+SITE_COLUMNS = outputs.SITES.names
 
 #: The decisions of :func:`site_table`: a candidate opened (or a forced-open site), an existing site kept, a
 #: site that operates today closed (an existing site the plan closes, or a forced-closed site that pays a

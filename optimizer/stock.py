@@ -30,16 +30,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from optimizer import outputs
 from optimizer.network import InventorySettings, Network
 
 #: Days per year used to annualise demand and holding rates.
 DAYS_PER_YEAR = 365.0
 #: Columns of :func:`stock_table`.
-STOCK_COLUMNS = (
-    "site", "product", "demand_per_period", "std_per_period", "lead_time_days", "order_quantity",
-    "cycle_stock", "safety_stock", "reorder_point", "days_of_cover", "holding_cycle", "holding_safety",
-    "ordering_cost",
-)
+STOCK_COLUMNS = outputs.STOCK.names
 
 
 def inventory_settings(network: Network) -> InventorySettings:
