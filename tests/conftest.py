@@ -1,11 +1,14 @@
-"""Shared fixtures: a throwaway PostgreSQL server for the run-store tests."""
+"""Shared fixtures: a throwaway PostgreSQL server and an empty store on each backend, for the run-store tests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from optimizer.runs.store import store_url
 from pgserver import PgServer, unavailable_reason
 
 
@@ -23,3 +26,16 @@ def postgres_url() -> Iterator[str]:
         yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty store location on each backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / "runs.db")
+    pg = request.getfixturevalue("postgres_url")
+    engine = sa.create_engine(store_url(pg))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS run_flows, runs, meta, claims")
+    engine.dispose()
+    return pg

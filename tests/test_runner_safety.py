@@ -124,17 +124,6 @@ def test_the_same_sweep_twice_at_once_stores_each_run_once(tmp_path: Path):
     assert first["same-as-demand+20%"]["cached"] and second["same-as-demand+20%"]["cached"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty store location on each backend."""
-    if request.param == "sqlite":
-        return str(tmp_path / "runs.db")
-    pg = request.getfixturevalue("postgres_url")
-    engine = sa.create_engine(store_url(pg))
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS run_flows, runs, meta, claims")
-    engine.dispose()
-    return pg
 
 
 def dead_pid() -> int:

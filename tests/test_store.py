@@ -13,24 +13,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 import optimizer.runs.store as store_module
 from optimizer.errors import InputError
 from optimizer.runs.store import RUN_COLUMNS, RunRecord, RunStore, StoreError, store_url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty store location on each backend."""
-    if request.param == "sqlite":
-        return str(tmp_path / "runs.db")
-    pg = request.getfixturevalue("postgres_url")
-    engine = sa.create_engine(store_url(pg))
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS run_flows, runs, meta, claims")
-    engine.dispose()
-    return pg
 
 
 def record(scenario: str, n_flows: int = 3, sweep: str = "s", objective: float | None = 100.0,

@@ -93,6 +93,17 @@ def test_include_base_false(folder):
     assert sweep(folder, "base: tiny\n")[1][0].name == "base"
 
 
+def assert_problem_named(folder: Path, text: str, key: str, words: list[str]) -> None:
+    """The sweep ``text`` (after a name and base) is refused with a problem at ``key`` naming the file and line."""
+    error = sweep_error(folder, "name: s\nbase: tiny\n" + text)
+    fields = [p.field for p in error.problems]
+    assert key in fields, error.problems
+    problem = error.problems[fields.index(key)]
+    assert problem.file == str(folder / "s.yaml") and problem.line is not None
+    for word in words:
+        assert word in problem.message, problem.message
+
+
 @pytest.mark.parametrize(
     ("text", "key", "words"),
     [
@@ -116,13 +127,7 @@ def test_include_base_false(folder):
     ],
 )
 def test_bad_sweeps_name_file_and_key(folder, text, key, words):
-    error = sweep_error(folder, "name: s\nbase: tiny\n" + text)
-    fields = [p.field for p in error.problems]
-    assert key in fields, error.problems
-    problem = error.problems[fields.index(key)]
-    assert problem.file == str(folder / "s.yaml") and problem.line is not None
-    for word in words:
-        assert word in problem.message, problem.message
+    assert_problem_named(folder, text, key, words)
 
 
 def test_demo_sweep_has_at_least_20_uniquely_named_runs_that_build():
@@ -177,10 +182,4 @@ def _grid(dimensions: int, options: int) -> str:
 )
 def test_too_many_runs_are_refused_before_expanding(folder, text, key, words):
     assert MAX_RUNS == 10_000  # documented in docs/SCENARIOS.md
-    error = sweep_error(folder, "name: s\nbase: tiny\n" + text)
-    fields = [p.field for p in error.problems]
-    assert key in fields, error.problems
-    problem = error.problems[fields.index(key)]
-    assert problem.file == str(folder / "s.yaml") and problem.line is not None
-    for word in words:
-        assert word in problem.message, problem.message
+    assert_problem_named(folder, text, key, words)
