@@ -183,3 +183,13 @@ def _grid(dimensions: int, options: int) -> str:
 def test_too_many_runs_are_refused_before_expanding(folder, text, key, words):
     assert MAX_RUNS == 10_000  # documented in docs/SCENARIOS.md
     assert_problem_named(folder, text, key, words)
+
+
+def test_sweep_problems_come_in_one_report(folder):
+    """An unknown top-level key, a bad common override and a bad run are reported together (issue 10, defect 16)."""
+    error = sweep_error(folder, "name: s\nbase: tiny\ncolour: red\noverrides: {demand: {scale: -1}}\n"
+                                "runs:\n  - {name: a, sites: {close: [NOPE]}}\n")
+    fields = {p.field for p in error.problems}
+    assert "colour" in fields, error.problems
+    assert any(f and f.startswith("overrides.demand") for f in fields), error.problems
+    assert any(f and f.startswith("runs") for f in fields), error.problems

@@ -28,6 +28,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from optimizer.errors import InputError
 from optimizer.io.dataset import show_value
 from optimizer.network import Network
 from optimizer.runs.overrides import (OVERRIDE_KEYS, YamlContext, apply_overrides, join, merge_overrides,
@@ -70,20 +71,26 @@ def load_sweep(path: str | Path) -> tuple[str, list[Scenario]]:
     include_base = doc.get("include_base", True)
     if not isinstance(include_base, bool):
         ctx.add("include_base", f"{show_value(include_base)} is not true or false")
-    ctx.raise_if_any()
+        include_base = True
+    if base is None:
+        ctx.raise_if_any()
     assert base is not None
-    network = read_base(base)
+    try:
+        network = read_base(base)
+    except InputError as error:
+        ctx.problems.extend(error.problems)
+        ctx.raise_if_any()
+    # one pass, as for scenario files: what cannot be interpreted is left out, the rest is still checked
     common = normalize_overrides(doc.get("overrides"), ctx, "overrides")
-    ctx.raise_if_any()
     common_network = apply_overrides(network, common, ctx, "overrides")
-    ctx.raise_if_any()
 
     named = _named_runs(doc.get("runs"), ctx)
     grid, options = _grid_runs(doc.get("grid"), ctx)
     generated = _generated_runs(doc.get("generate"), common_network, ctx)
-    ctx.raise_if_any()
+    before = len(ctx.problems)
     _check_count({"runs": len(named), "grid": len(grid), "generate": len(generated)}, int(include_base), ctx)
-    ctx.raise_if_any()
+    if len(ctx.problems) > before:  # too many runs: stop before applying each of them
+        ctx.raise_if_any()
     # each fragment alone on top of the common overrides, so that problems name its own key path
     for fragment, key in [(fragment, key) for _, fragment, key in named + generated] + options:
         apply_overrides(common_network, fragment, ctx, key)
