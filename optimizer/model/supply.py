@@ -224,7 +224,7 @@ def link_bounds(network: Network, lane_site: np.ndarray, lane_unit: np.ndarray, 
     big-M for link fixed costs and for transit through a site.
     """
     links = network.link_table
-    S, L = len(network.sites), len(links)
+    L = len(links)
     volume = network.products["volume"].to_numpy(dtype=float)
     capacity = links["capacity"].to_numpy(dtype=float)
     site_capacity = network.sites["capacity"].to_numpy(dtype=float)
