@@ -136,7 +136,7 @@ def solve(
     from optimizer.model.build import BuiltModel, build_model
     from optimizer.model.linear import CrossedBoundsError, LinearModel, validate_model
     from optimizer.model.pooled import add_pooled_inventory
-    from optimizer.results import Result, site_table
+    from optimizer.results import Result, site_table, transit_volume
     from optimizer.solvers import get_solver
     from optimizer.solvers.base import SolveOptions, SolverResult, Status, Termination, proven_optimal, relative_gap
     from optimizer.stock import plan_stock
@@ -226,7 +226,7 @@ def solve(
                                        "safety": float(result.stock["holding_safety"].sum())}}
     if pooled is not None:
         result.cost_details["holding"]["approximation_error"] = float(pooled.error)
-    result.kpis = kpis(net, plan.open_sites, plan.flows, result.stock, plan.costs)
+    result.kpis = kpis(net, plan.open_sites, plan.flows, result.stock, plan.costs, transit_volume(net, plan.routes))
     result.sites = site_table(net, plan)
     result.bound = raw.bound if raw.bound is not None and np.isfinite(raw.bound) else None
     result.gap = relative_gap(result.objective, result.bound)

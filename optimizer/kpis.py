@@ -54,7 +54,7 @@ def service_km(network: Network) -> float:
 
 
 def kpis(network: Network, open_sites: list[str], flows: pd.DataFrame, stock: pd.DataFrame,
-         costs: dict[str, float]) -> dict[str, float]:
+         costs: dict[str, float], transit: np.ndarray | None = None) -> dict[str, float]:
     """Key performance indicators of a plan.
 
     Args:
@@ -64,6 +64,8 @@ def kpis(network: Network, open_sites: list[str], flows: pd.DataFrame, stock: pd
             site -> region rows count.
         stock: The plan's stock table (:func:`optimizer.stock.stock_table`).
         costs: Cost components, currency per period.
+        transit: Volume each site sends on to other sites (volume units per period, one per site in
+            table order; see :func:`optimizer.results.transit_volume`); it counts toward utilisation.
 
     Returns:
         ``units_per_period`` (units delivered); ``stock_units`` (cycle + safety);
@@ -73,8 +75,8 @@ def kpis(network: Network, open_sites: list[str], flows: pd.DataFrame, stock: pd
         ``mean_transit_days`` and ``p95_transit_days`` (km / :func:`km_per_day`);
         ``service_km`` (see :func:`service_km`) and ``share_within_service_km`` (fraction of
         units delivered within it); ``shipping_cost_per_unit`` (currency per unit);
-        ``open_sites``; ``mean_utilisation`` (throughput volume / capacity averaged over the open
-        capacitated sites, NaN when none is capacitated).
+        ``open_sites``; ``mean_utilisation`` (throughput volume, transit included, / capacity averaged
+        over the open capacitated sites, NaN when none is capacitated).
     """
     net = network
     T = float(net.settings.period_days)
@@ -104,6 +106,8 @@ def kpis(network: Network, open_sites: list[str], flows: pd.DataFrame, stock: pd
     volume = net.products["volume"].to_numpy(dtype=float)
     throughput = np.zeros(len(net.sites))
     np.add.at(throughput, s, q * volume[p])
+    if transit is not None:
+        throughput += np.asarray(transit, dtype=float)
     capacity = net.sites["capacity"].to_numpy(dtype=float)
     is_open = net.sites.index.isin(open_sites)
     capped = is_open & np.isfinite(capacity) & (capacity > 0)

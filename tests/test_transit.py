@@ -92,6 +92,7 @@ def test_transit_pays_handling_and_uses_capacity(solver):
     hub = result.sites.set_index("site").loc["HUB"]
     assert hub["throughput_volume"] == pytest.approx(15.0) and hub["transit_volume"] == pytest.approx(7.0)
     assert hub["utilisation"] == pytest.approx(1.0)
+    assert result.kpis["mean_utilisation"] == pytest.approx(1.0)  # HUB is the only capacitated site; transit counts
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
