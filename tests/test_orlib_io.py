@@ -209,6 +209,8 @@ def test_generator_rejects_bad_parameters(kwargs):
         (TINY_ORLIB + "9\n", 8, None, "unexpected values"),
         (TINY_ORLIB.replace("2.5", "abc"), 5, "cost of customer 1 at facility 2", "not a finite number"),
         (TINY_ORLIB.replace("2.5", "nan"), 5, "cost of customer 1 at facility 2", "not a finite number"),
+        (TINY_ORLIB.replace("2.5", "2_5"), 5, "cost of customer 1 at facility 2", "not a finite number"),
+        (TINY_ORLIB.replace("2 2\n", "2 1_0\n", 1), 1, "number of customers", "positive integer"),
         (TINY_ORLIB.replace("\n4\n", "\n-4\n"), 6, "demand of customer 2", "negative"),
         (TINY_ORLIB.replace("10 5", "-10 5"), 2, "capacity of facility 1", "negative"),
         (TINY_ORLIB.replace("capacity 7", "capacity capacity"), 3, "fixed cost of facility 2", "not a finite"),

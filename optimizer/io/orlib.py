@@ -212,10 +212,7 @@ def _header(path: Path, tokens: list[str], lines: np.ndarray) -> tuple[int, int]
     for k, what in enumerate(("number of facilities", "number of customers")):
         if k >= len(tokens):
             raise InputError(Problem(str(path), f"the file ends before the {what}", line=1, field=what))
-        try:
-            value = float(tokens[k])
-        except ValueError:
-            value = np.nan
+        value = _to_float(tokens[k])
         if not (np.isfinite(value) and value.is_integer() and value >= 1):
             raise InputError(Problem(str(path), f"'{tokens[k]}' is not a positive integer",
                                      line=int(lines[k]), field=what))
@@ -257,6 +254,7 @@ def _values(
     except ValueError:  # locate the non-numeric tokens one by one (error path only)
         values = np.array([_to_float(t) for t in text])
         bad = np.isnan(values) | (np.isinf(values) & ~is_word)
+    bad |= np.char.find(text.astype(str), "_") >= 0  # Python and numpy read "1_000"; numbers are plain decimals
     negative = values < 0
     wrong = np.flatnonzero(bad | negative)
     if len(wrong) == 0:
@@ -276,7 +274,9 @@ def _values(
 
 
 def _to_float(token: str) -> float:
-    """``float(token)``, NaN when it is not a number."""
+    """``float(token)``, NaN when it is not a plain decimal number (``1_000`` is not one)."""
+    if "_" in token:
+        return float("nan")
     try:
         return float(token)
     except ValueError:
