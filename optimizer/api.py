@@ -134,7 +134,7 @@ def solve(
     from optimizer.diagnose import explain_infeasibility
     from optimizer.kpis import kpis
     from optimizer.model.build import BuiltModel, build_model
-    from optimizer.model.linear import CrossedBoundsError, LinearModel, validate_model
+    from optimizer.model.linear import CrossedBoundsError, LinearModel
     from optimizer.model.pooled import add_pooled_inventory
     from optimizer.results import Result, site_table, transit_volume
     from optimizer.solvers import get_solver
@@ -152,31 +152,30 @@ def solve(
         threads=threads if threads is not None else defaults.threads,
         verbose=verbose,
     )
-    try:
-        validate_model(built.lp)
+    pooled = None
+    try:  # every backend validates the model first (crossed bounds, NaN, magnitudes)
+        if net.settings.inventory.model == "pooled":
+            deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
+
+            def solve_round(lp: LinearModel, gap: float | None = options.mip_gap) -> SolverResult:
+                left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+                return backend.solve(lp, replace(options, time_limit=left, mip_gap=gap))
+
+            rough_gap = max(options.mip_gap or 0.0, POOLED_ROUGH_GAP)
+            pooled = solve_pooled(add_pooled_inventory(built), solve_round, rel_tol=POOLED_REL_TOL,
+                                  rough_fn=lambda lp: solve_round(lp, rough_gap))
+            raw = replace(pooled.result, status=pooled.status, x=pooled.x, solve_seconds=pooled.solve_seconds,
+                          bound=pooled.bound, termination=_pooled_termination(pooled))
+            solved = pooled.model.built if pooled.model is not None else built
+        else:
+            raw = backend.solve(built.lp, options)
+            solved = built
     except CrossedBoundsError:
         reasons = explain_infeasibility(net)  # e.g. min_sites above max_sites set from Python
         if not reasons:
             raise
         return Result(status=Status.INFEASIBLE, solver=backend.name, termination=Termination.INFEASIBLE,
                       build_seconds=built.build_seconds, messages=reasons, network_name=net.name)
-    pooled = None
-    if net.settings.inventory.model == "pooled":
-        deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
-
-        def solve_round(lp: LinearModel, gap: float | None = options.mip_gap) -> SolverResult:
-            left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
-            return backend.solve(lp, replace(options, time_limit=left, mip_gap=gap))
-
-        rough_gap = max(options.mip_gap or 0.0, POOLED_ROUGH_GAP)
-        pooled = solve_pooled(add_pooled_inventory(built), solve_round, rel_tol=POOLED_REL_TOL,
-                              rough_fn=lambda lp: solve_round(lp, rough_gap))
-        raw = replace(pooled.result, status=pooled.status, x=pooled.x, solve_seconds=pooled.solve_seconds,
-                      bound=pooled.bound, termination=_pooled_termination(pooled))
-        solved = pooled.model.built if pooled.model is not None else built
-    else:
-        raw = backend.solve(built.lp, options)
-        solved = built
     model_lp = solved.lp
     result = Result(
         status=raw.status,

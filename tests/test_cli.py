@@ -112,15 +112,20 @@ def test_out_dir_writes_tables_and_protects_inputs(tmp_path):
     assert after == before
 
 
-def test_bad_input_exit_1_with_message_and_json(tmp_path):
-    data = tmp_path / "bad"
+def tiny_with_first_site(data: Path, column: str, value: str) -> Path:
+    """A copy of the tiny dataset at ``data`` whose first site has ``value`` in ``column``."""
     shutil.copytree(TINY, data)
     lines = (data / "sites.csv").read_text().splitlines()
     header = lines[0].split(",")
     row = lines[1].split(",")
-    row[header.index("capacity")] = "-5"
+    row[header.index(column)] = value
     lines[1] = ",".join(row)
     (data / "sites.csv").write_text("\n".join(lines) + "\n")
+    return data
+
+
+def test_bad_input_exit_1_with_message_and_json(tmp_path):
+    data = tiny_with_first_site(tmp_path / "bad", "capacity", "-5")
     res = run("solve", data)
     assert res.exit_code == 1
     assert "sites.csv" in res.stderr and "line 2" in res.stderr and "capacity" in res.stderr
@@ -321,14 +326,7 @@ def test_scenario_values_that_break_the_solver_are_input_errors(tmp_path, text, 
 
 
 def test_huge_fixed_cost_in_a_dataset_is_an_input_error_not_no_plan(tmp_path):
-    data = tmp_path / "data"
-    shutil.copytree(TINY, data)
-    text = (data / "sites.csv").read_text().splitlines()
-    header = text[0].split(",")
-    row = text[1].split(",")
-    row[header.index("fixed_cost")] = "1e308"
-    text[1] = ",".join(row)
-    (data / "sites.csv").write_text("\n".join(text) + "\n")
+    data = tiny_with_first_site(tmp_path / "data", "fixed_cost", "1e308")
     res = run("solve", data, "--json")
     assert res.exit_code == 1
     assert json.loads(res.stdout)["problems"][0]["field"] == "fixed_cost"
