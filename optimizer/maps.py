@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 from optimizer.io.files import replace_file  # noqa: E402
 from optimizer.links import coordinates  # noqa: E402
 from optimizer.network import Network  # noqa: E402
-from optimizer.results import Result  # noqa: E402
+from optimizer.results import Result, site_table  # noqa: E402
 
 #: Line colour per transport mode (others cycle through the fallback list).
 MODE_COLOURS = {"road": "#7f7f7f", "truck": "#1f77b4", "rail": "#d62728", "sea": "#2ca02c", "air": "#9467bd"}
@@ -40,11 +40,9 @@ DECISION_STYLE = {
 
 def site_decisions(network: Network, result: Result) -> pd.Series:
     """The decision of every site (open / keep / close / unused), indexed by site id, from ``result.sites``."""
-    if len(result.sites):
-        return pd.Series(result.sites["decision"].to_numpy(), index=result.sites["site"].to_numpy()).reindex(
-            network.sites.index.astype(str), fill_value="unused")
-    is_open = network.sites.index.isin(result.open_sites)
-    return pd.Series(np.where(is_open, "open", "unused"), index=network.sites.index.astype(str))
+    sites = result.sites if len(result.sites) else site_table(network, result.plan)
+    return pd.Series(sites["decision"].to_numpy(), index=sites["site"].to_numpy()).reindex(
+        network.sites.index.astype(str), fill_value="unused")
 
 
 def _colour(mode: str, extra: dict[str, str]) -> str:
