@@ -21,7 +21,7 @@ PACKAGE = Path(optimizer.__file__).parent
 #: Module (or package prefix) -> layer, lowest first.  The longest matching prefix wins.
 LAYERS: dict[str, int] = {
     "optimizer.errors": 0, "optimizer.network": 0, "optimizer.geo": 0, "optimizer.plan": 0,
-    "optimizer._compat": 0, "optimizer.outputs": 0,
+    "optimizer._compat": 0, "optimizer.outputs": 0, "optimizer.progress": 0,
     "optimizer.schema": 1, "optimizer.io": 1,
     "optimizer.links": 2, "optimizer.stock": 2, "optimizer.io.instances": 2,
     "optimizer.model": 3,

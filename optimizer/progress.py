@@ -1,0 +1,88 @@
+"""Progress of long solves: the bound, the best plan and the gap as they move.
+
+Solve strategies and solver adapters call :func:`emit`; whoever wants to see progress
+(the CLI's terminal display, ``--log-json``) wraps the work in :func:`listening`.  With
+no listener, :func:`emit` costs one context-variable lookup.  Listeners must never
+write to stdout (it is reserved for ``--json``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One progress report.
+
+    Attributes:
+        phase: What is running, e.g. ``lagrangian``, ``heuristic``, ``mip``, ``pooled-cuts``.
+        seconds: Seconds since the listener started.
+        objective: Cost of the best plan so far (currency per period), ``None`` without one.
+        bound: Best valid lower bound so far (currency per period), ``None`` without one.
+        message: A short human-readable note.
+    """
+
+    phase: str
+    seconds: float
+    objective: float | None = None
+    bound: float | None = None
+    message: str = ""
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap ``(objective - bound) / |objective|``, ``None`` when either is missing."""
+        if self.objective is None or self.bound is None:
+            return None
+        if not (math.isfinite(self.objective) and math.isfinite(self.bound)):
+            return None
+        denominator = max(abs(self.objective), 1e-10)
+        return max(0.0, (self.objective - self.bound) / denominator)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready record (``event: progress``)."""
+        return {"event": "progress", **asdict(self), "gap": self.gap}
+
+
+Listener = Callable[[ProgressEvent], None]
+
+_LISTENERS: ContextVar[tuple[tuple[Listener, float], ...]] = ContextVar("optimizer_progress", default=())
+
+
+def active() -> bool:
+    """Whether anyone listens (skip costly progress work when not)."""
+    return bool(_LISTENERS.get())
+
+
+def emit(phase: str, *, objective: float | None = None, bound: float | None = None, message: str = "") -> None:
+    """Report progress to every listener (no-op without listeners)."""
+    listeners = _LISTENERS.get()
+    if not listeners:
+        return
+    now = time.monotonic()
+    for listener, start in listeners:
+        listener(ProgressEvent(phase=phase, seconds=now - start, objective=_finite(objective), bound=_finite(bound),
+                               message=message))
+
+
+@contextmanager
+def listening(listener: Listener) -> Iterator[None]:
+    """Send progress events emitted inside the block to ``listener``."""
+    token = _LISTENERS.set((*_LISTENERS.get(), (listener, time.monotonic())))
+    try:
+        yield
+    finally:
+        _LISTENERS.reset(token)
+
+
+def _finite(value: float | None) -> float | None:
+    """``value`` as a float, ``None`` when missing or not finite."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
