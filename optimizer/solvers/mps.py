@@ -47,14 +47,14 @@ _INTEGRAL_LIMIT = 1e16
 Field = bytes | np.ndarray
 
 
-def _ids(values: np.ndarray) -> np.ndarray:
-    """Decimal text of non-negative integers, as a numpy byte-string array."""
+def ids(values: np.ndarray) -> np.ndarray:
+    """Decimal text of non-negative integers, as a numpy byte-string array (one per value)."""
     values = np.asarray(values, dtype=np.int64)
     width = len(str(int(values.max()))) if values.size else 1
     return values.astype(f"S{width}")
 
 
-def _numbers(values: np.ndarray) -> np.ndarray:
+def numbers(values: np.ndarray) -> np.ndarray:
     """Shortest round-trip decimal text of each float (exactly ``repr``'s), as a numpy byte-string array.
 
     Integral values are printed from their integer; matrix coefficients repeat a lot (1, -1,
@@ -91,8 +91,18 @@ def _squeeze(matrix: np.ndarray) -> bytes:
     return flat[flat != 0].tobytes()
 
 
-def _lines(n: int, make: Callable[[int, int], list[Field]]) -> Iterator[bytes]:
-    """Text of ``n`` lines in blocks: ``make(start, stop)`` gives the fields of lines ``start:stop``."""
+def block_lines(n: int, make: Callable[[int, int], list[Field]]) -> Iterator[bytes]:
+    """Text of ``n`` lines, :data:`BLOCK_LINES` at a time.
+
+    Args:
+        n: Number of lines.
+        make: ``make(start, stop)`` gives the fields of lines ``start:stop``, in order: literal
+            bytes (the same on every line, e.g. separators and the newline) or byte-string arrays
+            with one element per line (e.g. from :func:`ids` and :func:`numbers`).
+
+    Yields:
+        The bytes of each block of lines.
+    """
     for start in range(0, n, BLOCK_LINES):
         stop = min(start + BLOCK_LINES, n)
         yield _squeeze(_matrix(stop - start, make(start, stop)))
@@ -104,10 +114,10 @@ def _indexed(prefix: str, names: str, idx: np.ndarray, values: np.ndarray | None
 
     def make(start: int, stop: int) -> list[Field]:
         if values is None:
-            return [head, _ids(idx[start:stop]), b"\n"]
-        return [head, _ids(idx[start:stop]), b" ", _numbers(values[start:stop]), b"\n"]
+            return [head, ids(idx[start:stop]), b"\n"]
+        return [head, ids(idx[start:stop]), b" ", numbers(values[start:stop]), b"\n"]
 
-    return _lines(idx.size, make)
+    return block_lines(idx.size, make)
 
 
 def _name_field(name: str) -> str:
@@ -150,7 +160,7 @@ def _row_sections(model: LinearModel) -> tuple[np.ndarray, Iterator[bytes], Iter
     rhs_value = np.where(up_fin, up, lo)
 
     idx = np.flatnonzero(kept)
-    rows = _lines(idx.size, lambda a, b: [b" ", kind[idx[a:b]], b"  " + ROW_PREFIX.encode(), _ids(idx[a:b]), b"\n"])
+    rows = block_lines(idx.size, lambda a, b: [b" ", kind[idx[a:b]], b"  " + ROW_PREFIX.encode(), ids(idx[a:b]), b"\n"])
     with_rhs = np.flatnonzero(kept & (rhs_value != 0.0))
     rhs = _indexed("    RHS ", ROW_PREFIX, with_rhs, rhs_value[with_rhs])
     rng = np.flatnonzero(ranged)
@@ -195,13 +205,13 @@ def _columns_section(model: LinearModel, kept_rows: np.ndarray) -> Iterator[byte
         is_obj[starts] = True
         line_col = np.empty(size, dtype=np.int64)
         line_col[is_obj], line_col[~is_obj] = np.arange(j0, j1), cols
-        row_text = np.char.add(row_head, _ids(rows))
+        row_text = np.char.add(row_head, ids(rows))
         names = np.empty(size, dtype=f"S{max(row_text.itemsize, len(objective))}")
         names[is_obj], names[~is_obj] = objective, row_text
-        obj_text, entry_text = _numbers(c[j0:j1]), _numbers(vals)
+        obj_text, entry_text = numbers(c[j0:j1]), numbers(vals)
         values = np.empty(size, dtype=f"S{max(obj_text.itemsize, entry_text.itemsize)}")
         values[is_obj], values[~is_obj] = obj_text, entry_text
-        lines = _matrix(size, [column_head, _ids(line_col), b" ", names, b" ", values, b"\n"])
+        lines = _matrix(size, [column_head, ids(line_col), b" ", names, b" ", values, b"\n"])
         yield _squeeze(_with_markers(lines, starts, counts, run_start[j0:j1], run_end[j0:j1]))
 
 
