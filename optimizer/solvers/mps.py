@@ -43,34 +43,56 @@ _MARKER_END = b"    MARKER 'MARKER' 'INTEND'\n"
 #: Integral floats below this magnitude print as ``<integer>.0`` (what ``repr`` gives); above, in exponent form.
 _INTEGRAL_LIMIT = 1e16
 
-#: A field of a block of lines: literal bytes (the same on every line) or one byte string per line.
+#: A field of a block of lines: literal bytes (the same on every line), or a text matrix with one row per line
+#: (``uint8``, NUL bytes are padding and vanish from the file) or a numpy byte-string array.
 Field = bytes | np.ndarray
 
 
 def ids(values: np.ndarray) -> np.ndarray:
-    """Decimal text of non-negative integers, as a numpy byte-string array (one per value)."""
-    values = np.asarray(values, dtype=np.int64)
+    """Decimal text of non-negative integers, as a text matrix (one row per value, digits right-aligned).
+
+    Digits are computed arithmetically, one column per power of ten; leading zeros become NUL padding.
+    """
+    values = np.asarray(values, dtype=np.int64).ravel()
     width = len(str(int(values.max()))) if values.size else 1
-    return values.astype(f"S{width}")
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    text = ((values[:, None] // powers) % 10 + ord("0")).astype(np.uint8)
+    text[:, :-1][values[:, None] < powers[:-1]] = 0  # leading zeros (a zero keeps its last digit)
+    return text
+
+
+def _merge(mask: np.ndarray, chosen: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """One text matrix: rows of ``chosen`` where ``mask`` holds, rows of ``other`` elsewhere (in order)."""
+    out = np.zeros((mask.size, max(chosen.shape[1], other.shape[1])), dtype=np.uint8)
+    out[mask, :chosen.shape[1]] = chosen
+    out[~mask, :other.shape[1]] = other
+    return out
+
+
+def _strings(values: np.ndarray) -> np.ndarray:
+    """A numpy byte-string array as a text matrix."""
+    values = np.ascontiguousarray(values)
+    return values.view(np.uint8).reshape(values.size, values.itemsize)
 
 
 def numbers(values: np.ndarray) -> np.ndarray:
-    """Shortest round-trip decimal text of each float (exactly ``repr``'s), as a numpy byte-string array.
+    """Shortest round-trip decimal text of each float (exactly ``repr``'s), as a text matrix.
 
-    Integral values are printed from their integer; matrix coefficients repeat a lot (1, -1,
-    demands), so when most of the rest are repeats each distinct value is formatted once.
+    Integral values are printed from their digits (``<integer>.0``); the others by numpy's
+    shortest round-trip cast, each distinct value once when most of them are repeats (matrix
+    coefficients: 1, -1, demands).
     """
-    values = np.asarray(values, dtype=float)
+    values = np.asarray(values, dtype=float).ravel()
     negative_zero = (values == 0.0) & np.signbit(values)
     integral = (values == np.floor(values)) & (np.abs(values) < _INTEGRAL_LIMIT) & ~negative_zero
-    whole = np.char.add(values[integral].astype(np.int64).astype("S17"), b".0")
+    whole = values[integral]
+    sign = np.where(whole < 0, ord("-"), 0).astype(np.uint8)[:, None]
+    point = np.broadcast_to(np.frombuffer(b".0", dtype=np.uint8), (whole.size, 2))
+    whole_text = np.concatenate([sign, ids(np.abs(whole).astype(np.int64)), point], axis=1)
     rest = values[~integral]
     distinct, inverse = np.unique(rest, return_inverse=True)
     text = distinct.astype("S")[inverse.ravel()] if 2 * distinct.size <= rest.size else rest.astype("S")
-    out = np.empty(values.size, dtype=f"S{max(whole.itemsize, text.itemsize)}")
-    out[integral] = whole
-    out[~integral] = text
-    return out
+    return _merge(integral, whole_text, _strings(text))
 
 
 def _matrix(n: int, fields: list[Field]) -> np.ndarray:
@@ -79,9 +101,10 @@ def _matrix(n: int, fields: list[Field]) -> np.ndarray:
     for field in fields:
         if isinstance(field, bytes):
             parts.append(np.broadcast_to(np.frombuffer(field, dtype=np.uint8), (n, len(field))))
+        elif field.dtype == np.uint8:
+            parts.append(field)
         else:
-            field = np.ascontiguousarray(field)
-            parts.append(field.view(np.uint8).reshape(n, field.itemsize))
+            parts.append(_strings(field))
     return np.concatenate(parts, axis=1)
 
 
@@ -96,9 +119,9 @@ def block_lines(n: int, make: Callable[[int, int], list[Field]]) -> Iterator[byt
 
     Args:
         n: Number of lines.
-        make: ``make(start, stop)`` gives the fields of lines ``start:stop``, in order: literal
-            bytes (the same on every line, e.g. separators and the newline) or byte-string arrays
-            with one element per line (e.g. from :func:`ids` and :func:`numbers`).
+        make: ``make(start, stop)`` gives the fields (:data:`Field`) of lines ``start:stop``, in
+            order: literal bytes (separators, the newline) and text matrices (e.g. from :func:`ids`
+            and :func:`numbers`).
 
     Yields:
         The bytes of each block of lines.
@@ -205,12 +228,8 @@ def _columns_section(model: LinearModel, kept_rows: np.ndarray) -> Iterator[byte
         is_obj[starts] = True
         line_col = np.empty(size, dtype=np.int64)
         line_col[is_obj], line_col[~is_obj] = np.arange(j0, j1), cols
-        row_text = np.char.add(row_head, ids(rows))
-        names = np.empty(size, dtype=f"S{max(row_text.itemsize, len(objective))}")
-        names[is_obj], names[~is_obj] = objective, row_text
-        obj_text, entry_text = numbers(c[j0:j1]), numbers(vals)
-        values = np.empty(size, dtype=f"S{max(obj_text.itemsize, entry_text.itemsize)}")
-        values[is_obj], values[~is_obj] = obj_text, entry_text
+        names = _merge(is_obj, _matrix(j1 - j0, [objective]), _matrix(rows.size, [row_head, ids(rows)]))
+        values = _merge(is_obj, numbers(c[j0:j1]), numbers(vals))
         lines = _matrix(size, [column_head, ids(line_col), b" ", names, b" ", values, b"\n"])
         yield _squeeze(_with_markers(lines, starts, counts, run_start[j0:j1], run_end[j0:j1]))
 
