@@ -1,9 +1,10 @@
 """Vectorised writer of free-format MPS files from a :class:`LinearModel`.
 
-The file is assembled as bytes by numpy, block by block: numbers and indices
-are turned into fixed-width byte strings by numpy's casts (the same shortest
-round-trip text as ``repr``), the fields of a block of lines are laid side by
-side in one ``uint8`` matrix, and the padding is squeezed out.  No Python
+The file is assembled as bytes by numpy, block by block: indices and integral
+values become digit matrices computed arithmetically, other numbers numpy's
+shortest round-trip text (the same as ``repr``), the fields of a block of lines
+are laid side by side in one ``uint8`` matrix padded with NUL bytes, and the
+padding is squeezed out.  No Python
 object is made per matrix entry, and the memory in use stays at a few
 :data:`BLOCK_LINES`-line blocks whatever the model's size.  Columns are named
 ``C<j>`` and rows ``R<i>`` (``j``, ``i`` = 0-based indices into the model
