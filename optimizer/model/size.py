@@ -76,10 +76,12 @@ class ModelSize:
 
 
 def _gib(n_bytes: float) -> str:
-    """Bytes as GiB with two significant decimals (MiB below 1 GiB)."""
-    if n_bytes < 2**30:
+    """Bytes in GiB with one decimal, or in whole MiB or KiB when smaller."""
+    if n_bytes >= 2**30:
+        return f"{n_bytes / 2**30:.1f} GiB"
+    if n_bytes >= 2**20:
         return f"{n_bytes / 2**20:.0f} MiB"
-    return f"{n_bytes / 2**30:.1f} GiB"
+    return f"{n_bytes / 2**10:.0f} KiB"
 
 
 def _units_per_region(network: Network) -> tuple[np.ndarray, np.ndarray]:
@@ -218,9 +220,9 @@ def check_fits(network: Network, available_bytes: int | None = None) -> ModelSiz
     radius_text = "no max_service_km is set" if radius is None else f"max_service_km is {radius:g} km"
     message = (
         f"the model would be too large for the memory available: {size} (estimated, {size.n_lanes:,} lanes), "
-        f"but only {_gib(available)} is available. To make it smaller: set or lower max_service_km in network.yaml "
-        f"({radius_text}), so that fewer site -> region lanes exist; solve with --strategy decompose, which never "
-        f"builds the whole model; or model fewer demand regions (aggregate demand points, e.g. 3-digit "
-        f"instead of 5-digit postcodes) or fewer candidate sites")
-    raise ModelTooLargeError(Problem(network.source or network.name, message, field="max_service_km"),
+        f"but only {_gib(available)} is available. To make it smaller: set or lower constraints.max_service_km "
+        f"in network.yaml ({radius_text}), so that fewer site -> region lanes exist; solve with --strategy "
+        f"decompose instead of the compact model; or model fewer demand regions (aggregate demand points, e.g. "
+        f"3-digit instead of 5-digit postcodes) or fewer candidate sites")
+    raise ModelTooLargeError(Problem(network.source or network.name, message, field="constraints.max_service_km"),
                              size=size, available=available)
