@@ -29,6 +29,8 @@ PRICING_ROUNDS = 25
 PRICE_TOL = 1e-9
 #: MIP gap of the generalised assignment problem (single sourcing) inside the heuristic.
 ASSIGNMENT_GAP = 1e-4
+#: Branch-and-bound nodes of that problem (a deterministic limit: the heuristic needs a good plan, not a proof).
+ASSIGNMENT_NODES = 20
 
 
 @dataclass
@@ -100,8 +102,8 @@ class TransportSolver:
             if interrupt.requested():
                 return None
             sub = restrict(lp, self._csc, keep, fixed, name=f"{lp.name}-transport")
-            gap = ASSIGNMENT_GAP if self.single_sourcing else None
-            raw = get_solver("highs").solve(sub.lp, SolveOptions(time_limit=self._time_left(), mip_gap=gap, threads=1))
+            limits = dict(mip_gap=ASSIGNMENT_GAP, node_limit=ASSIGNMENT_NODES) if self.single_sourcing else {}
+            raw = get_solver("highs").solve(sub.lp, SolveOptions(time_limit=self._time_left(), threads=1, **limits))
             self.lp_solves += 1
             if raw.status is Status.INFEASIBLE or raw.x is None:
                 if keep.size == all_open.size or raw.status is not Status.INFEASIBLE:
