@@ -4,6 +4,9 @@ Solve strategies and solver adapters call :func:`emit`; whoever wants to see pro
 (the CLI's terminal display, ``--log-json``) wraps the work in :func:`listening`.  With
 no listener, :func:`emit` costs one context-variable lookup.  Listeners must never
 write to stdout (it is reserved for ``--json``).
+
+Listeners live in a context variable, which a new thread does not inherit: code that reports
+from another thread (a solver's callback) takes :func:`reporter` in the calling thread first.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
+from functools import partial
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class ProgressEvent:
 
 
 Listener = Callable[[ProgressEvent], None]
+#: What :func:`reporter` returns: ``report(phase, objective=, bound=, message=)``.
+Reporter = Callable[..., None]
 
 _LISTENERS: ContextVar[tuple[tuple[Listener, float], ...]] = ContextVar("optimizer_progress", default=())
 
@@ -62,8 +68,27 @@ def active() -> bool:
 def emit(phase: str, *, objective: float | None = None, bound: float | None = None, message: str = "") -> None:
     """Report progress to every listener (no-op without listeners)."""
     listeners = _LISTENERS.get()
+    if listeners:
+        _send(listeners, phase, objective=objective, bound=bound, message=message)
+
+
+def reporter() -> Reporter | None:
+    """:func:`emit` bound to the listeners of the calling context, for use from any thread.
+
+    Returns:
+        A function with :func:`emit`'s signature that reports to the listeners active now
+        (even when called from a solver's thread, which does not see this context), or
+        ``None`` when nobody listens (then skip the reporting altogether).
+    """
+    listeners = _LISTENERS.get()
     if not listeners:
-        return
+        return None
+    return partial(_send, listeners)
+
+
+def _send(listeners: tuple[tuple[Listener, float], ...], phase: str, *, objective: float | None = None,
+          bound: float | None = None, message: str = "") -> None:
+    """Hand one event to each listener, timed from that listener's start."""
     now = time.monotonic()
     for listener, start in listeners:
         listener(ProgressEvent(phase=phase, seconds=now - start, objective=_finite(objective), bound=_finite(bound),
