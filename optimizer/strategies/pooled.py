@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from optimizer import progress
 from optimizer.model.linear import LinearModel
 from optimizer.model.pooled import PooledInventory
 from optimizer.solvers import interrupt
@@ -124,6 +125,8 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
         candidate = _evaluate(model, x)
         if best is None or _no_worse(candidate["objective"], best["objective"]):  # type: ignore[arg-type]
             best = candidate  # ties go to the later round, whose holding cost the model knows better
+        progress.emit("pooled-cuts", objective=best["objective"], bound=best_bound,  # type: ignore[arg-type]
+                      message=f"round {rounds}: {model.n_cuts} cuts, holding-cost error {candidate['error']:.2%}")
         if raw.termination is Termination.INTERRUPTED or rounds == max_rounds:
             break
         refined = model.refine(x) if candidate["error"] > rel_tol else model  # type: ignore[operator]
