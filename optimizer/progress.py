@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 
 
@@ -50,7 +50,8 @@ class ProgressEvent:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready record (``event: progress``)."""
-        return {"event": "progress", **asdict(self), "gap": self.gap}
+        return {"event": "progress", "phase": self.phase, "seconds": self.seconds, "objective": self.objective,
+                "bound": self.bound, "gap": self.gap, "message": self.message}
 
 
 Listener = Callable[[ProgressEvent], None]

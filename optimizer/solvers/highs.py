@@ -169,7 +169,8 @@ class _MipProgress:
         self.last = time.monotonic()
         self.shown = (data.mip_primal_bound, data.mip_dual_bound)
         if np.isfinite(self.shown).any():  # nothing to show before the first plan or bound
-            nodes = f"{data.mip_node_count:,} nodes"
+            count = int(data.mip_node_count)
+            nodes = "root node" if count == 0 else f"{count:,} node{'s' if count > 1 else ''}"
             self.emit(data.mip_primal_bound, data.mip_dual_bound, f"{nodes}, {note}" if note else nodes)
 
     def finish(self, result: SolverResult) -> None:
