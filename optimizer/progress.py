@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 
@@ -104,6 +104,37 @@ def listening(listener: Listener) -> Iterator[None]:
         yield
     finally:
         _LISTENERS.reset(token)
+
+
+@contextmanager
+def known(*, objective: float | None = None, bound: float | None = None) -> Iterator[None]:
+    """Inside the block, report no plan worse than ``objective`` and no bound weaker than ``bound``.
+
+    For a strategy that hands a sub-problem to a solver while it already holds a plan or a
+    bound (a reduced MIP after a Lagrangian bound, the next round of a cut loop): the solver's
+    own events then show the best known figures, not a bound that starts again from below.
+    ``objective`` must be the cost of a real plan of the whole problem and ``bound`` valid for it.
+    """
+    floor, ceiling = _finite(bound), _finite(objective)
+    token = _LISTENERS.set(tuple((_clamped(listener, ceiling, floor), start) for listener, start in _LISTENERS.get()))
+    try:
+        yield
+    finally:
+        _LISTENERS.reset(token)
+
+
+def _clamped(listener: Listener, ceiling: float | None, floor: float | None) -> Listener:
+    """``listener`` seeing objectives capped at ``ceiling`` and bounds raised to ``floor``."""
+
+    def clamped(event: ProgressEvent) -> None:
+        objective, bound = event.objective, event.bound
+        if ceiling is not None:
+            objective = ceiling if objective is None else min(objective, ceiling)
+        if floor is not None:
+            bound = floor if bound is None else max(bound, floor)
+        listener(replace(event, objective=objective, bound=bound))
+
+    return clamped
 
 
 def _finite(value: float | None) -> float | None:

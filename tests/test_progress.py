@@ -227,3 +227,17 @@ def test_run_log_json_reports_each_finished_run(tmp_path):
     assert all(r["phase"] == "sweep" and r["objective"] is not None for r in log[:-1])
     assert log[-1]["event"] == "result" and (log[-1]["runs"], log[-1]["solved"]) == (2, 2)
     assert "scenario" in res.stdout  # the summary table is unchanged
+
+
+def test_known_figures_keep_a_sub_solve_from_showing_a_weaker_bound_or_a_worse_plan():
+    events: list[ProgressEvent] = []
+    with progress.listening(events.append):
+        with progress.known(objective=100.0, bound=90.0):
+            progress.emit("mip", objective=120.0, bound=50.0)
+            progress.emit("mip", objective=95.0, bound=92.0)
+            progress.emit("mip")
+        with progress.known(bound=float("-inf")):  # nothing known: events pass unchanged
+            progress.emit("mip", objective=120.0)
+        progress.emit("mip", objective=120.0, bound=50.0)
+    assert [(e.objective, e.bound) for e in events] == [(100.0, 90.0), (95.0, 92.0), (100.0, 90.0), (120.0, None),
+                                                         (120.0, 50.0)]
