@@ -107,6 +107,17 @@ def listening(listener: Listener) -> Iterator[None]:
 
 
 @contextmanager
+def quiet() -> Iterator[None]:
+    """Report nothing from inside the block: for a strategy's internal sub-solves (a site knapsack,
+    a transportation problem), whose plans and bounds are not those of the problem being solved."""
+    token = _LISTENERS.set(())
+    try:
+        yield
+    finally:
+        _LISTENERS.reset(token)
+
+
+@contextmanager
 def known(*, objective: float | None = None, bound: float | None = None) -> Iterator[None]:
     """Inside the block, report no plan worse than ``objective`` and no bound weaker than ``bound``.
 

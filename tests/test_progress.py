@@ -18,6 +18,7 @@ from factory import make_network
 from optimizer import progress
 from optimizer.cli import main
 from optimizer.cli.progress import shown, status_text
+from optimizer.io.instances import random_capacitated
 from optimizer.model.linear import LinearModel
 from optimizer.network import InventorySettings
 from optimizer.progress import ProgressEvent
@@ -239,5 +240,23 @@ def test_known_figures_keep_a_sub_solve_from_showing_a_weaker_bound_or_a_worse_p
         with progress.known(bound=float("-inf")):  # nothing known: events pass unchanged
             progress.emit("mip", objective=120.0)
         progress.emit("mip", objective=120.0, bound=50.0)
+        with progress.quiet():  # a strategy's internal sub-solve
+            progress.emit("mip", objective=1.0)
+            assert not progress.active() and progress.reporter() is None
     assert [(e.objective, e.bound) for e in events] == [(100.0, 90.0), (95.0, 92.0), (100.0, 90.0), (120.0, None),
                                                          (120.0, 50.0)]
+
+
+@pytest.mark.parametrize("strategy", ["compact", "decompose"])
+def test_every_reported_plan_and_bound_brackets_the_optimum(strategy, tmp_path):
+    """A strategy's internal sub-solves (site knapsacks, transportation problems) stay out of the display."""
+    path = tmp_path / "cap.txt"
+    path.write_text(random_capacitated(20, 60, seed=3, ratio=1.3))  # unequal capacities: knapsack sub-MIPs
+    network = optimizer.load(path, format="orlib")
+    events: list[ProgressEvent] = []
+    with progress.listening(events.append):
+        result = optimizer.solve(network, strategy=strategy)
+    assert result.status is Status.OPTIMAL and events
+    for event in events:
+        assert event.objective is None or event.objective >= result.objective * (1 - 1e-9), event
+        assert event.bound is None or event.bound <= result.objective * (1 + 1e-9), event
