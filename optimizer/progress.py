@@ -118,27 +118,35 @@ def quiet() -> Iterator[None]:
 
 
 @contextmanager
-def known(*, objective: float | None = None, bound: float | None = None) -> Iterator[None]:
+def known(*, objective: float | None = None, bound: float | None = None, relaxation: bool = False) -> Iterator[None]:
     """Inside the block, report no plan worse than ``objective`` and no bound weaker than ``bound``.
 
     For a strategy that hands a sub-problem to a solver while it already holds a plan or a
     bound (a reduced MIP after a Lagrangian bound, the next round of a cut loop): the solver's
     own events then show the best known figures, not a bound that starts again from below.
     ``objective`` must be the cost of a real plan of the whole problem and ``bound`` valid for it.
+
+    Args:
+        objective: The cost of the best plan known, if any.
+        bound: The best valid bound known, if any.
+        relaxation: The block solves a relaxation (e.g. the pooled model's outer approximation):
+            its bounds are valid but its plans' objectives are not their true cost, so events
+            show ``objective`` instead of them.
     """
     floor, ceiling = _finite(bound), _finite(objective)
-    token = _LISTENERS.set(tuple((_clamped(listener, ceiling, floor), start) for listener, start in _LISTENERS.get()))
+    token = _LISTENERS.set(tuple((_clamped(listener, ceiling, floor, relaxation), start)
+                                 for listener, start in _LISTENERS.get()))
     try:
         yield
     finally:
         _LISTENERS.reset(token)
 
 
-def _clamped(listener: Listener, ceiling: float | None, floor: float | None) -> Listener:
-    """``listener`` seeing objectives capped at ``ceiling`` and bounds raised to ``floor``."""
+def _clamped(listener: Listener, ceiling: float | None, floor: float | None, relaxation: bool) -> Listener:
+    """``listener`` seeing objectives capped at ``ceiling`` (replaced for a relaxation), bounds raised to ``floor``."""
 
     def clamped(event: ProgressEvent) -> None:
-        objective, bound = event.objective, event.bound
+        objective, bound = (None if relaxation else event.objective), event.bound
         if ceiling is not None:
             objective = ceiling if objective is None else min(objective, ceiling)
         if floor is not None:

@@ -1,4 +1,4 @@
-"""Progress of long solves (issue 11): the channel, HiGHS's MIP callbacks, the pooled loop, the CLI display and --log-json."""
+"""Progress of long solves (issue 11): the channel, HiGHS's callbacks, the pooled loop, the CLI display, --log-json."""
 
 from __future__ import annotations
 
@@ -239,12 +239,14 @@ def test_known_figures_keep_a_sub_solve_from_showing_a_weaker_bound_or_a_worse_p
             progress.emit("mip")
         with progress.known(bound=float("-inf")):  # nothing known: events pass unchanged
             progress.emit("mip", objective=120.0)
+        with progress.known(objective=100.0, relaxation=True):  # a relaxation's plans are not plans
+            progress.emit("mip", objective=95.0, bound=80.0)
         progress.emit("mip", objective=120.0, bound=50.0)
         with progress.quiet():  # a strategy's internal sub-solve
             progress.emit("mip", objective=1.0)
             assert not progress.active() and progress.reporter() is None
     assert [(e.objective, e.bound) for e in events] == [(100.0, 90.0), (95.0, 92.0), (100.0, 90.0), (120.0, None),
-                                                         (120.0, 50.0)]
+                                                         (100.0, 80.0), (120.0, 50.0)]
 
 
 @pytest.mark.parametrize("strategy", ["compact", "decompose"])
