@@ -112,7 +112,9 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
     for rounds in range(1, max_rounds + 1):
         if interrupt.requested() and raw is not None:
             break
-        raw = (rough_fn if rough and rough_fn is not None else solve_fn)(lp)
+        known = None if best is None else float(best["objective"])  # type: ignore[arg-type]
+        with progress.known(objective=known, bound=best_bound, relaxation=True):  # the MIP only approximates stock
+            raw = (rough_fn if rough and rough_fn is not None else solve_fn)(lp)
         seconds += raw.solve_seconds
         if raw.bound is not None and np.isfinite(raw.bound):
             best_bound = max(best_bound, raw.bound)
