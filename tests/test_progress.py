@@ -265,3 +265,15 @@ def test_every_reported_plan_and_bound_brackets_the_optimum(strategy, tmp_path):
     for event in events:
         assert event.objective is None or event.objective >= result.objective * (1 - 1e-9), event
         assert event.bound is None or event.bound <= result.objective * (1 + 1e-9), event
+
+
+def test_a_closed_stderr_ends_the_display_not_the_command():
+    class Closed(Terminal):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    stream = Closed()
+    with shown(True, stream=stream) as display:
+        progress.emit("lagrangian", bound=1.0)  # from a strategy, in this thread: nothing catches it there
+        display.result({"status": "optimal"})
+    assert not display.listening

@@ -104,9 +104,7 @@ class Display:
             self._record(event.to_dict())
         elif self.live:
             with self._lock:
-                self.stream.write("\r" + status_text(event)[:self._width() - 1] + "\x1b[K")
-                self.stream.flush()
-                self._drawn = True
+                self._drawn = self._write("\r" + status_text(event)[:self._width() - 1] + "\x1b[K")
 
     def note(self, text: str, *, phase: str, objective: float | None = None, bound: float | None = None) -> None:
         """A lasting line of progress (e.g. a frontier point): a text line, or a progress record with ``--log-json``."""
@@ -135,14 +133,21 @@ class Display:
         """Erase the status line, if one is on screen (before other output, and at the end)."""
         with self._lock:
             if self._drawn:
-                self.stream.write("\r\x1b[K")
-                self.stream.flush()
-                self._drawn = False
+                self._drawn = not self._write("\r\x1b[K")
 
     def _record(self, record: dict[str, Any]) -> None:
         with self._lock:
-            self.stream.write(json.dumps(_json_safe(record)) + "\n")
+            self._write(json.dumps(_json_safe(record)) + "\n")
+
+    def _write(self, text: str) -> bool:
+        """Write and flush; a closed stderr (``| head``) ends the display, not the solve whose plan goes to stdout."""
+        try:
+            self.stream.write(text)
             self.stream.flush()
+        except (OSError, ValueError):  # a broken pipe, or a closed file
+            self.log_json = self.live = False
+            return False
+        return True
 
     def _width(self) -> int:
         try:
