@@ -197,7 +197,8 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
         report.fixed_open = int(np.count_nonzero(fixed == 1))
         report.fixed_closed = int(np.count_nonzero(fixed == 0))
         mip_start = time.monotonic()
-        raw, size = _reduced_mip(built, fixed, x_best, backend, options, deadline)
+        with progress.known(objective=float(best["objective"]), bound=bound):  # type: ignore[arg-type]
+            raw, size = _reduced_mip(built, fixed, x_best, backend, options, deadline)
         report.seconds["mip"] = time.monotonic() - mip_start
         report.mip = size
         if raw.x is not None and raw.objective is not None and raw.objective < float(best["objective"]):  # type: ignore[arg-type]

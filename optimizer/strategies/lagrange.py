@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from optimizer import progress
 from optimizer.model.build import BuiltModel, count_bounds
 from optimizer.model.linear import LinearModel
 from optimizer.solvers import get_solver
@@ -193,7 +194,8 @@ def choose_sites(problem: SiteProblem, site_value: np.ndarray) -> tuple[np.ndarr
     model = LinearModel(c=site_value, A=sp.csr_matrix(np.vstack(rows)), row_lower=np.array(lo),
                         row_upper=np.array(hi), col_lower=problem.y_lower, col_upper=problem.y_upper,
                         integer=np.ones(S, dtype=bool), name="lagrangian-sites")
-    raw = get_solver("highs").solve(model, SolveOptions(threads=1))
+    with progress.quiet():  # a sub-problem: its plan and bound are not the network's
+        raw = get_solver("highs").solve(model, SolveOptions(threads=1))
     if not raw.status.has_plan or raw.x is None:
         raise SitesInfeasible(raw.message)
     bound = raw.bound if raw.bound is not None else -np.inf

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optimizer import progress
 from optimizer.model.build import BuiltModel
 from optimizer.solvers import get_solver, interrupt
 from optimizer.solvers.base import SolveOptions, Status
@@ -103,7 +104,9 @@ class TransportSolver:
                 return None
             sub = restrict(lp, self._csc, keep, fixed, name=f"{lp.name}-transport")
             limits = dict(mip_gap=ASSIGNMENT_GAP, node_limit=ASSIGNMENT_NODES) if self.single_sourcing else {}
-            raw = get_solver("highs").solve(sub.lp, SolveOptions(time_limit=self._time_left(), threads=1, **limits))
+            with progress.quiet():  # a sub-problem: its plan and bound are not the network's
+                raw = get_solver("highs").solve(sub.lp, SolveOptions(time_limit=self._time_left(), threads=1,
+                                                                     **limits))
             self.lp_solves += 1
             if raw.status is Status.INFEASIBLE or raw.x is None:
                 if keep.size == all_open.size or raw.status is not Status.INFEASIBLE:
