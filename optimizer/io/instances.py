@@ -211,7 +211,7 @@ LADDER_PRODUCTS = pd.DataFrame(
     index=pd.Index(["ELEC", "APP", "FURN"], name="id"))
 
 #: Fixed cost of a ladder site per square root of its capacity, currency per period.
-LADDER_FIXED_COST_PER_SQRT = 100.0
+LADDER_FIXED_COST_PER_SQRT = 400.0
 
 
 def ladder_network(n_sites: int, n_regions: int, seed: int = LADDER_SEED,
@@ -223,7 +223,7 @@ def ladder_network(n_sites: int, n_regions: int, seed: int = LADDER_SEED,
     Three products (:data:`LADDER_PRODUCTS`) differ in volume, value and shipping rate; the demand
     of each region and product is lognormal (rounded to whole units, at least 1). Site
     capacities sum to 3x the total demand volume, fixed costs grow with the square root of
-    capacity; stock is linear (10 days of cover), regions may be multi-sourced, there are no
+    capacity; stock is linear (7 days of cover), regions may be multi-sourced, there are no
     suppliers; road km are great-circle km x :data:`LADDER_CIRCUITY`; one period is a week.
 
     Args:
@@ -256,7 +256,7 @@ def ladder_network(n_sites: int, n_regions: int, seed: int = LADDER_SEED,
     demand = _demand_table(regions, products, quantity)
     total_volume = float((quantity @ products["volume"].to_numpy()).sum())
     sites = _size_sites(rng, sites, total_volume, LADDER_FIXED_COST_PER_SQRT)
-    settings = Settings(period_days=7.0, circuity=LADDER_CIRCUITY, days_of_cover=10.0,
+    settings = Settings(period_days=7.0, circuity=LADDER_CIRCUITY, days_of_cover=7.0,
                         single_sourcing=False, max_service_km=float(service_km))
     return Network(sites, regions, products, demand, settings=settings,
                    name=f"ladder-{n_sites}x{n_regions}-s{seed}")
