@@ -2,11 +2,12 @@
 
 Every benchmark number comes from a fresh child process, start-up included:
 
-* :func:`run_child` runs a command and measures its wall-clock seconds (from just before the
-  process is started until it has been reaped) and its peak resident set size from
-  ``os.wait4``.  On Linux that figure is the largest peak of the child and of every process the
-  child waited for (``RUSAGE_BOTH``), for example the CBC program that PuLP runs: the peak of
-  the largest process, not the sum of processes alive at the same time.
+* :func:`run_child` runs a command through :mod:`benchmarks.launch` and gets its wall-clock
+  seconds (from just before the process is started until it has been reaped) and its peak
+  resident set size from ``os.wait4``.  On Linux that figure is the largest peak of the command
+  and of every process it waited for, for example the CBC program that PuLP runs: the peak of
+  the largest process, not the sum of processes alive at the same time.  Its floor is the
+  launcher's own resident set, about 8 MiB.
 * :func:`engine_solve` runs ``python -m optimizer solve PATH --json ...`` and reads its JSON;
   :func:`textbook_solve` runs the textbook PuLP + CBC model (``python -m benchmarks.textbook_pulp``).
 """
@@ -28,6 +29,8 @@ from typing import Any, Sequence
 
 #: The repository root (the children run there, with it on PYTHONPATH).
 ROOT = Path(__file__).resolve().parent.parent
+#: The launcher that starts and measures each command.
+LAUNCHER = Path(__file__).resolve().parent / "launch.py"
 #: ``ru_maxrss`` is in KiB on Linux and in bytes on macOS.
 RSS_UNIT_BYTES = 1 if sys.platform == "darwin" else 1024
 #: A child given a solver time limit of T seconds is killed after WALL_FACTOR * T + WALL_SLACK s
@@ -46,14 +49,14 @@ class ChildRun:
 
     Attributes:
         wall_seconds: From just before the start until the child was reaped.
-        peak_rss_mib: Peak resident set size, MiB (see the module docstring).
+        peak_rss_mib: Peak resident set size, MiB (see the module docstring); ``None`` when unknown.
         exit_code: The child's exit code; negative for a signal; ``None`` when killed for overrunning.
         stdout: Everything it printed on stdout.
         stderr: Everything it printed on stderr.
     """
 
     wall_seconds: float
-    peak_rss_mib: float
+    peak_rss_mib: float | None
     exit_code: int | None
     stdout: str
     stderr: str
@@ -78,21 +81,26 @@ def child_env() -> dict[str, str]:
 def run_child(argv: Sequence[str], wall_limit: float | None = None) -> ChildRun:
     """Run a command in the repository root; measure its wall time and peak memory.
 
-    stdout and stderr go to temporary files (not pipes), so a large JSON document cannot
-    block the child.  The child leads its own process group, so that on overrunning
-    ``wall_limit`` it is killed together with any solver program it started.
+    The command is started by :mod:`benchmarks.launch` (a bare interpreter), so that its peak
+    memory does not include this process's.  stdout and stderr go to temporary files (not
+    pipes), so a large JSON document cannot block the child.  The launcher leads its own
+    process group, so that on overrunning ``wall_limit`` the command is killed together with
+    any solver program it started.
 
     Args:
         argv: The command.
-        wall_limit: Seconds after which the child's process group is killed; ``None`` waits.
+        wall_limit: Seconds after which the process group is killed; ``None`` waits.
 
     Returns:
-        The measurements and the output.
+        The measurements and the output (wall time and peak memory of a killed command are
+        measured from outside: the launcher's figures are lost with it).
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, \
+            open(Path(tmp) / "stdout", "w+b") as out, open(Path(tmp) / "stderr", "w+b") as err:
+        measured = Path(tmp) / "measured.json"
         start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=ROOT, env=child_env(),
-                                start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "-I", "-S", str(LAUNCHER), str(measured), *argv],
+                                stdout=out, stderr=err, cwd=ROOT, env=child_env(), start_new_session=True)
         overran = threading.Event()
 
         def kill() -> None:
@@ -106,16 +114,19 @@ def run_child(argv: Sequence[str], wall_limit: float | None = None) -> ChildRun:
         if timer is not None:
             timer.daemon = True
             timer.start()
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc.wait()
         wall = time.perf_counter() - start
         if timer is not None:
             timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen
         out.seek(0)
         err.seek(0)
-        return ChildRun(wall_seconds=wall, peak_rss_mib=usage.ru_maxrss * RSS_UNIT_BYTES / 2**20,
-                        exit_code=None if overran.is_set() else proc.returncode,
-                        stdout=out.read().decode(errors="replace"), stderr=err.read().decode(errors="replace"))
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        if overran.is_set() or not measured.exists():
+            code = None if overran.is_set() else proc.returncode
+            return ChildRun(wall_seconds=wall, peak_rss_mib=None, exit_code=code, stdout=stdout, stderr=stderr)
+        inner = json.loads(measured.read_text())
+        return ChildRun(wall_seconds=inner["wall_seconds"], peak_rss_mib=inner["maxrss"] * RSS_UNIT_BYTES / 2**20,
+                        exit_code=inner["exit_code"], stdout=stdout, stderr=stderr)
 
 
 def python(*args: str) -> list[str]:
@@ -234,7 +245,8 @@ def engine_solve(path: Path, fmt: str = "dataset", *, strategy: str | None = Non
                  build_seconds=doc.get("build_seconds"), solve_seconds=doc.get("solve_seconds"),
                  wall_seconds=run.wall_seconds, peak_rss_mib=run.peak_rss_mib, time_limit=time_limit,
                  variables=size.get("variables"),
-                 error=None if run.exit_code in STATUS_EXIT_CODES else f"exit code {run.exit_code}: {run.last_error_line()}")
+                 error=(None if run.exit_code in STATUS_EXIT_CODES
+                        else f"exit code {run.exit_code}: {run.last_error_line()}"))
 
 
 def textbook_solve(path: Path, fmt: str, time_limit: float | None = None) -> Solve:

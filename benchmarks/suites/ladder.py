@@ -90,7 +90,7 @@ def run(opts: Options) -> SuiteResult:
                 skipped.append(f"skipped: {text} is not a rung ({', '.join(f'{s}x{r}' for s, r in TARGETS)})")
     target = Column("target", "target_met", target_cell)
     result = SuiteResult("ladder", f"generated networks, 3 products, solved to a {LADDER_GAP:.0%} gap",
-                         solves.columns(opts.baseline, False, [target]), skipped=skipped)
+                         solves.columns(opts.baseline, False, [target], optimum=False), skipped=skipped)
     with tempfile.TemporaryDirectory(prefix="ladder-") as tmp:
         for k, (sites, regions) in enumerate(wanted, 1):
             name = f"{sites}x{regions}"
@@ -108,5 +108,5 @@ def run(opts: Options) -> SuiteResult:
                        "radius " + ", ".join(f"{r['service_km']:g} km ({r['instance']})" for r in result.rows)
                        + f"; each solved with --mip-gap {LADDER_GAP:g} and --time-limit = the target time "
                          f"({UNTARGETED_TIME_LIMIT:g} s without one) unless --time-limit is given."]
-                    + solves.legend(opts.baseline, False, "--strategy" in solve_options()))
+                    + solves.legend(opts.baseline, False, "--strategy" in solve_options(), optimum=False))
     return result

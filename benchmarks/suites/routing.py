@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.measure import ROOT, engine_solve
+from benchmarks.measure import ROOT, Solve, engine_solve
 from benchmarks.options import Options
 from benchmarks.report import Column, SuiteResult, number
 from benchmarks.suites.ladder import parse_size
@@ -55,13 +55,15 @@ def network_for(name: str) -> Network:
 def run(opts: Options) -> SuiteResult:
     """Solve each network with both routing forms; rows with the shortest-path speed-up."""
     columns = [
-        Column("network", "network"), Column("routing", "routing"), Column("variables", "variables"),
+        Column("network", "network"), Column("routing", "routing"), Column("status", "status"),
+        Column("variables", "variables"),
         Column("build s", "build_s", number("build_s", ".2f")), Column("solve s", "solve_s", number("solve_s", ".2f")),
         Column("wall s", "wall_s", number("wall_s", ".2f")),
         Column("objective", "objective", number("objective", ",.2f")), Column("gap", "gap", number("gap", ".1e")),
         Column("peak RSS MiB", "peak_rss_mib", number("peak_rss_mib", ".0f")),
         Column("check", "check_ok", lambda r: {True: "ok", False: "FAIL"}.get(r.get("check_ok"), "-")),
-        Column("speed-up vs arc flow", "speedup", lambda r: "-" if r.get("speedup") is None else f"{r['speedup']:.2f}×"),
+        Column("speed-up vs arc flow", "speedup",
+               lambda r: "-" if r.get("speedup") is None else f"{r['speedup']:.2f}×"),
         Column("objectives agree", "agree"),
     ]
     result = SuiteResult("routing", "arc flows against shortest-path lanes (3 suppliers, 3 products)", columns)
@@ -89,7 +91,8 @@ def run(opts: Options) -> SuiteResult:
     return result
 
 
-def _row(name: str, form: str, solve: Any) -> dict[str, Any]:
+def _row(name: str, form: str, solve: Solve) -> dict[str, Any]:
+    """The table row of one solve."""
     return {"network": name, "routing": form, "variables": solve.variables, "status": solve.status,
             "build_s": solve.build_seconds, "solve_s": solve.solve_seconds, "wall_s": solve.wall_seconds,
             "objective": solve.objective, "gap": solve.gap, "peak_rss_mib": solve.peak_rss_mib,

@@ -126,8 +126,15 @@ def row_ok(row: dict[str, Any]) -> bool:
     return row.get("error_vs_optimum") is None or row["error_vs_optimum"] <= MATCH_RTOL
 
 
-def columns(baseline: bool, textbook: bool, extra: list[Column] | None = None) -> list[Column]:
-    """The table of a solve suite; ``extra`` (such as a target column) comes before the baselines."""
+def columns(baseline: bool, textbook: bool, extra: list[Column] | None = None, optimum: bool = True) -> list[Column]:
+    """The table of a solve suite.
+
+    Args:
+        baseline: With the baselines' columns.
+        textbook: With the textbook PuLP model's columns (when ``baseline``).
+        extra: Columns (such as a target) placed before the baselines'.
+        optimum: With the error against the published optimum.
+    """
     cols = [
         Column("instance", "instance"), Column("size", "size"), Column("status", "status"),
         Column("build s", "build_s", number("build_s", ".2f")), Column("solve s", "solve_s", number("solve_s", ".2f")),
@@ -136,8 +143,8 @@ def columns(baseline: bool, textbook: bool, extra: list[Column] | None = None) -
         Column("bound", "bound", number("bound", ",.3f")), Column("gap", "gap", number("gap", ".1e")),
         Column("peak RSS MiB", "peak_rss_mib", number("peak_rss_mib", ".0f")),
         Column("check", "check_ok", lambda r: {True: "ok", False: "FAIL"}.get(r.get("check_ok"), "-")),
-        Column("error vs optimum", "error_vs_optimum", number("error_vs_optimum", ".1e")),
-    ] + (extra or [])
+    ] + ([Column("error vs optimum", "error_vs_optimum", number("error_vs_optimum", ".1e"))] if optimum else []) \
+        + (extra or [])
     if baseline:
         cols += [Column("compact s", "compact_wall_s", number("compact_wall_s", ".2f")),
                  Column("compact status", "compact_status"),
@@ -222,12 +229,13 @@ def errors(rows: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
-def legend(baseline: bool, textbook: bool, strategy_option: bool) -> list[str]:
+def legend(baseline: bool, textbook: bool, strategy_option: bool, optimum: bool = True) -> list[str]:
     """How to read a solve suite's table."""
-    notes = ["wall s: the whole `optimizer solve FILE --json` child process, start-up included; build s and "
-             "solve s as it reports them; peak RSS: largest resident set of the child (os.wait4).",
-             f"error vs optimum: |objective - published| / published (a match is at most {MATCH_RTOL:g}; "
-             "the published values are rounded to 3 decimals)."]
+    notes = ["wall s: the whole `optimizer solve PATH --json` child process, start-up included; build s and "
+             "solve s as it reports them; peak RSS: largest resident set of the child (os.wait4)."]
+    if optimum:
+        notes.append(f"error vs optimum: |objective - published| / published (a match is at most {MATCH_RTOL:g}; "
+                     "the published values are rounded to 3 decimals).")
     if baseline:
         model = ("`--strategy compact`" if strategy_option else
                  "the engine's default model (this command line has no --strategy yet)")
