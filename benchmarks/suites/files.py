@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +75,7 @@ def holmberg_instances(shared: Path) -> tuple[list[Instance], list[str]]:
 def select(instances: list[Instance], opts: Options) -> tuple[list[Instance], list[str]]:
     """The instances named by ``--instances`` (all by default), with ``--time-limit``; skip messages."""
     if opts.time_limit is not None:
-        instances = [Instance(i.name, i.path, i.fmt, i.size, i.optimum, i.mip_gap, opts.time_limit)
-                     for i in instances]
+        instances = [replace(i, time_limit=opts.time_limit) for i in instances]
     if opts.instances is None:
         return instances, []
     by_name = {i.name: i for i in instances}
