@@ -155,13 +155,31 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
         raise Unsupported(f"no set of sites meets the site rows ({error})") from error
     report.lagrangian_bound = relaxed.bound
     usable = problem.y_upper > 0.5
-    by_value = np.argsort(relaxed.site_value, kind="stable")
-    offer(*repair(transport, relaxed.y, by_value[usable[by_value]]))
+    free = usable & (problem.y_lower < 0.5)
+    # Sets of open sites are ranked by their transportation LP (exact with multi-sourcing, a
+    # bound with single sourcing, whose plans then come from node-limited assignment MIPs).
+    scored: dict[str, object] = {"score": np.inf, "open": None}
+
+    def consider(is_open: np.ndarray, result: tuple[float, np.ndarray] | None) -> None:
+        if result is None:
+            return
+        if result[0] < scored["score"]:  # type: ignore[operator]
+            scored.update(score=result[0], open=is_open.copy())
+        if not transport.single_sourcing:
+            offer(is_open, result)
+
+    def from_relaxation(current: Relaxed) -> None:
+        order = np.argsort(current.site_value, kind="stable")
+        consider(*repair(transport.score, current.y, order[usable[order]]))
+
+    from_relaxation(relaxed)
+    if scored["open"] is not None:
+        offer(scored["open"], transport.plan(scored["open"]))  # type: ignore[arg-type]
     if best["x"] is None and not out_of_time():
-        everything = repair(transport, usable.copy(), np.zeros(0, dtype=np.int64))
-        if everything[1] is None:
+        everything = usable.copy()
+        offer(everything, transport.plan(everything))
+        if best["x"] is None:
             raise Unsupported("no plan serves the demand even with every usable site open")
-        offer(*everything)
 
     tried = {np.packbits(relaxed.y).tobytes()}
 
@@ -169,8 +187,7 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
         key = np.packbits(current.y).tobytes()
         if iteration % HEURISTIC_EVERY == 0 and key not in tried:
             tried.add(key)
-            order = np.argsort(current.site_value, kind="stable")
-            offer(*repair(transport, current.y, order[usable[order]]))
+            from_relaxation(current)
 
     best_lam, best_relaxed, report.iterations = _subgradient(
         problem, lam, relaxed, lambda: float(best["objective"]), MAX_ITERATIONS, 2.0, heuristic, out_of_time)
@@ -178,11 +195,13 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
     heuristic(0, best_relaxed)
     report.seconds["bound"] = time.monotonic() - start
 
-    if not out_of_time() and not _closed(best, best_relaxed.bound, target_gap):
-        is_open, objective, x = local_search(transport, best["open"], float(best["objective"]),  # type: ignore[arg-type]
-                                             best_relaxed.site_value, max_moves=LOCAL_MOVES)
+    if not out_of_time() and not _closed(best, best_relaxed.bound, target_gap) and scored["open"] is not None:
+        is_open, score, x = local_search(transport.score, free, scored["open"], float(scored["score"]),  # type: ignore[arg-type]
+                                         best_relaxed.site_value, max_moves=LOCAL_MOVES)
         if x is not None:
-            offer(is_open, (objective, x))
+            consider(is_open, (score, x))
+        if transport.single_sourcing and not out_of_time():
+            offer(scored["open"], transport.plan(scored["open"]))  # type: ignore[arg-type]
     report.heuristic_objective = float(best["objective"])  # type: ignore[arg-type]
     report.transport_solves = transport.lp_solves
     report.seconds["heuristic"] = time.monotonic() - start - report.seconds["bound"]
@@ -230,7 +249,8 @@ def _subgradient(problem: SiteProblem, lam: np.ndarray, relaxed: Relaxed, upper:
 
     The step factor halves after :data:`PATIENCE` iterations without a better bound; the loop
     ends after ``iterations``, when the factor falls below :data:`MIN_STEP`, when the bound
-    proves the incumbent optimal, or when ``stop()`` says so.
+    proves the incumbent optimal, or when ``stop()`` says so.  Steps use the site problem's
+    linear relaxation where it would need a MIP; the best multipliers are then evaluated exactly.
 
     Returns:
         The best multipliers, the relaxation there, and the number of iterations run.
@@ -246,7 +266,7 @@ def _subgradient(problem: SiteProblem, lam: np.ndarray, relaxed: Relaxed, upper:
         if norm <= 1e-18:
             break
         lam = lam + step * max(target - relaxed.bound, 1e-9 * abs(target)) / norm * direction
-        relaxed = evaluate(problem, lam)
+        relaxed = evaluate(problem, lam, exact=False)
         done = iteration
         if relaxed.bound > best_relaxed.bound:
             best_lam, best_relaxed, stale = lam, relaxed, 0
@@ -257,7 +277,8 @@ def _subgradient(problem: SiteProblem, lam: np.ndarray, relaxed: Relaxed, upper:
                 step, stale = step / 2.0, 0
         if each is not None:
             each(iteration, relaxed)
-    return best_lam, best_relaxed, done
+    exact = evaluate(problem, best_lam)  # the exact site problem: a bound at least as good
+    return best_lam, exact if exact.bound >= best_relaxed.bound else best_relaxed, done
 
 
 def _deflect(subgradient: np.ndarray, previous: np.ndarray) -> np.ndarray:

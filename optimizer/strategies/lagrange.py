@@ -142,8 +142,15 @@ def knapsacks(problem: SiteProblem, reduced: np.ndarray) -> tuple[np.ndarray, np
     return value, take
 
 
-def evaluate(problem: SiteProblem, lam: np.ndarray) -> Relaxed:
+def evaluate(problem: SiteProblem, lam: np.ndarray, exact: bool = True) -> Relaxed:
     """Solve the relaxation at multipliers ``lam`` (one per assignment unit).
+
+    Args:
+        problem: The relaxation's data.
+        lam: One multiplier per assignment unit.
+        exact: Solve the site problem exactly (see :func:`choose_sites`); ``False`` allows its linear
+            relaxation where the exact problem would need a MIP (a weaker but still valid bound,
+            cheap enough for every subgradient step).
 
     Raises:
         SitesInfeasible: No choice of sites meets the forced statuses, counts and aggregate capacity.
@@ -151,7 +158,7 @@ def evaluate(problem: SiteProblem, lam: np.ndarray) -> Relaxed:
     reduced = problem.lane_cost - lam[problem.lane_unit]
     value, take = knapsacks(problem, reduced)
     site_value = problem.site_cost + value
-    y, site_bound = choose_sites(problem, site_value)
+    y, site_bound = choose_sites(problem, site_value, exact)
     free_y = (problem.y_lower > 0.5) | ((site_value < 0) & (problem.y_upper > 0.5))
     base = problem.offset + float(lam.sum())
     open_take = take * y[problem.lane_site]
@@ -164,13 +171,15 @@ class SitesInfeasible(Exception):
     """The site binaries alone cannot meet the forced statuses, site counts and aggregate capacity."""
 
 
-def choose_sites(problem: SiteProblem, site_value: np.ndarray) -> tuple[np.ndarray, float]:
+def choose_sites(problem: SiteProblem, site_value: np.ndarray, exact: bool = True) -> tuple[np.ndarray, float]:
     """The relaxation's best sites: ``min sum_i site_value_i y_i`` under the site-only rows.
 
     Exact and instant by sorting when there is no aggregate capacity row or every free site has
     the same capacity (then only the number of open sites matters); otherwise a small MIP
     (HiGHS) over the site binaries, whose proven bound (not its incumbent) is returned, so the
-    Lagrangian bound stays valid even if that MIP stops short of proof.
+    Lagrangian bound stays valid even if that MIP stops short of proof.  With ``exact=False``
+    and no site count, the covering knapsack's linear relaxation (Dantzig's greedy) gives the
+    bound instead, and the sites it uses, rounded up, the choice.
 
     Returns:
         ``(y, bound)``: the chosen sites (bool) and a lower bound of the minimum.
@@ -185,6 +194,8 @@ def choose_sites(problem: SiteProblem, site_value: np.ndarray) -> tuple[np.ndarr
     free = np.flatnonzero(upper & ~lower)
     if problem.cover_volume is None or np.unique(problem.capacity[free]).size <= 1:
         return _by_count(problem, site_value, lower, free)
+    if not exact and problem.count is None:
+        return _cover_relaxation(problem, site_value, y, free)
     S = problem.n_sites
     rows, lo, hi = [np.where(upper, problem.capacity, 0.0)], [problem.cover_volume], [np.inf]
     if problem.count is not None:
@@ -200,6 +211,23 @@ def choose_sites(problem: SiteProblem, site_value: np.ndarray) -> tuple[np.ndarr
         raise SitesInfeasible(raw.message)
     bound = raw.bound if raw.bound is not None else -np.inf
     return raw.x > 0.5, float(bound)
+
+
+def _cover_relaxation(problem: SiteProblem, site_value: np.ndarray, y: np.ndarray,
+                      free: np.ndarray) -> tuple[np.ndarray, float]:
+    """The aggregate capacity row's linear relaxation: add the free sites of least value per
+    capacity unit until the row holds, the last one fractionally (its share counts in the bound)."""
+    missing = float(problem.cover_volume) - float(problem.capacity[y].sum())  # type: ignore[arg-type]
+    pool = free[~y[free] & (problem.capacity[free] > 0)]
+    if float(problem.capacity[pool].sum()) < missing:
+        raise SitesInfeasible("the usable sites' capacity is below the total demand volume")
+    pool = pool[np.argsort(site_value[pool] / problem.capacity[pool], kind="stable")]
+    before = np.cumsum(problem.capacity[pool]) - problem.capacity[pool]
+    needed = pool[before < missing]
+    share = np.clip((missing - before[:needed.size]) / problem.capacity[needed], 0.0, 1.0)
+    chosen = y.copy()
+    chosen[needed] = True
+    return chosen, float(site_value[y].sum() + site_value[needed] @ share)
 
 
 def _by_count(problem: SiteProblem, site_value: np.ndarray, lower: np.ndarray,
