@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -107,7 +108,10 @@ def test_decompose_is_deterministic(tmp_path):
     first = optimizer.solve(built, strategy="decompose")
     second = optimizer.solve(built, strategy="decompose")
     assert first.objective == second.objective and first.bound == second.bound
-    assert first.messages == [m for m in second.messages]  # same phases, same counts
+    def untimed(messages: list[str]) -> list[str]:
+        return [re.sub(r"\(\d+\.\d+ s\)", "", m) for m in messages]
+
+    assert untimed(first.messages) == untimed(second.messages)  # same phases, same counts
     assert first.flows.equals(second.flows)
 
 
@@ -189,7 +193,7 @@ def test_site_knapsacks_equal_their_linear_programs():
 
 @settings(max_examples=60, deadline=None)
 @given(values=st.lists(st.floats(-50, 50), min_size=3, max_size=9), seed=st.integers(0, 1000),
-       equal=st.booleans(), count=st.sampled_from([None, (2.0, 4.0), (0.0, 2.0)]))
+       equal=st.booleans(), count=st.sampled_from([None, (2.0, 4.0), (0.0, 2.0), (-np.inf, 3.0), (2.0, np.inf)]))
 def test_site_choice_is_exact(values, seed, equal, count):
     n = len(values)
     rng = np.random.default_rng(seed)

@@ -59,8 +59,9 @@ PATIENCE = 10
 MIN_STEP = 1e-5
 #: Weight of the previous direction in :func:`_deflect` (1.5, as Camerini, Fratta and Maffioli advise).
 DEFLECTION = 1.5
-#: Iterations between heuristic plans built from the relaxation's sites.
-HEURISTIC_EVERY = 10
+#: Subgradient iterations after which the relaxation's sites are turned into a plan (more often
+#: early, when the sites change most; each costs a few transportation LPs).
+HEURISTIC_AT = frozenset({5, 10, 20, 30, 45, 60, 80, 100, 130, 160, 200, 250, 300})
 #: Most local-search moves (each one transportation LP).
 LOCAL_MOVES = 150
 #: Most rounds of site fixing, each followed by :data:`REFIX_ITERATIONS` subgradient steps.
@@ -185,19 +186,22 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
 
     def heuristic(iteration: int, current: Relaxed) -> None:
         key = np.packbits(current.y).tobytes()
-        if iteration % HEURISTIC_EVERY == 0 and key not in tried:
+        if (iteration == 0 or iteration in HEURISTIC_AT) and key not in tried:
             tried.add(key)
             from_relaxation(current)
 
     best_lam, best_relaxed, report.iterations = _subgradient(
-        problem, lam, relaxed, lambda: float(best["objective"]), MAX_ITERATIONS, 2.0, heuristic, out_of_time)
+        problem, lam, relaxed, lambda: float(best["objective"]), MAX_ITERATIONS, 2.0, heuristic, out_of_time,
+        target_gap)
     report.lagrangian_bound = best_relaxed.bound
     heuristic(0, best_relaxed)
     report.seconds["bound"] = time.monotonic() - start
 
     if not out_of_time() and not _closed(best, best_relaxed.bound, target_gap) and scored["open"] is not None:
+        good_enough = best_relaxed.bound + target_gap * abs(best_relaxed.bound) / max(1.0 - target_gap, 1e-12)
         is_open, score, x = local_search(transport.score, free, scored["open"], float(scored["score"]),  # type: ignore[arg-type]
-                                         best_relaxed.site_value, max_moves=LOCAL_MOVES)
+                                         best_relaxed.site_value, max_moves=LOCAL_MOVES,
+                                         good_enough=good_enough if not transport.single_sourcing else -np.inf)
         if x is not None:
             consider(is_open, (score, x))
         if transport.single_sourcing and not out_of_time():
@@ -244,22 +248,35 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
 
 def _subgradient(problem: SiteProblem, lam: np.ndarray, relaxed: Relaxed, upper: Callable[[], float],
                  iterations: int, step: float, each: Callable[[int, Relaxed], None] | None,
-                 stop: Callable[[], bool]) -> tuple[np.ndarray, Relaxed, int]:
+                 stop: Callable[[], bool], target_gap: float = 0.0) -> tuple[np.ndarray, Relaxed, int]:
     """Maximise the Lagrangian bound by subgradient steps (Polyak's rule towards the incumbent).
 
     The step factor halves after :data:`PATIENCE` iterations without a better bound; the loop
     ends after ``iterations``, when the factor falls below :data:`MIN_STEP`, when the bound
-    proves the incumbent optimal, or when ``stop()`` says so.  Steps use the site problem's
+    proves the incumbent optimal or within ``target_gap``, or when ``stop()`` says so.  Steps use the site problem's
     linear relaxation where it would need a MIP; the best multipliers are then evaluated exactly.
 
+    Args:
+        problem: The relaxation's data.
+        lam: Starting multipliers.
+        relaxed: The exact relaxation at ``lam``.
+        upper: The incumbent's cost (the step's target).
+        iterations: Most iterations.
+        step: Initial step factor.
+        each: Called after every iteration with the relaxation there.
+        stop: Ends the loop early when it returns True.
+        target_gap: Relative gap of the incumbent to the bound at which to stop.
+
     Returns:
-        The best multipliers, the relaxation there, and the number of iterations run.
+        The best multipliers, the exact relaxation there, and the number of iterations run.
     """
+    start_lam, start = lam, relaxed
+    relaxed = evaluate(problem, lam, exact=False)  # steps compare bounds of one kind
     best_lam, best_relaxed, stale, done = lam, relaxed, 0, 0
     direction = relaxed.subgradient
     for iteration in range(1, iterations + 1):
         target = upper()
-        if stop() or step < MIN_STEP or proven_optimal(target, best_relaxed.bound):
+        if stop() or step < MIN_STEP or _within(target, best_relaxed.bound, target_gap):
             break
         direction = _deflect(relaxed.subgradient, direction)
         norm = float(direction @ direction)
@@ -273,12 +290,15 @@ def _subgradient(problem: SiteProblem, lam: np.ndarray, relaxed: Relaxed, upper:
             progress.emit("lagrangian", objective=target, bound=relaxed.bound)
         else:
             stale += 1
-            if stale >= PATIENCE:
-                step, stale = step / 2.0, 0
+            if stale >= PATIENCE:  # smaller steps, from the best point rather than where the steps wandered
+                step, stale, lam, relaxed = step / 2.0, 0, best_lam, best_relaxed
+                direction = relaxed.subgradient
         if each is not None:
             each(iteration, relaxed)
     exact = evaluate(problem, best_lam)  # the exact site problem: a bound at least as good
-    return best_lam, exact if exact.bound >= best_relaxed.bound else best_relaxed, done
+    if start.bound > exact.bound:
+        return start_lam, start, done
+    return best_lam, exact, done
 
 
 def _deflect(subgradient: np.ndarray, previous: np.ndarray) -> np.ndarray:
@@ -319,7 +339,11 @@ def _fixing_rounds(problem: SiteProblem, lam: np.ndarray, upper: Callable[[], fl
 
 def _closed(best: dict[str, object], bound: float, target_gap: float) -> bool:
     """Whether the best plan is within the target gap of the bound (or proven optimal)."""
-    objective = float(best["objective"])  # type: ignore[arg-type]
+    return _within(float(best["objective"]), bound, target_gap)  # type: ignore[arg-type]
+
+
+def _within(objective: float, bound: float, target_gap: float) -> bool:
+    """Whether ``objective`` is proven optimal by ``bound`` or within ``target_gap`` of it."""
     if proven_optimal(objective, bound):
         return True
     gap = relative_gap(objective, bound)

@@ -241,9 +241,11 @@ def _by_count(problem: SiteProblem, site_value: np.ndarray, lower: np.ndarray,
     """
     n_forced = int(np.count_nonzero(lower))
     k_low, k_high = 0, free.size
-    if problem.count is not None:
-        k_low = max(k_low, int(np.ceil(problem.count[0] - 1e-9)) - n_forced)
-        k_high = min(k_high, int(np.floor(problem.count[1] + 1e-9)) - n_forced)
+    if problem.count is not None:  # either side may be infinite
+        if np.isfinite(problem.count[0]):
+            k_low = max(k_low, int(np.ceil(problem.count[0] - 1e-9)) - n_forced)
+        if np.isfinite(problem.count[1]):
+            k_high = min(k_high, int(np.floor(problem.count[1] + 1e-9)) - n_forced)
     if problem.cover_volume is not None:
         missing = problem.cover_volume - float(problem.capacity[lower].sum())
         if missing > 0:

@@ -197,7 +197,7 @@ def repair(evaluate: Evaluate, is_open: np.ndarray, order: np.ndarray) -> tuple[
 
 
 def local_search(evaluate: Evaluate, free: np.ndarray, is_open: np.ndarray, best: float, site_value: np.ndarray,
-                 *, max_moves: int) -> tuple[np.ndarray, float, np.ndarray | None]:
+                 *, max_moves: int, good_enough: float = -np.inf) -> tuple[np.ndarray, float, np.ndarray | None]:
     """First-improvement search over close / open / swap moves, each costed by ``evaluate``.
 
     Moves are tried in an order set by the Lagrangian site values (sites the relaxation likes
@@ -210,6 +210,7 @@ def local_search(evaluate: Evaluate, free: np.ndarray, is_open: np.ndarray, best
         best: Its cost.
         site_value: The relaxation's value of opening each site.
         max_moves: Most evaluations.
+        good_enough: Stop once a set costs at most this (e.g. within the target gap of a bound).
 
     Returns:
         The best open set, its cost and its solution (``None`` when no move improved).
@@ -217,7 +218,7 @@ def local_search(evaluate: Evaluate, free: np.ndarray, is_open: np.ndarray, best
     best_x: np.ndarray | None = None
     moves = 0
     improved = True
-    while improved and moves < max_moves and not interrupt.requested():
+    while improved and moves < max_moves and best > good_enough and not interrupt.requested():
         improved = False
         opened = np.flatnonzero(is_open & free)
         closed = np.flatnonzero(~is_open & free)
