@@ -213,18 +213,18 @@ def solve(
     )
     if raw.status is Status.INFEASIBLE:
         reasons = explain_infeasibility(net)
-        result.messages = reasons or [
+        result.messages += reasons or [
             "The solver proved that no plan satisfies all constraints together, and no single cause was found: "
             "review site counts, forced statuses, capacities, single sourcing and max_service_km together."
         ]
         return result
     if raw.status is Status.NO_SOLUTION or raw.x is None:
         if raw.termination is Termination.INTERRUPTED:
-            result.messages = ["Interrupted before any plan was found."]
+            result.messages += ["Interrupted before any plan was found."]
         elif raw.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
-            result.messages = [f"No plan: the solver stopped on {raw.termination.value} trouble ({raw.message})."]
+            result.messages += [f"No plan: the solver stopped on {raw.termination.value} trouble ({raw.message})."]
         else:
-            result.messages = [f"No plan found within the limits ({raw.message or 'limit reached'})."]
+            result.messages += [f"No plan found within the limits ({raw.message or 'limit reached'})."]
         return result
 
     x = solved.round_solution(raw.x)

@@ -102,12 +102,15 @@ class SolveOptions:
         mip_gap: Relative gap at which to stop; ``None`` uses :data:`DEFAULT_MIP_GAP`.
         threads: Number of threads, ``None`` lets the solver choose.
         verbose: Send the solver's log to stderr (never stdout).
+        node_limit: Most branch-and-bound nodes (a deterministic work limit for heuristic
+            sub-solves; HiGHS only), ``None`` for none.
     """
 
     time_limit: float | None = None
     mip_gap: float | None = None
     threads: int | None = None
     verbose: bool = False
+    node_limit: int | None = None
 
     @property
     def effective_gap(self) -> float:
