@@ -131,6 +131,8 @@ def solve(
 
     Raises:
         InputError: The network is invalid, or its model holds figures no solver can represent.
+        ModelTooLargeError: The compact model would not fit in the available memory (the message
+            says how large it would be and what to change).
     """
     import numpy as np
 
@@ -140,6 +142,7 @@ def solve(
     from optimizer.model.build import BuiltModel, build_model
     from optimizer.model.linear import CrossedBoundsError, LinearModel
     from optimizer.model.pooled import add_pooled_inventory
+    from optimizer.model.size import check_fits
     from optimizer.results import Result, site_table, transit_volume
     from optimizer.solvers import get_solver
     from optimizer.solvers.base import SolveOptions, SolverResult, Status, Termination, proven_optimal, relative_gap
@@ -170,6 +173,8 @@ def solve(
             except Unsupported as why:
                 notes.append(f"Strategy decompose stopped ({why}): solved compact instead.")
                 chosen = "compact"
+        if raw is None:
+            check_fits(net)  # the compact model in the solver: refuse before it exhausts memory
         if raw is not None:
             pass
         elif net.settings.inventory.model == "pooled":

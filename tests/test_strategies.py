@@ -263,3 +263,15 @@ def test_time_limit_keeps_a_plan_and_a_valid_bound(tmp_path):
         assert result.check.ok
         assert result.bound is None or result.bound <= result.objective * (1 + 1e-9)
     assert result.status in (Status.OPTIMAL, Status.FEASIBLE, Status.NO_SOLUTION)
+
+
+def test_compact_model_too_large_is_refused_but_decompose_solves(tmp_path, monkeypatch):
+    import optimizer.model.size as size
+    from optimizer.errors import ModelTooLargeError
+
+    net = orlib_network(tmp_path, 10, 40, 31)
+    monkeypatch.setattr(size, "available_memory", lambda: 1024)
+    with pytest.raises(ModelTooLargeError) as caught:
+        optimizer.solve(net, strategy="compact")
+    assert "memory" in str(caught.value)
+    assert optimizer.solve(net, strategy="decompose").status is Status.OPTIMAL
