@@ -98,6 +98,9 @@ def test_auto_picks_by_size_and_features(tmp_path):
     assert select.choose(small, "decompose") == ("decompose", [])
     big = build_model(orlib_network(tmp_path, 40, select.AUTO_MIN_LANES // 40 + 1, 2))
     assert select.choose(big, "auto") == ("decompose", [])
+    single = build_model(orlib_network(tmp_path, 40, select.AUTO_MIN_LANES // 40 + 1, 2, single=True))
+    assert len(single.lane_site) < select.AUTO_MIN_LANES_SINGLE
+    assert select.choose(single, "auto") == ("compact", [])
     with pytest.raises(ValueError):
         select.choose(small, "fastest")
     assert set(STRATEGIES) == {"auto", "compact", "decompose"}
