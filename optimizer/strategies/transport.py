@@ -53,7 +53,8 @@ class TransportSolver:
     lp_solves: int = 0
     _csc: object = field(init=False, repr=False)
     _lane_order: np.ndarray = field(init=False, repr=False)
-    _memo: dict[bytes, tuple[float, np.ndarray] | None] = field(init=False, repr=False, default_factory=dict)
+    _memo: dict[bytes, tuple[float, np.ndarray, np.ndarray] | None] = field(init=False, repr=False,
+                                                                           default_factory=dict)
 
     def __post_init__(self) -> None:
         built = self.built
@@ -82,8 +83,8 @@ class TransportSolver:
         key = b"plan" + np.packbits(is_open).tobytes()
         if key not in self._memo:
             scored = self.score(is_open)
-            self._memo[key] = None if scored is None else self._assign(np.asarray(is_open, dtype=bool))
-        return self._memo[key]
+            self._remember(key, None if scored is None else self._assign(np.asarray(is_open, dtype=bool)))
+        return self._recall(key)
 
     def score(self, is_open: np.ndarray) -> tuple[float, np.ndarray] | None:
         """The transportation LP of the sites ``is_open``, by lane pricing: the plan's cost with
@@ -94,8 +95,25 @@ class TransportSolver:
         """
         key = b"lp" + np.packbits(is_open).tobytes()
         if key not in self._memo:
-            self._memo[key] = self._priced_lp(np.asarray(is_open, dtype=bool))
-        return self._memo[key]
+            self._remember(key, self._priced_lp(np.asarray(is_open, dtype=bool)))
+        return self._recall(key)
+
+    def _remember(self, key: bytes, result: tuple[float, np.ndarray] | None) -> None:
+        """Keep a result with its solution's nonzeros only (a search visits hundreds of sets)."""
+        if result is None:
+            self._memo[key] = None
+        else:
+            nonzero = np.flatnonzero(result[1])
+            self._memo[key] = (result[0], nonzero, result[1][nonzero])
+
+    def _recall(self, key: bytes) -> tuple[float, np.ndarray] | None:
+        """A remembered result with its full-length solution."""
+        kept = self._memo[key]
+        if kept is None:
+            return None
+        x = np.zeros(self.built.lp.n_cols)
+        x[kept[1]] = kept[2]
+        return kept[0], x
 
     def _time_left(self) -> float | None:
         import time
