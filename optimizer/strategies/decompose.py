@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from optimizer import progress
 from optimizer.model.build import BuiltModel
@@ -137,7 +138,6 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
     report = DecomposeReport()
     problem = SiteProblem.from_built(built)
     transport = TransportSolver(built, deadline=deadline)
-    S = problem.n_sites
 
     def out_of_time() -> bool:
         return interrupt.requested() or (deadline is not None and time.monotonic() >= deadline)
@@ -221,7 +221,7 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
         report.fixed_closed = int(np.count_nonzero(fixed == 0))
         mip_start = time.monotonic()
         with progress.known(objective=float(best["objective"]), bound=bound):  # type: ignore[arg-type]
-            raw, size = _reduced_mip(built, fixed, x_best, backend, options, deadline)
+            raw, size = _reduced_mip(built, transport.csc, fixed, x_best, backend, options, deadline)
         report.seconds["mip"] = time.monotonic() - mip_start
         report.mip = size
         if raw.x is not None and raw.objective is not None and raw.objective < float(best["objective"]):  # type: ignore[arg-type]
@@ -377,9 +377,10 @@ def _fix_sites(problem: SiteProblem, lam: np.ndarray, incumbent: float) -> np.nd
     return fixed
 
 
-def _reduced_mip(built: BuiltModel, fixed: np.ndarray, incumbent: np.ndarray, backend: Solver,
+def _reduced_mip(built: BuiltModel, csc: sp.csc_matrix, fixed: np.ndarray, incumbent: np.ndarray, backend: Solver,
                  options: SolveOptions, deadline: float | None) -> tuple[SolverResult, tuple[int, int]]:
-    """Solve the model with the fixed sites substituted out, warm-started at the incumbent.
+    """Solve the model with the fixed sites substituted out, warm-started at the incumbent
+    (``csc``: the model's matrix in CSC form, already made for the transportation sub-models).
 
     Returns:
         The result lifted to the full model's columns, and the reduced model's (columns, rows).
@@ -392,7 +393,7 @@ def _reduced_mip(built: BuiltModel, fixed: np.ndarray, incumbent: np.ndarray, ba
     lane_keep = site_kept[built.lane_site]
     keep = np.concatenate([np.flatnonzero(fixed == -1), S + np.flatnonzero(lane_keep),
                            np.arange(S + len(built.lane_site), lp.n_cols)])
-    sub = restrict(lp, lp.A.tocsc(), keep, values, name=f"{lp.name}-reduced")
+    sub = restrict(lp, csc, keep, values, name=f"{lp.name}-reduced")
     model = replace(sub.lp, warm_start=incumbent[sub.cols])
     left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
     raw = backend.solve(model, replace(options, time_limit=left))

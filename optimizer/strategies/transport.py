@@ -11,10 +11,12 @@ LP.  Everything is deterministic: budgets count moves and pricing rounds, not se
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from optimizer import progress
 from optimizer.model.build import BuiltModel
@@ -46,19 +48,20 @@ class TransportSolver:
         built: The one-echelon model.
         deadline: ``time.monotonic()`` value after which solves stop, or ``None``.
         lp_solves: Number of LP/MIP solves so far.
+        csc: ``built.lp.A`` in CSC form (column slices of it build every sub-model).
     """
 
     built: BuiltModel
     deadline: float | None = None
     lp_solves: int = 0
-    _csc: object = field(init=False, repr=False)
+    csc: sp.csc_matrix = field(init=False, repr=False)
     _lane_order: np.ndarray = field(init=False, repr=False)
     _memo: dict[bytes, tuple[float, np.ndarray, np.ndarray] | None] = field(init=False, repr=False,
                                                                            default_factory=dict)
 
     def __post_init__(self) -> None:
         built = self.built
-        self._csc = built.lp.A.tocsc()
+        self.csc = built.lp.A.tocsc()
         S = built.n_sites
         C = len(built.lane_site)
         # Lanes by unit, cheapest first (ties by lane index): the pricing's starting columns.
@@ -116,8 +119,6 @@ class TransportSolver:
         return kept[0], x
 
     def _time_left(self) -> float | None:
-        import time
-
         return None if self.deadline is None else max(self.deadline - time.monotonic(), 1e-3)
 
     def _fixed(self, is_open: np.ndarray) -> np.ndarray | None:
@@ -149,7 +150,7 @@ class TransportSolver:
         if fixed is None or interrupt.requested():
             return None
         keep = np.sort(self.built.n_sites + self._open_lanes(is_open))
-        sub = restrict(self.built.lp, self._csc, keep, fixed, name=f"{self.built.lp.name}-assign")
+        sub = restrict(self.built.lp, self.csc, keep, fixed, name=f"{self.built.lp.name}-assign")
         raw = self._run(sub.lp, mip_gap=ASSIGNMENT_GAP, node_limit=ASSIGNMENT_NODES)
         return None if raw.x is None else (float(raw.objective), sub.lift(raw.x))
 
@@ -169,7 +170,7 @@ class TransportSolver:
         for _ in range(PRICING_ROUNDS + 1):
             if interrupt.requested():
                 return None
-            sub = restrict(lp, self._csc, keep, fixed, relax=True, name=f"{lp.name}-transport")
+            sub = restrict(lp, self.csc, keep, fixed, relax=True, name=f"{lp.name}-transport")
             raw = self._run(sub.lp)
             if raw.status is Status.INFEASIBLE or raw.x is None:
                 if keep.size == all_open.size or raw.status is not Status.INFEASIBLE:
@@ -190,7 +191,7 @@ class TransportSolver:
         if omitted.size == 0:
             return omitted
         c = self.built.lp.c[omitted]
-        reduced = c - self._csc[:, omitted].T @ duals
+        reduced = c - self.csc[:, omitted].T @ duals
         return omitted[reduced < -PRICE_TOL * (1.0 + np.abs(c))]
 
 
