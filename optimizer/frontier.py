@@ -27,6 +27,7 @@ import pandas as pd
 from optimizer import api
 from optimizer.errors import InputError, Problem
 from optimizer.io.files import replace_file
+from optimizer.links import ROAD
 from optimizer.model.build import BuiltModel
 from optimizer.network import Network
 from optimizer.reports import prepare_output
@@ -80,10 +81,13 @@ def plan_vector(built: BuiltModel, open_sites: Sequence[str], flows: pd.DataFram
     Args:
         built: The model the vector is for.
         open_sites: Ids of the open sites.
-        flows: The plan's site -> region flows (units per period).
+        flows: The plan's site -> region flows (units per period); with a ``mode`` column
+            (as decoded plans have) a flow counts only on the lane of its mode.
 
     Returns:
         ``y`` 0/1 per site, then the fraction of each assignment unit served on each lane.
+
+    Memory is linear in the lanes and flows (no sites x regions x products array).
     """
     net = built.network
     S, C = built.n_sites, len(built.lane_site)
@@ -93,15 +97,35 @@ def plan_vector(built: BuiltModel, open_sites: Sequence[str], flows: pd.DataFram
     r = net.regions.index.get_indexer(flows["to"].astype(str))
     p = net.products.index.get_indexer(flows["product"].astype(str))
     keep = (s >= 0) & (r >= 0) & (p >= 0)
-    shipped = np.zeros((S, len(net.regions), len(net.products)))
-    np.add.at(shipped, (s[keep], r[keep], p[keep]), flows["quantity"].to_numpy(dtype=float)[keep])
+    P = len(net.products)
+    unit_k, unit_p = np.nonzero(built.unit_mix > 0)  # each (region, product) with demand is in one unit
+    flow_unit = _lookup(built.unit_region[unit_k] * P + unit_p, unit_k, r[keep].astype(np.int64) * P + p[keep])
+    lane_key = built.lane_site.astype(np.int64) * len(built.unit_region) + built.lane_unit
+    flow_key = s[keep].astype(np.int64) * len(built.unit_region) + flow_unit
+    if "mode" in flows:  # a site -> region pair may have a road lane and link lanes of other modes
+        modes = np.append(net.link_table["mode"].to_numpy(dtype=object), ROAD).astype(str)
+        codes, uniques = pd.factorize(np.concatenate([modes[built.lane_link], flows["mode"].astype(str)[keep]]))
+        lane_key = lane_key * len(uniques) + codes[:C]
+        flow_key = flow_key * len(uniques) + codes[C:]
+    lane_of_flow = _lookup(lane_key, np.arange(C), np.where(flow_unit >= 0, flow_key, -1))
+    found = lane_of_flow >= 0  # a flow without a lane (or demand) is ignored
     mix = built.unit_mix[built.lane_unit]  # (C, P)
-    lane_shipped = shipped[built.lane_site, built.unit_region[built.lane_unit]]  # (C, P)
-    x[S:] = np.where(mix > 0, lane_shipped, 0.0).sum(axis=1) / mix.sum(axis=1)
+    served = flows["quantity"].to_numpy(dtype=float)[keep][found]
+    lane_of_flow = lane_of_flow[found]
+    x[S:] = np.bincount(lane_of_flow, weights=served, minlength=C) / mix.sum(axis=1)
     x = np.clip(x, 0.0, 1.0)
     integer = built.lp.integer[:S + C]
     x[integer] = np.round(x[integer])
     return x
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """``values`` at the position of each query in ``keys`` (unique), -1 where a query is not a key."""
+    if not len(keys):
+        return np.full(len(queries), -1)
+    order = np.argsort(keys, kind="stable")
+    pos = np.minimum(np.searchsorted(keys[order], queries), len(keys) - 1)
+    return np.where(keys[order][pos] == queries, values[order][pos], -1)
 
 
 def add_best_site(built: BuiltModel, x: np.ndarray) -> np.ndarray | None:

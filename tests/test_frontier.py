@@ -95,6 +95,45 @@ def test_plan_vector_reproduces_the_objective(dataset):
     assert built.lp.c @ x + built.lp.offset == pytest.approx(result.objective, rel=1e-9)
 
 
+@pytest.mark.parametrize("single_sourcing", [False, True])
+def test_plan_vector_is_the_solution(dataset, single_sourcing):
+    built = build_model(optimizer.load(dataset).with_settings(exact_sites=2, single_sourcing=single_sourcing))
+    result = optimizer.solve(built)
+    x = plan_vector(built, result.open_sites, result.flows)
+    assert built.lp.c @ x + built.lp.offset == pytest.approx(result.objective, rel=1e-9)
+    assert np.all(x[:built.n_sites] == np.isin(built.network.site_ids, result.open_sites))
+    served = np.bincount(built.lane_unit, weights=x[built.n_sites:], minlength=len(built.unit_region))
+    np.testing.assert_allclose(served, 1.0)  # every unit fully served, on lanes of open sites only
+    assert np.all(x[built.n_sites:][x[:built.n_sites][built.lane_site] < 0.5] == 0)
+
+
+def test_plan_vector_memory_is_linear_in_lanes():
+    import tracemalloc
+
+    from factory import KM_PER_DEG, make_network
+
+    rng = np.random.default_rng(3)
+    S, R, P = 100, 8000, 3
+    lon = rng.uniform(0, S - 1, R)
+    net = make_network([{"id": f"S{i}", "lon": float(i)} for i in range(S)],
+                       [{"id": f"R{j}", "lon": float(v)} for j, v in enumerate(lon)],
+                       [{"id": f"P{k}"} for k in range(P)],
+                       [(f"R{j}", f"P{k}", 1.0) for j in range(R) for k in range(P)],
+                       max_service_km=1.5 * KM_PER_DEG, single_sourcing=True)
+    built = build_model(net)
+    nearest = np.rint(lon).astype(int)
+    flows = pd.DataFrame({"from": np.repeat([f"S{i}" for i in nearest], P),
+                          "to": np.repeat([f"R{j}" for j in range(R)], P),
+                          "product": np.tile([f"P{k}" for k in range(P)], R), "quantity": 1.0, "mode": "road"})
+    tracemalloc.start()
+    x = plan_vector(built, sorted(set(flows["from"])), flows)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < S * R * P * 8 / 2  # a dense sites x regions x products array alone would take 19 MB
+    lanes = np.flatnonzero(x[S:] > 0)
+    assert len(lanes) == R and np.all(built.lane_site[lanes] == nearest[built.unit_region[built.lane_unit[lanes]]])
+
+
 def test_complete_start_fills_extra_columns(dataset):
     net = optimizer.load(dataset).with_settings(single_sourcing=True, exact_sites=2,
                                                 inventory=InventorySettings(model="pooled"))
