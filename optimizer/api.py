@@ -102,6 +102,7 @@ def solve(
     threads: int | None = None,
     verbose: bool = False,
     run_check: bool = True,
+    strategy: str | None = None,
 ) -> Result:
     """Build (if needed) and solve the model, decode the plan and check it.
 
@@ -115,6 +116,9 @@ def solve(
         threads: Solver threads.
         verbose: Send the solver log to stderr.
         run_check: Run the independent checker on the plan.
+        strategy: ``auto``, ``compact`` or ``decompose`` (see :mod:`optimizer.strategies.select`);
+            default: the network's ``solver.strategy``.  A fallback to ``compact`` is stated in
+            ``messages``.
 
     Returns:
         The result: ``status`` (``optimal`` as defined in :mod:`optimizer.solvers.base`) and
@@ -140,7 +144,9 @@ def solve(
     from optimizer.solvers import get_solver
     from optimizer.solvers.base import SolveOptions, SolverResult, Status, Termination, proven_optimal, relative_gap
     from optimizer.stock import plan_stock
+    from optimizer.strategies.decompose import Unsupported, solve_decomposed
     from optimizer.strategies.pooled import solve_pooled
+    from optimizer.strategies.select import choose
 
     built = network if isinstance(network, BuiltModel) else build_model(network)
     net = built.network
@@ -153,8 +159,20 @@ def solve(
         verbose=verbose,
     )
     pooled = None
+    chosen, notes = choose(built, strategy or defaults.strategy)
     try:  # every backend validates the model first (crossed bounds, NaN, magnitudes)
-        if net.settings.inventory.model == "pooled":
+        raw = None
+        solved = built
+        if chosen == "decompose":
+            try:
+                raw, report = solve_decomposed(built, backend, options)
+                notes += report.messages()
+            except Unsupported as why:
+                notes.append(f"Strategy decompose stopped ({why}): solved compact instead.")
+                chosen = "compact"
+        if raw is not None:
+            pass
+        elif net.settings.inventory.model == "pooled":
             deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
 
             def solve_round(lp: LinearModel, gap: float | None = options.mip_gap) -> SolverResult:
@@ -169,7 +187,6 @@ def solve(
             solved = pooled.model.built if pooled.model is not None else built
         else:
             raw = backend.solve(built.lp, options)
-            solved = built
     except CrossedBoundsError:
         reasons = explain_infeasibility(net)  # e.g. min_sites above max_sites set from Python
         if not reasons:
@@ -191,6 +208,8 @@ def solve(
             "nonzeros": int(model_lp.A.nnz),
         },
         network_name=net.name,
+        strategy=chosen,
+        messages=list(notes),
     )
     if raw.status is Status.INFEASIBLE:
         reasons = explain_infeasibility(net)

@@ -34,12 +34,16 @@ class SolverSettings:
         time_limit: Seconds, ``None`` for no limit.
         mip_gap: Relative gap, ``None`` for the default 1e-9.
         threads: Threads, ``None`` for the solver's choice.
+        strategy: Solve strategy: ``auto`` (by model size and features), ``compact`` (the whole
+            MIP to the backend) or ``decompose`` (Lagrangian relaxation, heuristic, reduced MIP;
+            see :mod:`optimizer.strategies`).
     """
 
     name: str = "highs"
     time_limit: float | None = None
     mip_gap: float | None = None
     threads: int | None = None
+    strategy: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ class Result:
         messages: Explanations (why infeasible, why no plan, solver notes).
         model_size: Number of variables, integer variables and constraints.
         network_name: Name of the solved network.
+        strategy: The solve strategy that ran (``compact`` or ``decompose``, see
+            :mod:`optimizer.strategies.select`).
     """
 
     status: Status
@@ -75,6 +77,7 @@ class Result:
     messages: list[str] = field(default_factory=list)
     model_size: dict[str, int] = field(default_factory=dict)
     network_name: str = ""
+    strategy: str = "compact"
 
     @property
     def has_plan(self) -> bool:
@@ -108,6 +111,7 @@ class Result:
             "bound": _num(self.bound),
             "gap": _num(self.gap),
             "solver": self.solver,
+            "strategy": self.strategy,
             "build_seconds": round(self.build_seconds, 6),
             "solve_seconds": round(self.solve_seconds, 6),
             "costs": {k: _num(v) for k, v in self.costs.items()},

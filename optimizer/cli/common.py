@@ -46,6 +46,17 @@ def fail(error: OptimizerError, as_json: bool) -> NoReturn:
     sys.exit(EXIT_INPUT)
 
 
+def strategy_option(command: Any) -> Any:
+    """The ``--strategy`` option of the commands that solve (see :mod:`optimizer.strategies.select`)."""
+    from optimizer.strategies import STRATEGIES
+
+    return click.option(
+        "--strategy", type=click.Choice(STRATEGIES), default=None,
+        help="compact: the whole MIP to the solver; decompose: Lagrangian bound, heuristic plan and a reduced "
+             "MIP (one-echelon networks with linear stock); auto: by size (default: network.yaml's "
+             "solver.strategy, else auto).")(command)
+
+
 def protected_inputs(path: Path) -> list[Path]:
     """Input files that output must never overwrite (the files of a dataset folder, or the file itself)."""
     return [p for p in path.iterdir() if p.is_file()] if path.is_dir() else [path]

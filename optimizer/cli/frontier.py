@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from optimizer import api
-from optimizer.cli.common import EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, fail, protected_inputs
+from optimizer.cli.common import EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, fail, protected_inputs, strategy_option
 from optimizer.errors import OptimizerError
 from optimizer.frontier import AXES, cost_columns, frontier, write_frontier
 from optimizer.solvers import SOLVERS, interrupt
@@ -67,8 +67,10 @@ def _json_value(value: Any) -> Any:
 @click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
               help="Stop each solve at this relative gap (default: prove optimality to 1e-9); a coarse curve "
                    "of a large network comes much faster with e.g. 0.01.")
+@strategy_option
 def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out_dir: Path | None, as_json: bool,
-                     solver: str | None, time_limit: float | None, mip_gap: float | None) -> None:
+                     solver: str | None, time_limit: float | None, mip_gap: float | None,
+                     strategy: str | None) -> None:
     """Solve the network at PATH for p = 1..N open sites and tabulate cost by component.
 
     Ctrl-C or SIGTERM stops the point being solved (it keeps its best plan) and the sweep (exit 6).
@@ -86,7 +88,7 @@ def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out
             network = api.load(path, format=fmt)
             table = frontier(network, axis, max_points=max_sites, progress=progress,
                              solve=lambda built: api.solve(built, solver=solver, time_limit=time_limit,
-                                                           mip_gap=mip_gap))
+                                                           mip_gap=mip_gap, strategy=strategy))
             interrupted = interrupt.requested()
         if out_dir is not None:
             written = write_frontier(table, out_dir, protected_inputs(path))

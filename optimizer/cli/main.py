@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from optimizer.cli.common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK,
-                                  CommandGroup, fail, protected_inputs)
+                                  CommandGroup, fail, protected_inputs, strategy_option)
 from optimizer.errors import InputError, OptimizerError
 from optimizer.io import FORMATS
 from optimizer.solvers import SOLVER_NAMES
@@ -60,8 +60,10 @@ def main() -> None:
               help="Stop at this relative gap (default: prove optimality to 1e-9).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Solver threads.")
 @click.option("--verbose", is_flag=True, help="Send the solver log to stderr.")
+@strategy_option
 def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str | None,
-          time_limit: float | None, mip_gap: float | None, threads: int | None, verbose: bool) -> None:
+          time_limit: float | None, mip_gap: float | None, threads: int | None, verbose: bool,
+          strategy: str | None) -> None:
     """Solve the network at PATH (a dataset folder or a scenario YAML file) and report the plan.
 
     Ctrl-C or SIGTERM stops the solve within a second or two and reports the best plan so far
@@ -76,7 +78,7 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
         with interrupt.handle_signals():
             network = api.load(path, format=fmt)
             result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
-                               threads=threads, verbose=verbose)
+                               threads=threads, verbose=verbose, strategy=strategy)
         if out_dir is not None:
             write_outputs(result, network, out_dir, protected_inputs(path))
     except OptimizerError as error:

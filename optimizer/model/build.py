@@ -233,7 +233,7 @@ def _assignment_units(network: Network) -> tuple[np.ndarray, np.ndarray]:
     return regions, mix
 
 
-def _count_bounds(network: Network) -> tuple[float, float] | None:
+def count_bounds(network: Network) -> tuple[float, float] | None:
     """Bounds on the number of open sites, or ``None`` when unconstrained."""
     s = network.settings
     lo = -np.inf if s.min_sites is None else float(s.min_sites)
@@ -341,7 +341,7 @@ def build_model(network: Network) -> BuiltModel:
         hi.append(np.array([np.inf]))
         n_rows += 1
 
-    count = _count_bounds(network)
+    count = count_bounds(network)
     if count is not None:
         rows.append(np.full(S, n_rows))
         cols.append(np.arange(S))

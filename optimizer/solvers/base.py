@@ -128,6 +128,8 @@ class SolverResult:
         bound: Best proven lower bound including the offset (``None`` if unknown).
         solve_seconds: Wall-clock time spent in the solver.
         message: Backend's own words on the outcome.
+        row_dual: Row duals of an optimal linear program (no integer columns), when the
+            backend reports them (HiGHS does), else ``None``.
     """
 
     status: Status
@@ -138,6 +140,7 @@ class SolverResult:
     bound: float | None = None
     solve_seconds: float = 0.0
     message: str = ""
+    row_dual: np.ndarray | None = None
 
     @property
     def gap(self) -> float | None:

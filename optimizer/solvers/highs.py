@@ -150,10 +150,14 @@ def _result(highs: Any, highspy: Any, status: Any, model: LinearModel, options: 
     info = highs.getInfo()
     has_solution = info.primal_solution_status == _SOLUTION_FEASIBLE
     optimal = status == statuses.kOptimal
-    x = np.asarray(highs.getSolution().col_value, dtype=np.float64) if has_solution else None
+    solution = highs.getSolution()
+    x = np.asarray(solution.col_value, dtype=np.float64) if has_solution else None
+    row_dual = None
     objective = float(model.c @ x + model.offset) if x is not None else None
     if model.n_integer == 0:
         bound = objective if optimal else None
+        if optimal and solution.dual_valid:
+            row_dual = np.asarray(solution.row_dual, dtype=np.float64)
     else:
         dual = float(info.mip_dual_bound)
         bound = dual if np.isfinite(dual) else None
@@ -170,4 +174,5 @@ def _result(highs: Any, highspy: Any, status: Any, model: LinearModel, options: 
         termination = Termination.NUMERICAL
     return SolverResult(result_status, HighsSolver.name, termination=termination,
                         x=x if result_status.has_plan else None,
-                        objective=objective if result_status.has_plan else None, bound=bound, message=message)
+                        objective=objective if result_status.has_plan else None, bound=bound, message=message,
+                        row_dual=row_dual)

@@ -1,0 +1,355 @@
+"""The ``decompose`` strategy: Lagrangian bound, heuristic plans, site fixing, then a reduced MIP.
+
+1. **Bound.** Subgradient optimisation of the Lagrangian relaxation of the demand rows
+   (:mod:`optimizer.strategies.lagrange`), every lane priced in each iteration by one vectorised
+   pass.  Every ``L(lambda)`` is a valid lower bound; the best is kept.
+2. **Plans.** The relaxation's open sites, repaired until feasible, are costed by the
+   transportation LP with lane pricing (:mod:`optimizer.strategies.transport`); then a local
+   search over close / open / swap moves.
+3. **Fixing.** For each site, a lower bound on every plan that flips it (the relaxation with that
+   site forced the other way); a site whose flip bound exceeds the best plan's cost is fixed.
+4. **Reduced MIP.** When the gap is not yet closed, the model with the fixed sites substituted out
+   (their lanes gone if closed) goes to the chosen backend, warm-started with the best plan.
+   Its bound covers the full model: every plan outside it costs more than the incumbent, so the
+   reported bound is ``max(Lagrangian, min(reduced MIP bound, incumbent))``.
+
+Supported: one-echelon models (no suppliers, no capacitated or fixed-cost links) with linear
+stock, multi- or single sourcing, site counts, forced statuses and service radii.  The
+subproblems (site knapsack, transportation LPs) run on HiGHS; the reduced MIP on the backend
+asked for.  Budgets count iterations and moves, never seconds, so results are deterministic;
+only a user's time limit or an interrupt cuts the work short.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from optimizer import progress
+from optimizer.model.build import BuiltModel
+from optimizer.solvers import interrupt
+from optimizer.solvers.base import (
+    SolveOptions,
+    Solver,
+    SolverResult,
+    Status,
+    Termination,
+    proven_optimal,
+    relative_gap,
+)
+from optimizer.strategies.lagrange import (
+    Relaxed,
+    SiteProblem,
+    SitesInfeasible,
+    choose_sites,
+    evaluate,
+    initial_multipliers,
+)
+from optimizer.strategies.restrict import restrict
+from optimizer.strategies.transport import TransportSolver, local_search, repair
+
+#: Most subgradient iterations.
+MAX_ITERATIONS = 300
+#: Iterations without a better bound before the step size halves.
+PATIENCE = 10
+#: The subgradient stops when the step factor falls below this.
+MIN_STEP = 1e-5
+#: Weight of the previous direction in :func:`_deflect` (1.5, as Camerini, Fratta and Maffioli advise).
+DEFLECTION = 1.5
+#: Iterations between heuristic plans built from the relaxation's sites.
+HEURISTIC_EVERY = 10
+#: Most local-search moves (each one transportation LP).
+LOCAL_MOVES = 150
+#: Most rounds of site fixing, each followed by :data:`REFIX_ITERATIONS` subgradient steps.
+FIXING_ROUNDS = 5
+#: Subgradient iterations after each round of fixing.
+REFIX_ITERATIONS = 120
+#: Initial step factor of those iterations (the multipliers are already good).
+REFIX_STEP = 0.5
+
+
+@dataclass
+class DecomposeReport:
+    """What the decomposition did, for the result's messages.
+
+    Attributes:
+        iterations: Subgradient iterations.
+        lagrangian_bound: Best Lagrangian bound, currency per period.
+        heuristic_objective: Best plan before the reduced MIP, currency per period.
+        fixed_open: Sites fixed open by their flip bounds.
+        fixed_closed: Sites fixed closed by their flip bounds.
+        transport_solves: Transportation LPs (or assignment MIPs) solved.
+        mip: Size of the reduced MIP (columns, rows), ``None`` when it was not needed.
+        seconds: Wall-clock time per phase.
+    """
+
+    iterations: int = 0
+    lagrangian_bound: float = float("-inf")
+    heuristic_objective: float | None = None
+    fixed_open: int = 0
+    fixed_closed: int = 0
+    transport_solves: int = 0
+    mip: tuple[int, int] | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def messages(self) -> list[str]:
+        """One line per phase."""
+        lines = [f"Strategy decompose: Lagrangian bound {self.lagrangian_bound:,.2f} after {self.iterations} "
+                 f"subgradient iteration(s) ({self.seconds.get('bound', 0.0):.2f} s)."]
+        if self.heuristic_objective is not None:
+            lines.append(f"Heuristic plan {self.heuristic_objective:,.2f} from {self.transport_solves} transportation "
+                         f"solve(s); {self.fixed_open} site(s) fixed open and {self.fixed_closed} fixed closed by "
+                         "their Lagrangian flip bounds.")
+        if self.mip is not None:
+            lines.append(f"Reduced MIP: {self.mip[0]:,} columns and {self.mip[1]:,} rows "
+                         f"({self.seconds.get('mip', 0.0):.2f} s).")
+        return lines
+
+
+class Unsupported(Exception):
+    """The decomposition cannot take this model; the caller solves it compact."""
+
+
+def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) -> tuple[SolverResult,
+                                                                                       DecomposeReport]:
+    """Solve a one-echelon model by decomposition (see the module docstring).
+
+    Args:
+        built: The model (unchanged).
+        backend: Solver of the reduced MIP.
+        options: Time limit, gap and threads of the whole solve.
+
+    Returns:
+        The result over the full model's columns (objective, valid bound, status, termination)
+        and a report of the phases.
+
+    Raises:
+        Unsupported: No plan exists with every usable site open, or the site rows alone are
+            infeasible: the compact model then proves and explains the infeasibility.
+    """
+    start = time.monotonic()
+    deadline = None if options.time_limit is None else start + options.time_limit
+    target_gap = options.effective_gap
+    report = DecomposeReport()
+    problem = SiteProblem.from_built(built)
+    transport = TransportSolver(built, deadline=deadline)
+    S = problem.n_sites
+
+    def out_of_time() -> bool:
+        return interrupt.requested() or (deadline is not None and time.monotonic() >= deadline)
+
+    best: dict[str, object] = {"objective": np.inf, "x": None, "open": None}
+
+    def offer(is_open: np.ndarray, result: tuple[float, np.ndarray] | None) -> None:
+        if result is not None and result[0] < best["objective"]:  # type: ignore[operator]
+            best.update(objective=result[0], x=result[1], open=is_open.copy())
+            progress.emit("heuristic", objective=result[0], bound=report.lagrangian_bound)
+
+    try:
+        lam = initial_multipliers(problem)
+        relaxed = evaluate(problem, lam)
+    except SitesInfeasible as error:
+        raise Unsupported(f"no set of sites meets the site rows ({error})") from error
+    report.lagrangian_bound = relaxed.bound
+    usable = problem.y_upper > 0.5
+    by_value = np.argsort(relaxed.site_value, kind="stable")
+    offer(*repair(transport, relaxed.y, by_value[usable[by_value]]))
+    if best["x"] is None and not out_of_time():
+        everything = repair(transport, usable.copy(), np.zeros(0, dtype=np.int64))
+        if everything[1] is None:
+            raise Unsupported("no plan serves the demand even with every usable site open")
+        offer(*everything)
+
+    tried = {np.packbits(relaxed.y).tobytes()}
+
+    def heuristic(iteration: int, current: Relaxed) -> None:
+        key = np.packbits(current.y).tobytes()
+        if iteration % HEURISTIC_EVERY == 0 and key not in tried:
+            tried.add(key)
+            order = np.argsort(current.site_value, kind="stable")
+            offer(*repair(transport, current.y, order[usable[order]]))
+
+    best_lam, best_relaxed, report.iterations = _subgradient(
+        problem, lam, relaxed, lambda: float(best["objective"]), MAX_ITERATIONS, 2.0, heuristic, out_of_time)
+    report.lagrangian_bound = best_relaxed.bound
+    heuristic(0, best_relaxed)
+    report.seconds["bound"] = time.monotonic() - start
+
+    if not out_of_time() and not _closed(best, best_relaxed.bound, target_gap):
+        is_open, objective, x = local_search(transport, best["open"], float(best["objective"]),  # type: ignore[arg-type]
+                                             best_relaxed.site_value, max_moves=LOCAL_MOVES)
+        if x is not None:
+            offer(is_open, (objective, x))
+    report.heuristic_objective = float(best["objective"])  # type: ignore[arg-type]
+    report.transport_solves = transport.lp_solves
+    report.seconds["heuristic"] = time.monotonic() - start - report.seconds["bound"]
+    bound = best_relaxed.bound
+    x_best: np.ndarray = best["x"]  # type: ignore[assignment]
+    termination = Termination.OPTIMAL
+    if out_of_time():
+        termination = Termination.INTERRUPTED if interrupt.requested() else Termination.TIME_LIMIT
+    elif not _closed(best, bound, target_gap):
+        fixed, extra = _fixing_rounds(problem, best_lam, lambda: float(best["objective"]), out_of_time)
+        report.iterations += extra
+        report.fixed_open = int(np.count_nonzero(fixed == 1))
+        report.fixed_closed = int(np.count_nonzero(fixed == 0))
+        mip_start = time.monotonic()
+        raw, size = _reduced_mip(built, fixed, x_best, backend, options, deadline)
+        report.seconds["mip"] = time.monotonic() - mip_start
+        report.mip = size
+        if raw.x is not None and raw.objective is not None and raw.objective < float(best["objective"]):  # type: ignore[arg-type]
+            best.update(objective=raw.objective, x=raw.x)
+        if raw.bound is not None and np.isfinite(raw.bound):
+            bound = max(bound, min(raw.bound, float(best["objective"])))  # type: ignore[arg-type]
+        termination = raw.termination or Termination.NUMERICAL
+        if termination is Termination.INFEASIBLE:  # the incumbent itself is a plan: a numerical surprise
+            termination = Termination.NUMERICAL
+    objective = float(best["objective"])  # type: ignore[arg-type]
+    proven = proven_optimal(objective, bound)
+    if proven:
+        status, termination = Status.OPTIMAL, Termination.OPTIMAL
+    else:
+        status = Status.FEASIBLE
+        if termination is Termination.OPTIMAL:
+            termination = Termination.GAP_LIMIT
+    progress.emit("done", objective=objective, bound=bound)
+    result = SolverResult(status, backend.name, termination=termination, x=best["x"],  # type: ignore[arg-type]
+                          objective=objective, bound=bound, solve_seconds=time.monotonic() - start,
+                          message=f"decompose ({termination.value})")
+    return result, report
+
+
+def _subgradient(problem: SiteProblem, lam: np.ndarray, relaxed: Relaxed, upper: Callable[[], float],
+                 iterations: int, step: float, each: Callable[[int, Relaxed], None] | None,
+                 stop: Callable[[], bool]) -> tuple[np.ndarray, Relaxed, int]:
+    """Maximise the Lagrangian bound by subgradient steps (Polyak's rule towards the incumbent).
+
+    The step factor halves after :data:`PATIENCE` iterations without a better bound; the loop
+    ends after ``iterations``, when the factor falls below :data:`MIN_STEP`, when the bound
+    proves the incumbent optimal, or when ``stop()`` says so.
+
+    Returns:
+        The best multipliers, the relaxation there, and the number of iterations run.
+    """
+    best_lam, best_relaxed, stale, done = lam, relaxed, 0, 0
+    direction = relaxed.subgradient
+    for iteration in range(1, iterations + 1):
+        target = upper()
+        if stop() or step < MIN_STEP or proven_optimal(target, best_relaxed.bound):
+            break
+        direction = _deflect(relaxed.subgradient, direction)
+        norm = float(direction @ direction)
+        if norm <= 1e-18:
+            break
+        lam = lam + step * max(target - relaxed.bound, 1e-9 * abs(target)) / norm * direction
+        relaxed = evaluate(problem, lam)
+        done = iteration
+        if relaxed.bound > best_relaxed.bound:
+            best_lam, best_relaxed, stale = lam, relaxed, 0
+            progress.emit("lagrangian", objective=target, bound=relaxed.bound)
+        else:
+            stale += 1
+            if stale >= PATIENCE:
+                step, stale = step / 2.0, 0
+        if each is not None:
+            each(iteration, relaxed)
+    return best_lam, best_relaxed, done
+
+
+def _deflect(subgradient: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Camerini-Fratta-Maffioli direction: the subgradient plus part of the previous direction when
+    they point apart (damps the zig-zag of plain subgradient steps; any direction keeps the bound valid)."""
+    dot = float(subgradient @ previous)
+    norm = float(previous @ previous)
+    if dot >= 0.0 or norm <= 0.0:
+        return subgradient
+    return subgradient + (-DEFLECTION * dot / norm) * previous
+
+
+def _fixing_rounds(problem: SiteProblem, lam: np.ndarray, upper: Callable[[], float],
+                   stop: Callable[[], bool]) -> tuple[np.ndarray, int]:
+    """Fix sites by their flip bounds, re-optimise the multipliers on what is left, and repeat.
+
+    Each round's fixings hold for every plan cheaper than the incumbent, so the later rounds
+    (on the problem with the earlier fixings) keep that validity.
+
+    Returns:
+        -1 (free), 0 (fixed closed) or 1 (fixed open) per site, and the extra iterations run.
+    """
+    fixed = np.full(problem.n_sites, -1)
+    extra = 0
+    for _ in range(FIXING_ROUNDS):
+        found = _fix_sites(problem, lam, upper())
+        new = (found >= 0) & (fixed < 0)
+        fixed = np.where(found >= 0, found, fixed)
+        if not new.any() or stop() or not (fixed < 0).any():
+            break
+        problem = replace(problem, y_lower=np.where(fixed == 1, 1.0, problem.y_lower),
+                          y_upper=np.where(fixed == 0, 0.0, problem.y_upper))
+        lam, _, done = _subgradient(problem, lam, evaluate(problem, lam), upper, REFIX_ITERATIONS, REFIX_STEP,
+                                    None, stop)
+        extra += done
+    return fixed, extra
+
+
+def _closed(best: dict[str, object], bound: float, target_gap: float) -> bool:
+    """Whether the best plan is within the target gap of the bound (or proven optimal)."""
+    objective = float(best["objective"])  # type: ignore[arg-type]
+    if proven_optimal(objective, bound):
+        return True
+    gap = relative_gap(objective, bound)
+    return gap is not None and gap <= target_gap
+
+
+def _fix_sites(problem: SiteProblem, lam: np.ndarray, incumbent: float) -> np.ndarray:
+    """Sites whose flip bound exceeds the incumbent: -1 free, 0 fixed closed, 1 fixed open.
+
+    The flip bound of site ``i`` is the relaxation at ``lam`` with ``y_i`` forced to the other
+    value than in the relaxation's solution (site knapsacks unchanged, site problem re-solved):
+    every plan with that flip costs at least that much, so when it exceeds the incumbent, no
+    better plan flips the site.
+    """
+    relaxed = evaluate(problem, lam)
+    base = relaxed.bound - choose_sites(problem, relaxed.site_value)[1]
+    margin = 1e-9 * max(1.0, abs(incumbent))
+    fixed = np.full(problem.n_sites, -1)
+    for i in np.flatnonzero((problem.y_lower < 0.5) & (problem.y_upper > 0.5)):
+        lower, upper = problem.y_lower.copy(), problem.y_upper.copy()
+        if relaxed.y[i]:
+            upper[i] = 0.0
+        else:
+            lower[i] = 1.0
+        try:
+            flip = base + choose_sites(replace(problem, y_lower=lower, y_upper=upper), relaxed.site_value)[1]
+        except SitesInfeasible:
+            flip = np.inf
+        if flip > incumbent + margin:
+            fixed[i] = int(relaxed.y[i])
+    return fixed
+
+
+def _reduced_mip(built: BuiltModel, fixed: np.ndarray, incumbent: np.ndarray, backend: Solver,
+                 options: SolveOptions, deadline: float | None) -> tuple[SolverResult, tuple[int, int]]:
+    """Solve the model with the fixed sites substituted out, warm-started at the incumbent.
+
+    Returns:
+        The result lifted to the full model's columns, and the reduced model's (columns, rows).
+    """
+    lp = built.lp
+    S = built.n_sites
+    values = np.zeros(lp.n_cols)
+    values[:S] = np.where(fixed == 1, 1.0, 0.0)
+    site_kept = fixed != 0  # free and fixed-open sites keep their lanes
+    lane_keep = site_kept[built.lane_site]
+    keep = np.concatenate([np.flatnonzero(fixed == -1), S + np.flatnonzero(lane_keep),
+                           np.arange(S + len(built.lane_site), lp.n_cols)])
+    sub = restrict(lp, lp.A.tocsc(), keep, values, name=f"{lp.name}-reduced")
+    model = replace(sub.lp, warm_start=incumbent[sub.cols])
+    left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+    raw = backend.solve(model, replace(options, time_limit=left))
+    if raw.x is not None:
+        raw = replace(raw, x=sub.lift(raw.x))
+    return raw, (sub.lp.n_cols, sub.lp.n_rows)

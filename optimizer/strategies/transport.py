@@ -1,0 +1,186 @@
+"""Plans for a given set of open sites, and local search over the sets (the decomposition's primal side).
+
+With the sites fixed, the rest of the one-echelon model is a transportation problem: an LP
+with fractional shares (multi-sourcing), a generalised assignment MIP with single sourcing.
+The LP is solved by lane pricing: it starts from each unit's ``k`` cheapest lanes to open
+sites, prices the omitted lanes with the LP's duals (reduced cost ``c_j - A_j^T pi``) and adds
+those of negative reduced cost until none is left, so its optimum covers every lane.
+:func:`local_search` then tries closing, opening and swapping sites, each move costed by that
+LP.  Everything is deterministic: budgets count moves and pricing rounds, not seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimizer.model.build import BuiltModel
+from optimizer.solvers import get_solver, interrupt
+from optimizer.solvers.base import SolveOptions, Status
+from optimizer.strategies.restrict import restrict
+
+#: Cheapest lanes per assignment unit in the first pricing round.
+FIRST_LANES = 4
+#: Most pricing rounds before every lane of the open sites is added.
+PRICING_ROUNDS = 25
+#: Reduced costs above ``-PRICE_TOL * (1 + |c_j|)`` do not enter.
+PRICE_TOL = 1e-9
+#: MIP gap of the generalised assignment problem (single sourcing) inside the heuristic.
+ASSIGNMENT_GAP = 1e-4
+
+
+@dataclass
+class TransportSolver:
+    """Costs the plan of any set of open sites (memoised per set).
+
+    Attributes:
+        built: The one-echelon model.
+        deadline: ``time.monotonic()`` value after which solves stop, or ``None``.
+        lp_solves: Number of LP/MIP solves so far.
+    """
+
+    built: BuiltModel
+    deadline: float | None = None
+    lp_solves: int = 0
+    _csc: object = field(init=False, repr=False)
+    _lane_order: np.ndarray = field(init=False, repr=False)
+    _memo: dict[bytes, tuple[float, np.ndarray] | None] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        built = self.built
+        self._csc = built.lp.A.tocsc()
+        S = built.n_sites
+        C = len(built.lane_site)
+        # Lanes by unit, cheapest first (ties by lane index): the pricing's starting columns.
+        self._lane_order = np.lexsort((np.arange(C), built.lp.c[S:S + C], built.lane_unit))
+
+    @property
+    def single_sourcing(self) -> bool:
+        """Whether the lanes are binaries (the plan for fixed sites is a MIP)."""
+        S = self.built.n_sites
+        return bool(self.built.lp.integer[S:S + len(self.built.lane_site)].any())
+
+    def plan(self, is_open: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """The cheapest plan with exactly the sites ``is_open`` open.
+
+        Returns:
+            ``(objective, x)`` with ``x`` over the full model's columns, or ``None`` when these sites
+            cannot serve the demand (or a limit stopped the solve).
+        """
+        key = np.packbits(is_open).tobytes()
+        if key not in self._memo:
+            self._memo[key] = self._solve(np.asarray(is_open, dtype=bool))
+        return self._memo[key]
+
+    def _time_left(self) -> float | None:
+        import time
+
+        return None if self.deadline is None else max(self.deadline - time.monotonic(), 1e-3)
+
+    def _solve(self, is_open: np.ndarray) -> tuple[float, np.ndarray] | None:
+        built = self.built
+        lp = built.lp
+        S = built.n_sites
+        if np.any(is_open & (lp.col_upper[:S] < 0.5)) or np.any(~is_open & (lp.col_lower[:S] > 0.5)):
+            return None
+        fixed = np.zeros(lp.n_cols)
+        fixed[:S] = is_open
+        order = self._lane_order
+        candidates = order[is_open[built.lane_site[order]]]  # open lanes, by unit then cost
+        if self.single_sourcing:
+            keep = np.sort(S + candidates)
+        else:
+            unit = built.lane_unit[candidates]
+            rank = np.arange(candidates.size) - np.searchsorted(unit, unit)
+            keep = np.sort(S + candidates[rank < FIRST_LANES])
+        all_open = np.sort(S + candidates)
+        for _ in range(PRICING_ROUNDS + 1):
+            if interrupt.requested():
+                return None
+            sub = restrict(lp, self._csc, keep, fixed, name=f"{lp.name}-transport")
+            gap = ASSIGNMENT_GAP if self.single_sourcing else None
+            raw = get_solver("highs").solve(sub.lp, SolveOptions(time_limit=self._time_left(), mip_gap=gap, threads=1))
+            self.lp_solves += 1
+            if raw.status is Status.INFEASIBLE or raw.x is None:
+                if keep.size == all_open.size or raw.status is not Status.INFEASIBLE:
+                    return None
+                keep = all_open  # the cheapest lanes alone cannot carry the demand: take them all
+                continue
+            if self.single_sourcing or keep.size == all_open.size or raw.row_dual is None:
+                return float(raw.objective), sub.lift(raw.x)
+            entering = self._price(sub.full_duals(raw.row_dual, lp.n_rows), all_open, keep)
+            if entering.size == 0:
+                return float(raw.objective), sub.lift(raw.x)
+            keep = np.union1d(keep, entering)
+        return None
+
+    def _price(self, duals: np.ndarray, all_open: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """Omitted open lanes of negative reduced cost ``c_j - A_j^T duals``."""
+        omitted = np.setdiff1d(all_open, keep, assume_unique=True)
+        if omitted.size == 0:
+            return omitted
+        c = self.built.lp.c[omitted]
+        reduced = c - self._csc[:, omitted].T @ duals
+        return omitted[reduced < -PRICE_TOL * (1.0 + np.abs(c))]
+
+
+def repair(solver: TransportSolver, is_open: np.ndarray, order: np.ndarray) -> tuple[np.ndarray,
+                                                                                   tuple[float, np.ndarray] | None]:
+    """Open more sites, in ``order``, until the plan is feasible.
+
+    Returns:
+        The (possibly larger) set of open sites and its plan, or the last set tried and ``None``.
+    """
+    is_open = is_open.copy()
+    result = solver.plan(is_open)
+    closed = [i for i in order if not is_open[i]]
+    step = 1
+    while result is None and closed:
+        for site in closed[:step]:
+            is_open[site] = True
+        closed = closed[step:]
+        step *= 2  # few LP solves even when many sites are missing
+        result = solver.plan(is_open)
+    return is_open, result
+
+
+def local_search(solver: TransportSolver, is_open: np.ndarray, best: float, site_value: np.ndarray, *,
+                 max_moves: int, on_improve: Callable[[float], None] | None = None
+                 ) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """First-improvement search over close / open / swap moves, each costed by the transportation LP.
+
+    Moves are tried in an order set by the Lagrangian site values (sites the relaxation likes
+    least are closed first, liked most opened first), at most ``max_moves`` evaluations in all.
+
+    Returns:
+        The best open set, its objective and its plan (``None`` when no move improved).
+    """
+    lp = solver.built.lp
+    S = solver.built.n_sites
+    free = (lp.col_lower[:S] < 0.5) & (lp.col_upper[:S] > 0.5)
+    best_x: np.ndarray | None = None
+    moves = 0
+    improved = True
+    while improved and moves < max_moves and not interrupt.requested():
+        improved = False
+        opened = np.flatnonzero(is_open & free)
+        closed = np.flatnonzero(~is_open & free)
+        drops = opened[np.argsort(-site_value[opened], kind="stable")]
+        adds = closed[np.argsort(site_value[closed], kind="stable")]
+        swaps = [(d, a) for d in drops[:3] for a in adds[:3]]
+        for move in [*([d] for d in drops), *([a] for a in adds), *swaps]:
+            if moves >= max_moves:
+                break
+            trial = is_open.copy()
+            trial[list(move)] = ~trial[list(move)]
+            moves += 1
+            result = solver.plan(trial)
+            if result is not None and result[0] < best - 1e-9 * abs(best):
+                is_open, (best, best_x) = trial, result
+                if on_improve is not None:
+                    on_improve(best)
+                improved = True
+                break
+    return is_open, best, best_x
