@@ -10,15 +10,35 @@ the model passed in is never changed, so it can be solved again with the same re
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
+import scipy.sparse as sp
 
 from optimizer.model.linear import LinearModel
 from optimizer.model.pooled import PooledInventory
 from optimizer.solvers import interrupt
-from optimizer.solvers.base import SolverResult, Status, Termination, relative_gap
+from optimizer.solvers.base import (
+    SolveOptions,
+    Solver,
+    SolverResult,
+    Status,
+    Termination,
+    proven_optimal,
+    relative_gap,
+)
+from optimizer.strategies.sites import (
+    Leaf,
+    branch_on_sites,
+    design_columns,
+    feasible,
+    fixed_design,
+    node_budget,
+    tree_message,
+    tree_result,
+)
 
 
 @dataclass(frozen=True)
@@ -170,3 +190,155 @@ def _relative_error(exact: float, estimate: float) -> float:
     if exact > 0:
         return diff / exact
     return 0.0 if diff == 0 else float("inf")
+
+
+#: Separation tolerance of the square-root cuts at tree nodes fractional in the design (relative to
+#: the stock column's value); the root and design-integral nodes separate down to :data:`EXACT_CUT_TOLERANCE`.
+TREE_CUT_TOLERANCE = 1e-3
+
+#: Separation tolerance where the relaxation should be exact (the root and design-integral nodes).
+EXACT_CUT_TOLERANCE = 1e-7
+
+
+class PooledTree:
+    """The pooled model for :func:`optimizer.strategies.sites.branch_on_sites`.
+
+    Nodes add the square-root cuts their LP solution violates (:meth:`PooledInventory.separate`);
+    a leaf (the design fixed) runs :func:`solve_pooled`'s loop of MIPs and cuts on the model with the
+    design fixed, and its cuts join the tree's model (they are valid for every design).
+
+    Args:
+        pooled: The model (unchanged; :attr:`model` grows with the cuts).
+        solve_fn: Solves a MIP (the leaves' rounds).
+        rough_fn: A faster solve for a leaf's first rounds (see :func:`solve_pooled`).
+        rel_tol: The loop's tolerance on the holding cost.
+    """
+
+    def __init__(self, pooled: PooledInventory, solve_fn: Callable[[LinearModel], SolverResult],
+                 rough_fn: Callable[[LinearModel], SolverResult] | None, rel_tol: float) -> None:
+        self.model = pooled
+        self.solve_fn, self.rough_fn, self.rel_tol = solve_fn, rough_fn, rel_tol
+        self.synced = pooled.built.lp.n_rows
+        self.rounds = 0
+        self.seconds = 0.0
+        self.converged = True
+        self.best: np.ndarray | None = None
+
+    def separate(self, x: np.ndarray, exact: bool) -> None:
+        """Add the cuts ``x`` violates."""
+        self.model = self.model.separate(x, EXACT_CUT_TOLERANCE if exact else TREE_CUT_TOLERANCE)
+
+    def new_rows(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray] | None:
+        """The model's rows added since the last call."""
+        lp = self.model.built.lp
+        if lp.n_rows == self.synced:
+            return None
+        first, self.synced = self.synced, lp.n_rows
+        return lp.A[first:], lp.row_lower[first:], lp.row_upper[first:]
+
+    def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None) -> Leaf:
+        """The loop of MIPs and cuts with the design fixed at ``values``."""
+        lp = self.model.built.lp
+        start = self.best if self.best is not None else lp.warm_start
+        fixed = fixed_design(replace(lp, warm_start=None if start is None else self.model.lift(start)), design, values)
+        outcome = solve_pooled(replace(self.model, built=replace(self.model.built, lp=fixed)), self.solve_fn,
+                               rel_tol=self.rel_tol, rough_fn=self.rough_fn)
+        if outcome.model is not None and outcome.model.built.lp.n_rows > lp.n_rows:
+            self.model = self.model.with_cuts(outcome.model.built.lp.A[lp.n_rows:])
+        self.rounds += outcome.rounds
+        self.seconds += outcome.solve_seconds
+        termination = outcome.result.termination or Termination.NUMERICAL
+        if outcome.interrupted:
+            termination = Termination.INTERRUPTED
+        elif outcome.x is None and outcome.result.status is Status.INFEASIBLE:
+            return Leaf(np.inf, None, np.inf, Termination.INFEASIBLE)
+        elif termination not in (Termination.TIME_LIMIT, Termination.NUMERICAL):
+            termination = Termination.OPTIMAL  # the loop ended; its bound is valid either way
+            self.converged &= outcome.converged or outcome.x is None
+        bound = outcome.bound if outcome.bound is not None else -np.inf
+        if outcome.x is None:
+            return Leaf(np.inf, None, bound, termination)
+        x = self.model.lift(outcome.x)
+        if self.best is None or outcome.objective < self.exact_objective(self.best):
+            self.best = x
+        return Leaf(float(outcome.objective), x, bound, termination)
+
+    def exact_objective(self, x: np.ndarray) -> float:
+        """The exact cost of plan ``x`` (square-root stock), currency per period."""
+        return float(_evaluate(self.model, x)["objective"])  # type: ignore[arg-type]
+
+
+def tree_applies(pooled: PooledInventory, backend: Solver) -> bool:
+    """Whether :func:`solve_pooled_model` branches on sites: HiGHS and a free design column."""
+    lp = pooled.built.lp
+    design = design_columns(lp, pooled.lane_cols)
+    return backend.name == "highs" and bool(np.any(lp.col_lower[design] < lp.col_upper[design]))
+
+
+def solve_pooled_model(pooled: PooledInventory, backend: Solver, options: SolveOptions, *, rel_tol: float,
+                       rough_gap: float) -> tuple[PooledSolve, list[str]]:
+    """Solve the pooled model: by branching on sites (:mod:`optimizer.strategies.sites`) with the
+    cuts separated at every node and a loop of MIPs per site plan, or (other backends, nothing to
+    branch on) by :func:`solve_pooled`'s loop over the whole model.
+
+    Args:
+        pooled: The model (unchanged).
+        backend: The MIP solver.
+        options: Time limit (for the whole solve), gap and threads.
+        rel_tol: Tolerance of the holding cost (see :func:`solve_pooled`).
+        rough_gap: MIP gap of the loops' first rounds.
+
+    Returns:
+        The outcome and messages for the user.
+    """
+    started = time.monotonic()
+    deadline = None if options.time_limit is None else started + options.time_limit
+
+    def solve_round(lp: LinearModel, gap: float | None = options.mip_gap) -> SolverResult:
+        left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+        return backend.solve(lp, replace(options, time_limit=left, mip_gap=gap))
+
+    rough = max(options.mip_gap or 0.0, rough_gap)
+
+    def rough_fn(lp: LinearModel) -> SolverResult:
+        return solve_round(lp, rough)
+
+    if not tree_applies(pooled, backend):
+        return solve_pooled(pooled, solve_round, rel_tol=rel_tol, rough_fn=rough_fn), []
+    lp = pooled.built.lp
+    design = design_columns(lp, pooled.lane_cols)
+    problem = PooledTree(pooled, solve_round, rough_fn, rel_tol)
+    incumbent = None
+    if feasible(lp, lp.warm_start):
+        start = pooled.lift(lp.warm_start)
+        incumbent = (start, problem.exact_objective(start))
+        problem.best = start
+    tree = branch_on_sites(lp, design, problem, options, incumbent=incumbent, node_limit=node_budget(design),
+                           phase="pooled-sites")
+    notes = [tree_message(tree).replace("as a MIP", f"by {problem.rounds} MIP round(s) with cuts")]
+    model = problem.model
+    if tree.termination == "node_limit":
+        notes.append("The site tree reached its node budget: the loop of MIPs on the whole model finished the solve.")
+        rest = solve_pooled(replace(model, built=replace(model.built, lp=replace(
+            model.built.lp, warm_start=None if tree.x is None else model.lift(tree.x)))), solve_round,
+            rel_tol=rel_tol, rough_fn=rough_fn)
+        return replace(rest, rounds=rest.rounds + problem.rounds,
+                       solve_seconds=time.monotonic() - started), notes
+    result = tree_result(tree, backend.name, options)
+    common = dict(rounds=problem.rounds, n_cuts=model.n_cuts, solve_seconds=time.monotonic() - started,
+                  model=model, bound=result.bound,
+                  interrupted=tree.termination == Termination.INTERRUPTED or interrupt.requested())
+    if tree.x is None:
+        return PooledSolve(result=result, x=None, **common), notes  # type: ignore[arg-type]
+    x = model.built.round_solution(tree.x)
+    best = _evaluate(model, x)
+    objective = float(best["objective"])  # type: ignore[arg-type]
+    exhausted = tree.termination == Termination.OPTIMAL
+    holding = float(best["costs"]["holding"])  # type: ignore[index]
+    optimal = exhausted and options.mip_gap is None and proven_optimal(objective, result.bound, rel_tol * holding)
+    result = replace(result, status=Status.OPTIMAL if optimal else Status.FEASIBLE, objective=objective, x=x,
+                     termination=Termination.OPTIMAL if optimal else result.termination)
+    return PooledSolve(result=result, x=x, estimate=best["estimate"], cycle=best["cycle"],  # type: ignore[arg-type]
+                       safety=best["safety"], error=best["error"], objective=objective,  # type: ignore[arg-type]
+                       gap=relative_gap(objective, result.bound), costs=best["costs"],  # type: ignore[arg-type]
+                       converged=problem.converged and exhausted, **common), notes  # type: ignore[arg-type]
