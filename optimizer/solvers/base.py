@@ -102,12 +102,15 @@ class SolveOptions:
         mip_gap: Relative gap at which to stop; ``None`` uses :data:`DEFAULT_MIP_GAP`.
         threads: Number of threads, ``None`` lets the solver choose.
         verbose: Send the solver's log to stderr (never stdout).
+        proof: The model's warm start is (nearly) optimal: spend the effort on the bound, not on
+            finding plans (HiGHS: primal heuristics off, early pseudo-costs); backends may ignore it.
     """
 
     time_limit: float | None = None
     mip_gap: float | None = None
     threads: int | None = None
     verbose: bool = False
+    proof: bool = False
 
     @property
     def effective_gap(self) -> float:

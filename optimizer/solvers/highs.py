@@ -33,6 +33,13 @@ _COLWISE = 1  # HighsMatrixFormat kColwise
 _MINIMIZE = 1  # ObjSense kMinimize
 _SOLUTION_FEASIBLE = 2  # kSolutionStatusFeasible
 
+#: HiGHS options of a solve with ``SolveOptions.proof`` (measured on the demo's site-fixed MIPs:
+#: 3-4x faster from a near-optimal warm start; from a poor start, or none, much slower).
+PROOF_OPTIONS = {
+    "mip_heuristic_effort": 0.0, "mip_heuristic_run_feasibility_jump": False, "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False, "mip_heuristic_run_root_reduced_cost": False, "mip_pscost_minreliable": 2,
+}
+
 
 class HighsSolver(Solver):
     """HiGHS MIP/LP solver (``highspy``)."""
@@ -96,6 +103,9 @@ def _configure(highs: Any, highspy: Any, options: SolveOptions) -> None:
         _set(highs, "log_to_console", False)
         highs.cbLogging.subscribe(lambda event: sys.stderr.write(event.message))
     _set(highs, "mip_rel_gap", float(options.effective_gap))
+    if options.proof:  # the warm start is good: no time on heuristics, branch on early pseudo-costs
+        for option, value in PROOF_OPTIONS.items():
+            _set(highs, option, value)
     _set(highs, "mip_abs_gap", DEFAULT_ABS_GAP)
     if options.time_limit is not None:
         _set(highs, "time_limit", float(options.time_limit))

@@ -296,7 +296,8 @@ def solve_pooled_model(pooled: PooledInventory, backend: Solver, options: SolveO
 
     def solve_round(lp: LinearModel, gap: float | None = options.mip_gap) -> SolverResult:
         left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
-        return backend.solve(lp, replace(options, time_limit=left, mip_gap=gap))
+        proof = lp.warm_start is not None and gap == options.mip_gap  # the loop's final rounds start near the optimum
+        return backend.solve(lp, replace(options, time_limit=left, mip_gap=gap, proof=proof))
 
     rough = max(options.mip_gap or 0.0, rough_gap)
 

@@ -50,9 +50,12 @@ from optimizer.solvers.lp_session import LPOutcome, LPSession
 #: Design values within this of 0 or 1 count as integral.
 INTEGRAL_EPS = 1e-6
 
+#: MIP gap of a leaf's first solve when it has no warm start (its plan then starts the proof).
+LEAF_ROUGH_GAP = 2e-3
+
 #: Separation rounds at a node whose LP solution is fractional in the design (the root and
 #: design-integral nodes separate until no cut is violated).
-TREE_CUT_ROUNDS = 2
+TREE_CUT_ROUNDS = 0
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ class _Node:
     solution: np.ndarray | None = field(compare=False, default=None)  # set: a design-integral node's LP
     reduced: np.ndarray | None = field(compare=False, default=None)
     basis: Any = field(compare=False, default=None)  # the parent's (or a solved node's own) LP basis
+    branched: tuple[int, int, float, float] | None = field(compare=False, default=None)  # column, side, parent LP, move
 
 
 def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem, options: SolveOptions, *,
@@ -172,9 +176,13 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
         counter += 1
         heapq.heappush(heap, _Node(bound, counter, lower, upper, **extra))
 
-    def expand(lower: np.ndarray, upper: np.ndarray, lp: LPOutcome) -> None:
+    costs = _PseudoCosts(len(design))
+
+    def expand(lower: np.ndarray, upper: np.ndarray, lp: LPOutcome, branched: tuple | None = None) -> None:
         """Close, queue as a design-integral node, or branch a node whose LP was just solved."""
         nonlocal closed
+        if branched is not None:
+            costs.record(branched, lp.objective if lp.status == "optimal" else np.inf)
         if lp.status == "infeasible":
             return
         basis = session.basis()
@@ -188,11 +196,11 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
             push(bound, lower, upper, solution=lp.x, reduced=lp.reduced_cost, basis=basis)
             return
         lower, upper = _fix_by_reduced_cost(_Node(bound, 0, lower, upper, lp.x, lp.reduced_cost), design, cutoff())
-        j = int(np.argmax(np.where(lower < upper, fraction, -1.0)))
-        for side in (0.0, 1.0):
+        j = costs.choose(y, np.where(lower < upper, fraction, 0.0))
+        for side in (0, 1):
             lo, hi = lower.copy(), upper.copy()
             lo[j] = hi[j] = side
-            push(bound, lo, hi, basis=basis)
+            push(bound, lo, hi, basis=basis, branched=(j, side, bound, abs(side - y[j])))
 
     def stop(termination: Termination | str) -> bool:
         out.termination = termination
@@ -221,7 +229,7 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
                 stopped = stop(Termination.TIME_LIMIT if deadline is not None and time.monotonic() >= deadline
                                else Termination.NUMERICAL)
                 break
-            expand(node.lower, node.upper, lp)
+            expand(node.lower, node.upper, lp, node.branched)
             if out.nodes % 50 == 0:
                 progress.emit(phase, objective=out.objective if out.x is not None else None,
                               bound=_bound(closed, heap, np.inf), message=f"{out.nodes} nodes")
@@ -266,6 +274,30 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
     out.lp_solves = session.solves
     out.seconds = time.monotonic() - start
     return out
+
+
+class _PseudoCosts:
+    """Average LP bound increase per unit of change, per design column and direction (branching scores)."""
+
+    def __init__(self, n: int) -> None:
+        self.total = np.zeros((2, n))
+        self.count = np.zeros((2, n))
+
+    def record(self, branched: tuple[int, int, float, float], objective: float) -> None:
+        """Learn from a child node: its column, side (0 down, 1 up), parent's LP value and the move."""
+        j, side, parent, move = branched
+        if move > INTEGRAL_EPS and np.isfinite(objective) and np.isfinite(parent):
+            self.total[side, j] += max(objective - parent, 0.0) / move
+            self.count[side, j] += 1
+
+    def choose(self, y: np.ndarray, fraction: np.ndarray) -> int:
+        """The fractional column with the best product score (unknown costs: the average of the known)."""
+        known = self.count > 0
+        average = np.array([self.total[k][known[k]].mean() if known[k].any() else 1.0 for k in (0, 1)])
+        rate = np.where(known, self.total / np.maximum(self.count, 1), average[:, None])
+        down, up = rate[0] * y, rate[1] * (1.0 - y)
+        score = np.maximum(down, 1e-6) * np.maximum(up, 1e-6)
+        return int(np.argmax(np.where(fraction > INTEGRAL_EPS, score, -1.0)))
 
 
 def _NO_ROWS(n_cols: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
@@ -375,11 +407,22 @@ class MipLeaves:
         return None
 
     def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None) -> Leaf:
-        """The MIP with the design fixed, by the backend."""
+        """The MIP with the design fixed, by the backend: without a warm start, first to the gap
+        :data:`LEAF_ROUGH_GAP` (the solver's heuristics find a good plan), then proven from that plan."""
+        model = fixed_design(self.model, design, values)
+        gap = self.options.mip_gap
+        if model.warm_start is None and (gap is None or gap < LEAF_ROUGH_GAP):
+            rough = self._solve(model, deadline, mip_gap=LEAF_ROUGH_GAP)
+            if rough.x is None or not rough.termination or not rough.termination.final:
+                return leaf_from_result(rough)
+            model = replace(model, warm_start=rough.x)
+        return leaf_from_result(self._solve(model, deadline, proof=model.warm_start is not None))
+
+    def _solve(self, model: LinearModel, deadline: float | None, **options: object) -> SolverResult:
         left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
-        raw = self.backend.solve(fixed_design(self.model, design, values), replace(self.options, time_limit=left))
+        raw = self.backend.solve(model, replace(self.options, time_limit=left, **options))
         self.seconds += raw.solve_seconds
-        return leaf_from_result(raw)
+        return raw
 
 
 def applies(built: BuiltModel, backend: Solver) -> bool:
