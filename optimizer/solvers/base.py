@@ -19,7 +19,8 @@ clipped: it is reported as it is, and flags an error (:func:`bound_exceeds`).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -104,6 +105,9 @@ class SolveOptions:
         verbose: Send the solver's log to stderr (never stdout).
         proof: The model's warm start is (nearly) optimal: spend the effort on the bound, not on
             finding plans (HiGHS: primal heuristics off, early pseudo-costs); backends may ignore it.
+        on_plan: Called with each improving plan the solver finds (its column values); when it
+            returns True the solve stops there (termination ``interrupted``, with that plan and a
+            valid bound).  HiGHS honours it; other backends ignore it.
     """
 
     time_limit: float | None = None
@@ -111,6 +115,7 @@ class SolveOptions:
     threads: int | None = None
     verbose: bool = False
     proof: bool = False
+    on_plan: Callable[[np.ndarray], bool] | None = field(default=None, compare=False)
 
     @property
     def effective_gap(self) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,8 @@ class HighsSolver(Solver):
             _pass_model(highs, model)
             if model.warm_start is not None:
                 _set_start(highs, model.warm_start)
+            if options.on_plan is not None:
+                _watch_plans(highs, options.on_plan)
             _run(highs)
             status = highs.getModelStatus()
             if status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
@@ -137,6 +140,17 @@ def _set_start(highs: Any, warm_start: np.ndarray) -> None:
     values = np.asarray(warm_start, dtype=np.float64)
     if highs.setSolution(values.size, np.arange(values.size, dtype=np.int32), values).name == "kError":
         raise RuntimeError("HiGHS rejected the warm start")
+
+
+def _watch_plans(highs: Any, on_plan: Callable[[np.ndarray], bool]) -> None:
+    """Call ``on_plan`` with every improving plan; stop the solve when it returns True."""
+    highs.HandleUserInterrupt = True
+
+    def improving(event: Any) -> None:
+        if on_plan(np.asarray(event.data_out.mip_solution, dtype=np.float64)):
+            highs.cancelSolve()
+
+    highs.cbMipImprovingSolution.subscribe(improving)
 
 
 def _run(highs: Any) -> None:

@@ -115,22 +115,30 @@ class LPSession:
                 grown.valid, grown.alien = handle.valid, handle.alien
                 handle = grown
             highs.setBasis(handle)
-        left = np.inf if deadline is None else max(deadline - time.monotonic(), 1e-3)
-        highs.setOptionValue("time_limit", float(left) if np.isfinite(left) else np.inf)
-        highs.run()
-        self.solves += 1
-        info = highs.getInfo()
-        iterations = max(int(info.simplex_iteration_count), 0)
-        self.iterations += iterations
-        status = highs.getModelStatus()
+        status, iterations = self._run(deadline)
+        if status not in (statuses.kOptimal, statuses.kInfeasible, statuses.kTimeLimit):
+            highs.clearSolver()  # a hot start that ran into numerical trouble: once more from scratch
+            status, more = self._run(deadline)
+            iterations += more
         if status == statuses.kInfeasible:
             return LPOutcome("infeasible", iterations=iterations)
         if status != statuses.kOptimal:
             return LPOutcome("limit", iterations=iterations)
         solution = highs.getSolution()
         return LPOutcome("optimal", x=np.asarray(solution.col_value, dtype=np.float64),
-                         objective=float(info.objective_function_value),
+                         objective=float(highs.getInfo().objective_function_value),
                          reduced_cost=np.asarray(solution.col_dual, dtype=np.float64), iterations=iterations)
+
+    def _run(self, deadline: float | None) -> tuple[Any, int]:
+        """One run of the simplex: (model status, iterations)."""
+        highs = self._highs
+        left = np.inf if deadline is None else max(deadline - time.monotonic(), 1e-3)
+        highs.setOptionValue("time_limit", float(left) if np.isfinite(left) else np.inf)
+        highs.run()
+        self.solves += 1
+        iterations = max(int(highs.getInfo().simplex_iteration_count), 0)
+        self.iterations += iterations
+        return highs.getModelStatus(), iterations
 
     def add_rows(self, rows: sp.spmatrix, lower: np.ndarray, upper: np.ndarray) -> None:
         """Append the rows ``lower <= rows @ x <= upper`` (kept for every later solve)."""

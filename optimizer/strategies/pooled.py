@@ -28,6 +28,7 @@ from optimizer.solvers.base import (
     Termination,
     proven_optimal,
     relative_gap,
+    solver_termination,
 )
 from optimizer.strategies.sites import (
     Leaf,
@@ -200,29 +201,40 @@ TREE_CUT_TOLERANCE = 1e-3
 EXACT_CUT_TOLERANCE = 1e-7
 
 
+#: Most MIP rounds of a site plan's loop.
+LEAF_MAX_ROUNDS = 100
+
+
 class PooledTree:
     """The pooled model for :func:`optimizer.strategies.sites.branch_on_sites`.
 
-    Nodes add the square-root cuts their LP solution violates (:meth:`PooledInventory.separate`);
-    a leaf (the design fixed) runs :func:`solve_pooled`'s loop of MIPs and cuts on the model with the
-    design fixed, and its cuts join the tree's model (they are valid for every design).
+    Nodes add the square-root cuts their LP solution violates (:meth:`PooledInventory.separate`).
+    A leaf (the design fixed) runs a loop of MIPs: first to the gap ``rough_gap`` until a
+    round's plan is costed exactly, then exactly, each round warm-started from the cheapest plan so
+    far (exact cost) and, with that start, in ``proof`` mode.  An improving-plan callback hands
+    every plan the solver finds to the loop, which prices it exactly (a candidate for the best plan)
+    and adds cuts tight at each one the model underestimates, not only at the round's last plan.
+    The loop ends when an exact round's optimum is costed exactly; its cuts join the tree's model
+    (they are valid for every design).
 
     Args:
         pooled: The model (unchanged; :attr:`model` grows with the cuts).
-        solve_fn: Solves a MIP (the leaves' rounds).
-        rough_fn: A faster solve for a leaf's first rounds (see :func:`solve_pooled`).
-        rel_tol: The loop's tolerance on the holding cost.
+        backend: The MIP solver of the leaves.
+        options: Gap and threads of the leaf solves.
+        rel_tol: Tolerance of the holding cost (see :func:`solve_pooled`).
+        rough_gap: MIP gap of a leaf's first rounds.
     """
 
-    def __init__(self, pooled: PooledInventory, solve_fn: Callable[[LinearModel], SolverResult],
-                 rough_fn: Callable[[LinearModel], SolverResult] | None, rel_tol: float) -> None:
+    def __init__(self, pooled: PooledInventory, backend: Solver, options: SolveOptions, rel_tol: float,
+                 rough_gap: float) -> None:
         self.model = pooled
-        self.solve_fn, self.rough_fn, self.rel_tol = solve_fn, rough_fn, rel_tol
+        self.backend, self.options, self.rel_tol, self.rough_gap = backend, options, rel_tol, rough_gap
         self.synced = pooled.built.lp.n_rows
         self.rounds = 0
         self.seconds = 0.0
         self.converged = True
         self.best: np.ndarray | None = None
+        self.best_objective = np.inf
 
     def separate(self, x: np.ndarray, exact: bool) -> None:
         """Add the cuts ``x`` violates."""
@@ -236,32 +248,77 @@ class PooledTree:
         first, self.synced = self.synced, lp.n_rows
         return lp.A[first:], lp.row_lower[first:], lp.row_upper[first:]
 
+    def offer(self, x: np.ndarray) -> float:
+        """Keep ``x`` (stock exact) if it is the cheapest plan so far; its exact cost."""
+        objective = self.exact_objective(x)
+        if objective < self.best_objective:
+            self.best, self.best_objective = self.model.lift(x), objective
+        return objective
+
     def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None) -> Leaf:
-        """The loop of MIPs and cuts with the design fixed at ``values``."""
-        lp = self.model.built.lp
-        start = self.best if self.best is not None else lp.warm_start
-        fixed = fixed_design(replace(lp, warm_start=None if start is None else self.model.lift(start)), design, values)
-        outcome = solve_pooled(replace(self.model, built=replace(self.model.built, lp=fixed)), self.solve_fn,
-                               rel_tol=self.rel_tol, rough_fn=self.rough_fn)
-        if outcome.model is not None and outcome.model.built.lp.n_rows > lp.n_rows:
-            self.model = self.model.with_cuts(outcome.model.built.lp.A[lp.n_rows:])
-        self.rounds += outcome.rounds
-        self.seconds += outcome.solve_seconds
-        termination = outcome.result.termination or Termination.NUMERICAL
-        if outcome.interrupted:
-            termination = Termination.INTERRUPTED
-        elif outcome.x is None and outcome.result.status is Status.INFEASIBLE:
+        """The loop of MIPs and cuts with the design fixed at ``values`` (see the class docstring)."""
+        n_rows = self.model.built.lp.n_rows
+        current = self.model
+        bound = -np.inf
+        leaf_best: tuple[np.ndarray, float] | None = None
+        termination = Termination.NUMERICAL
+        final_gap = self.options.mip_gap
+        rough = final_gap is None or final_gap < self.rough_gap
+        for _ in range(LEAF_MAX_ROUNDS):
+            plans: list[np.ndarray] = []
+
+            def on_plan(x: np.ndarray) -> bool:
+                plans.append(x)  # every improving plan: its exact cost, and cuts where the model is low
+                return False
+
+            fixed = fixed_design(replace(current.built.lp, warm_start=self.best), design, values)
+            left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+            raw = self.backend.solve(fixed, replace(
+                self.options, time_limit=left, on_plan=on_plan, mip_gap=self.rough_gap if rough else final_gap,
+                proof=not rough and fixed.warm_start is not None))
+            self.rounds += 1
+            self.seconds += raw.solve_seconds
+            if raw.bound is not None and np.isfinite(raw.bound):
+                bound = max(bound, raw.bound)  # the model's bound: valid however the solve ended
+            if raw.x is not None:
+                plans.append(raw.x)
+            refined = current
+            final_exact = False
+            for k, x in enumerate(plans):
+                x = current.built.round_solution(x)
+                objective = self.offer(x)
+                if leaf_best is None or objective < leaf_best[1]:
+                    leaf_best = (self.model.lift(x), objective)
+                exact = _evaluate(current, x)["error"] <= self.rel_tol  # type: ignore[operator]
+                final_exact = exact and k == len(plans) - 1 and raw.x is not None
+                if not exact:
+                    refined = refined.refine(x)
+            if raw.status is Status.INFEASIBLE:
+                termination = Termination.INFEASIBLE
+                break
+            if raw.termination not in (Termination.OPTIMAL, Termination.GAP_LIMIT):
+                termination = raw.termination or Termination.NUMERICAL  # a limit or a signal: the tree stops
+                break
+            if final_exact and not rough:
+                termination = Termination.OPTIMAL
+                break
+            if final_exact or refined is current:
+                if not rough:  # nothing left to learn: the bound stands as it is
+                    termination = Termination.OPTIMAL
+                    self.converged = False
+                    break
+                rough = False
+            current = refined
+        else:
+            termination = Termination.OPTIMAL
+            self.converged = False
+        if current.built.lp.n_rows > n_rows:
+            self.model = self.model.with_cuts(current.built.lp.A[n_rows:])
+        if termination is Termination.INFEASIBLE and leaf_best is None:
             return Leaf(np.inf, None, np.inf, Termination.INFEASIBLE)
-        elif termination not in (Termination.TIME_LIMIT, Termination.NUMERICAL):
-            termination = Termination.OPTIMAL  # the loop ended; its bound is valid either way
-            self.converged &= outcome.converged or outcome.x is None
-        bound = outcome.bound if outcome.bound is not None else -np.inf
-        if outcome.x is None:
+        if leaf_best is None:
             return Leaf(np.inf, None, bound, termination)
-        x = self.model.lift(outcome.x)
-        if self.best is None or outcome.objective < self.exact_objective(self.best):
-            self.best = x
-        return Leaf(float(outcome.objective), x, bound, termination)
+        return Leaf(leaf_best[1], leaf_best[0], bound, termination)
 
     def exact_objective(self, x: np.ndarray) -> float:
         """The exact cost of plan ``x`` (square-root stock), currency per period."""
@@ -308,12 +365,11 @@ def solve_pooled_model(pooled: PooledInventory, backend: Solver, options: SolveO
         return solve_pooled(pooled, solve_round, rel_tol=rel_tol, rough_fn=rough_fn), []
     lp = pooled.built.lp
     design = design_columns(lp, pooled.lane_cols)
-    problem = PooledTree(pooled, solve_round, rough_fn, rel_tol)
+    problem = PooledTree(pooled, backend, options, rel_tol, rough)
     incumbent = None
     if feasible(lp, lp.warm_start):
-        start = pooled.lift(lp.warm_start)
-        incumbent = (start, problem.exact_objective(start))
-        problem.best = start
+        problem.offer(lp.warm_start)
+        incumbent = (problem.best, problem.best_objective)
     tree = branch_on_sites(lp, design, problem, options, incumbent=incumbent, node_limit=node_budget(design),
                            phase="pooled-sites")
     notes = [tree_message(tree).replace("as a MIP", f"by {problem.rounds} MIP round(s) with cuts")]
@@ -336,9 +392,10 @@ def solve_pooled_model(pooled: PooledInventory, backend: Solver, options: SolveO
     objective = float(best["objective"])  # type: ignore[arg-type]
     exhausted = tree.termination == Termination.OPTIMAL
     holding = float(best["costs"]["holding"])  # type: ignore[index]
-    optimal = exhausted and options.mip_gap is None and proven_optimal(objective, result.bound, rel_tol * holding)
-    result = replace(result, status=Status.OPTIMAL if optimal else Status.FEASIBLE, objective=objective, x=x,
-                     termination=Termination.OPTIMAL if optimal else result.termination)
+    status = Status.OPTIMAL if exhausted and proven_optimal(objective, result.bound, rel_tol * holding) \
+        else Status.FEASIBLE
+    result = replace(result, status=status, objective=objective, x=x,
+                     termination=solver_termination(status, True, options) if exhausted else result.termination)
     return PooledSolve(result=result, x=x, estimate=best["estimate"], cycle=best["cycle"],  # type: ignore[arg-type]
                        safety=best["safety"], error=best["error"], objective=objective,  # type: ignore[arg-type]
                        gap=relative_gap(objective, result.bound), costs=best["costs"],  # type: ignore[arg-type]
