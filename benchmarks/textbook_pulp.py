@@ -1,13 +1,16 @@
 """The plain textbook PuLP + CBC model of the capacitated facility location problem.
 
-This is the baseline that :mod:`bench_orlib` compares the engine against.  It
+This is the baseline that ``python -m benchmarks run SUITE --baseline`` compares the engine
+against (run as ``python -m benchmarks.textbook_pulp FILE --format orlib``, which prints one
+JSON document: status, termination, objective, build and solve seconds).  It
 is written the way PuLP tutorials write it -- dictionaries of ``LpVariable``
 objects, ``lpSum`` expressions and one ``prob +=`` per constraint -- and it
 uses the same strong formulation as the engine, so the comparison measures
 the modelling layer and the solver, not the formulation:
 
 * ``y[i]`` binary: facility i is open;
-* ``x[i][j]`` in [0, 1]: fraction of customer j's demand served by facility i;
+* ``x[i][j]`` in [0, 1]: fraction of customer j's demand served by facility i (binary for a
+  single-source network, such as a Holmberg file);
 * minimise ``sum_i f_i y_i + sum_ij c_ij x_ij`` (``c_ij`` = cost of serving
   j's whole demand from i, currency);
 * demand: ``sum_i x_ij = 1`` for every customer j;
@@ -23,16 +26,28 @@ prove optimality to the same tolerance.
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pulp
 
+import optimizer
 from optimizer.network import Network
 
 #: Relative gap handed to CBC (the engine's default optimality tolerance).
 GAP_REL = 1e-9
+
+
+#: PuLP's solution status -> (status, termination) in the engine's words.
+_STATUS = {
+    pulp.LpSolutionOptimal: ("optimal", "optimal"),
+    pulp.LpSolutionIntegerFeasible: ("feasible", "time_limit"),
+    pulp.LpSolutionInfeasible: ("infeasible", "infeasible"),
+}
 
 
 @dataclass
@@ -40,7 +55,9 @@ class TextbookResult:
     """Outcome of the textbook model.
 
     Attributes:
-        status: PuLP's status word (``Optimal``, ``Not Solved``, ``Infeasible`` ...).
+        status: In the engine's words: ``optimal``, ``feasible`` (a plan, not proven),
+            ``no_solution`` or ``infeasible``.
+        termination: ``optimal``, ``time_limit`` (stopped with or without a plan) or ``infeasible``.
         objective: Total cost, currency (``None`` without a solution).
         build_seconds: Time to create the variables, objective and constraints.
         solve_seconds: Time spent in ``prob.solve`` (writing the model file,
@@ -48,6 +65,7 @@ class TextbookResult:
     """
 
     status: str
+    termination: str
     objective: float | None
     build_seconds: float
     solve_seconds: float
@@ -58,7 +76,7 @@ def solve_textbook(network: Network, time_limit: float | None = None) -> Textboo
 
     Args:
         network: A network read by :func:`optimizer.io.orlib.read_orlib`
-            (one product, ``unit_shipping_cost`` set).
+            or :func:`optimizer.io.orlib.read_sscflp` (one product, ``unit_shipping_cost`` set).
         time_limit: CBC time limit in seconds, ``None`` for none.
 
     Returns:
@@ -76,7 +94,8 @@ def solve_textbook(network: Network, time_limit: float | None = None) -> Textboo
 
     prob = pulp.LpProblem("CFLP", pulp.LpMinimize)
     y = pulp.LpVariable.dicts("open", facilities, cat=pulp.LpBinary)
-    x = pulp.LpVariable.dicts("serve", (facilities, customers), lowBound=0, upBound=1)
+    kind = pulp.LpBinary if network.settings.single_sourcing else pulp.LpContinuous
+    x = pulp.LpVariable.dicts("serve", (facilities, customers), lowBound=0, upBound=1, cat=kind)
 
     prob += pulp.lpSum(fixed_cost[i] * y[i] for i in facilities) + pulp.lpSum(
         cost[i][j] * x[i][j] for i in facilities for j in customers
@@ -94,11 +113,29 @@ def solve_textbook(network: Network, time_limit: float | None = None) -> Textboo
     start = time.perf_counter()
     prob.solve(pulp.PULP_CBC_CMD(msg=False, gapRel=GAP_REL, timeLimit=time_limit))
     solve_seconds = time.perf_counter() - start
-    objective = pulp.value(prob.objective) if prob.sol_status in (pulp.LpSolutionOptimal,
-                                                                   pulp.LpSolutionIntegerFeasible) else None
+    status, termination = _STATUS.get(prob.sol_status, ("no_solution", "time_limit"))
+    objective = pulp.value(prob.objective) if status in ("optimal", "feasible") else None
     return TextbookResult(
-        status=pulp.LpStatus[prob.status],
+        status=status,
+        termination=termination,
         objective=None if objective is None else float(objective),
         build_seconds=build_seconds,
         solve_seconds=solve_seconds,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read one benchmark file, solve the textbook model and print the result as JSON."""
+    parser = argparse.ArgumentParser(description="Solve an OR-Library or Holmberg file with the textbook "
+                                                 "PuLP + CBC model; print one JSON document.")
+    parser.add_argument("path", help="the benchmark file")
+    parser.add_argument("--format", choices=("orlib", "sscflp"), default="orlib", help="file format")
+    parser.add_argument("--time-limit", type=float, default=None, help="CBC's time limit, seconds")
+    args = parser.parse_args(argv)
+    result = solve_textbook(optimizer.load(args.path, format=args.format), time_limit=args.time_limit)
+    print(json.dumps(asdict(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

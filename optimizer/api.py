@@ -130,6 +130,8 @@ def solve(
 
     Raises:
         InputError: The network is invalid, or its model holds figures no solver can represent.
+        ModelTooLargeError: The compact model would not fit in the available memory (the message
+            says how large it would be and what to change).
     """
     import numpy as np
 
@@ -139,6 +141,7 @@ def solve(
     from optimizer.model.build import BuiltModel, build_model
     from optimizer.model.linear import CrossedBoundsError
     from optimizer.model.pooled import add_pooled_inventory
+    from optimizer.model.size import check_fits
     from optimizer.results import Result, site_table, transit_volume
     from optimizer.solvers import get_solver
     from optimizer.solvers.base import SolveOptions, Status, Termination, proven_optimal, relative_gap
@@ -171,6 +174,8 @@ def solve(
             except Unsupported as why:
                 notes.append(f"Strategy decompose stopped ({why}): solved compact instead.")
                 chosen = "compact"
+        if raw is None:
+            check_fits(net)  # the compact model in the solver: refuse before it exhausts memory
         if raw is not None:
             pass
         elif net.settings.inventory.model == "pooled":
@@ -211,18 +216,18 @@ def solve(
     )
     if raw.status is Status.INFEASIBLE:
         reasons = explain_infeasibility(net)
-        result.messages = reasons or [
+        result.messages += reasons or [
             "The solver proved that no plan satisfies all constraints together, and no single cause was found: "
             "review site counts, forced statuses, capacities, single sourcing and max_service_km together."
         ]
         return result
     if raw.status is Status.NO_SOLUTION or raw.x is None:
         if raw.termination is Termination.INTERRUPTED:
-            result.messages = ["Interrupted before any plan was found."]
+            result.messages += ["Interrupted before any plan was found."]
         elif raw.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
-            result.messages = [f"No plan: the solver stopped on {raw.termination.value} trouble ({raw.message})."]
+            result.messages += [f"No plan: the solver stopped on {raw.termination.value} trouble ({raw.message})."]
         else:
-            result.messages = [f"No plan found within the limits ({raw.message or 'limit reached'})."]
+            result.messages += [f"No plan found within the limits ({raw.message or 'limit reached'})."]
         return result
 
     x = solved.round_solution(raw.x)

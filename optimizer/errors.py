@@ -57,5 +57,19 @@ class InputError(OptimizerError):
         return "\n".join(lines)
 
 
+class ModelTooLargeError(InputError):
+    """The model of the input would not fit in memory (see :func:`optimizer.model.size.check_fits`).
+
+    Attributes:
+        size: The estimate (an :class:`optimizer.model.size.ModelSize`).
+        available: The memory it was compared with, bytes.
+    """
+
+    def __init__(self, problems: list[Problem] | Problem, size: object = None, available: int | None = None):
+        super().__init__(problems)
+        self.size = size
+        self.available = available
+
+
 class SolverUnavailableError(OptimizerError):
     """The requested solver backend is not installed or cannot run here."""

@@ -93,7 +93,7 @@ class Settings:
         period_days: Length of the planning period, days.  Quantities and
             costs "per period" refer to it.
         circuity: Road km per great-circle km.
-        distance_method: ``haversine`` (vectorised sphere) or ``geodesic`` (WGS-84, geopy).
+        distance_method: ``haversine`` (vectorised sphere) or ``geodesic`` (WGS-84 ellipsoid, pyproj).
         days_of_cover: Days of throughput each open site holds as stock (linear holding cost).
         horizon_periods: Periods over which a one-off cost (a site's ``closing_cost``) is
             spread: each period is charged ``closing_cost / horizon_periods``; ``None`` for one

@@ -4,6 +4,9 @@ Solve strategies and solver adapters call :func:`emit`; whoever wants to see pro
 (the CLI's terminal display, ``--log-json``) wraps the work in :func:`listening`.  With
 no listener, :func:`emit` costs one context-variable lookup.  Listeners must never
 write to stdout (it is reserved for ``--json``).
+
+Listeners live in a context variable, which a new thread does not inherit: code that reports
+from another thread (a solver's callback) takes :func:`reporter` in the calling thread first.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,13 @@ class ProgressEvent:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready record (``event: progress``)."""
-        return {"event": "progress", **asdict(self), "gap": self.gap}
+        return {"event": "progress", "phase": self.phase, "seconds": self.seconds, "objective": self.objective,
+                "bound": self.bound, "gap": self.gap, "message": self.message}
 
 
 Listener = Callable[[ProgressEvent], None]
+#: What :func:`reporter` returns: ``report(phase, objective=, bound=, message=)``.
+Reporter = Callable[..., None]
 
 _LISTENERS: ContextVar[tuple[tuple[Listener, float], ...]] = ContextVar("optimizer_progress", default=())
 
@@ -62,8 +69,27 @@ def active() -> bool:
 def emit(phase: str, *, objective: float | None = None, bound: float | None = None, message: str = "") -> None:
     """Report progress to every listener (no-op without listeners)."""
     listeners = _LISTENERS.get()
+    if listeners:
+        _send(listeners, phase, objective=objective, bound=bound, message=message)
+
+
+def reporter() -> Reporter | None:
+    """:func:`emit` bound to the listeners of the calling context, for use from any thread.
+
+    Returns:
+        A function with :func:`emit`'s signature that reports to the listeners active now
+        (even when called from a solver's thread, which does not see this context), or
+        ``None`` when nobody listens (then skip the reporting altogether).
+    """
+    listeners = _LISTENERS.get()
     if not listeners:
-        return
+        return None
+    return partial(_send, listeners)
+
+
+def _send(listeners: tuple[tuple[Listener, float], ...], phase: str, *, objective: float | None = None,
+          bound: float | None = None, message: str = "") -> None:
+    """Hand one event to each listener, timed from that listener's start."""
     now = time.monotonic()
     for listener, start in listeners:
         listener(ProgressEvent(phase=phase, seconds=now - start, objective=_finite(objective), bound=_finite(bound),
@@ -78,6 +104,56 @@ def listening(listener: Listener) -> Iterator[None]:
         yield
     finally:
         _LISTENERS.reset(token)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Report nothing from inside the block: for a strategy's internal sub-solves (a site knapsack,
+    a transportation problem), whose plans and bounds are not those of the problem being solved."""
+    token = _LISTENERS.set(())
+    try:
+        yield
+    finally:
+        _LISTENERS.reset(token)
+
+
+@contextmanager
+def known(*, objective: float | None = None, bound: float | None = None, relaxation: bool = False) -> Iterator[None]:
+    """Inside the block, report no plan worse than ``objective`` and no bound weaker than ``bound``.
+
+    For a strategy that hands a sub-problem to a solver while it already holds a plan or a
+    bound (a reduced MIP after a Lagrangian bound, the next round of a cut loop): the solver's
+    own events then show the best known figures, not a bound that starts again from below.
+    ``objective`` must be the cost of a real plan of the whole problem and ``bound`` valid for it.
+
+    Args:
+        objective: The cost of the best plan known, if any.
+        bound: The best valid bound known, if any.
+        relaxation: The block solves a relaxation (e.g. the pooled model's outer approximation):
+            its bounds are valid but its plans' objectives are not their true cost, so events
+            show ``objective`` instead of them.
+    """
+    floor, ceiling = _finite(bound), _finite(objective)
+    token = _LISTENERS.set(tuple((_clamped(listener, ceiling, floor, relaxation), start)
+                                 for listener, start in _LISTENERS.get()))
+    try:
+        yield
+    finally:
+        _LISTENERS.reset(token)
+
+
+def _clamped(listener: Listener, ceiling: float | None, floor: float | None, relaxation: bool) -> Listener:
+    """``listener`` seeing objectives capped at ``ceiling`` (replaced for a relaxation), bounds raised to ``floor``."""
+
+    def clamped(event: ProgressEvent) -> None:
+        objective, bound = (None if relaxation else event.objective), event.bound
+        if ceiling is not None:
+            objective = ceiling if objective is None else min(objective, ceiling)
+        if floor is not None:
+            bound = floor if bound is None else max(bound, floor)
+        listener(replace(event, objective=objective, bound=bound))
+
+    return clamped
 
 
 def _finite(value: float | None) -> float | None:

@@ -116,17 +116,19 @@ def brute_force(raw) -> float:
     return best
 
 
+@pytest.mark.parametrize("strategy", ["compact", "decompose"])
 @pytest.mark.parametrize("solver", available_solvers())
 @pytest.mark.parametrize("single", [False, True], ids=["multi", "single"])
 @pytest.mark.parametrize("seed", range(6))
-def test_engine_matches_brute_force(seed, single, solver):
+def test_engine_matches_brute_force(seed, single, solver, strategy):
     net, raw = random_network(seed, single)
     expected = brute_force(raw)
-    result = optimizer.solve(net, solver=solver)
+    result = optimizer.solve(net, solver=solver, strategy=strategy)
     if math.isinf(expected):
         assert result.status is optimizer.Status.INFEASIBLE
         assert result.messages
         return
     assert result.status is optimizer.Status.OPTIMAL
+    assert result.strategy == strategy, result.messages
     assert result.check.ok, result.check.violations
     assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-6)

@@ -230,3 +230,10 @@ def test_schema_main_prints_the_doc():
     out = subprocess.run([sys.executable, "-m", "optimizer.schema"], capture_output=True, text=True, check=True,
                          cwd=ROOT)
     assert out.stdout == format_markdown()
+
+
+def test_readme_format_section_is_current():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Dataset format\n"):]
+    assert section == "## Dataset format\n\n" + format_markdown().split("\n", 2)[2], (
+        "README.md's dataset format section is stale: regenerate it from optimizer.schema.format_markdown()")

@@ -1,4 +1,4 @@
-"""Vectorised haversine distances against geopy's WGS-84 geodesic."""
+"""Vectorised haversine and WGS-84 geodesic distances, against geopy (one call per pair, the reference)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from geopy.distance import geodesic, great_circle
 
-from optimizer.geo import EARTH_RADIUS_KM, geodesic_km, haversine_km
+import optimizer.geo as geo
+from optimizer.checker.linkset import ellipsoid_km
+from optimizer.geo import EARTH_RADIUS_KM, geodesic_km, haversine_km, paired_km
 
 # A sample of real city pairs across latitudes (lat, lon in degrees).
 CITIES = {
@@ -42,3 +44,55 @@ def test_shapes_and_zero_diagonal():
     assert d.shape == (2, 1)
     assert d[0, 0] == 0.0
     assert d[1, 0] == pytest.approx(10 * 2 * np.pi * EARTH_RADIUS_KM / 360)
+
+
+def _random_points(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random points over the whole globe (lat, lon in degrees), poles and the date line included."""
+    rng = np.random.default_rng(seed)
+    lat = np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, n)))
+    lon = rng.uniform(-180.0, 180.0, n)
+    lat[:3], lon[:3] = (90.0, -90.0, 0.0), (0.0, 0.0, 180.0)
+    return lat, lon
+
+
+def _geopy_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    return np.array([[geodesic((a, b), (c, d)).km for c, d in zip(lat2, lon2)] for a, b in zip(lat1, lon1)])
+
+
+def test_geodesic_matches_geopy_on_random_points_same_points_and_near_antipodes(monkeypatch):
+    lat1, lon1 = _random_points(1, 23)
+    lat2, lon2 = _random_points(2, 17)
+    # Near-antipodes of the first points (the hard case of the inverse problem) and the same points again.
+    lat2 = np.concatenate([lat2, -lat1[:8] * (1 - 1e-6), lat1[:5]])
+    lon2 = np.concatenate([lon2, (lon1[:8] + 180.0 - 2e-3 + 180.0) % 360.0 - 180.0, lon1[:5]])
+    monkeypatch.setattr(geo, "GEODESIC_BLOCK_PAIRS", 50)  # several row blocks, one row per block too
+    ours = geodesic_km(lat1, lon1, lat2, lon2)
+    exact = _geopy_km(lat1, lon1, lat2, lon2)
+    assert ours.shape == (23, 30)
+    np.testing.assert_allclose(ours, exact, rtol=0, atol=1e-6)
+    assert np.all(ours[np.arange(5), 25 + np.arange(5)] == 0.0)
+    assert ours.max() > 19_990.0  # the near-antipodal pairs are really there
+
+
+def test_geodesic_block_size_does_not_change_the_result(monkeypatch):
+    lat1, lon1 = _random_points(3, 40)
+    lat2, lon2 = _random_points(4, 31)
+    whole = geodesic_km(lat1, lon1, lat2, lon2)
+    monkeypatch.setattr(geo, "GEODESIC_BLOCK_PAIRS", 7)
+    assert np.array_equal(geodesic_km(lat1, lon1, lat2, lon2), whole)
+    assert geodesic_km(lat1, lon1, [], []).shape == (40, 0)
+    assert geodesic_km([], [], lat2, lon2).shape == (0, 31)
+
+
+def test_paired_geodesic_matches_geopy_and_keeps_missing_coordinates_missing():
+    lat1, lon1 = _random_points(5, 30)
+    lat2, lon2 = _random_points(6, 30)
+    lat1[7] = np.nan
+    lon2[11] = np.nan
+    for km in (paired_km(lat1, lon1, lat2, lon2, "geodesic"), ellipsoid_km(lat1, lon1, lat2, lon2)):
+        known = np.isfinite(lat1) & np.isfinite(lon2)
+        assert np.isnan(km[~known]).all() and (~known).sum() == 2
+        exact = [geodesic((a, b), (c, d)).km for a, b, c, d in zip(lat1[known], lon1[known], lat2[known], lon2[known])]
+        np.testing.assert_allclose(km[known], exact, rtol=0, atol=1e-6)
+    assert np.isfinite(lat1[known]).all()  # the inputs are not overwritten
+    assert paired_km([], [], [], [], "geodesic").shape == (0,)

@@ -79,12 +79,17 @@ def interrupted_run(path: Path, solver: str, sig: signal.Signals, after: float) 
     time.sleep(after)
     assert proc.poll() is None, "the instance solved before the signal: make it harder"
     proc.send_signal(sig)
-    try:
-        out = proc.communicate(timeout=60)[0]  # generous: the point is that it ends, with the plan
-    except subprocess.TimeoutExpired:
+    # stdout is read by a thread of its own: stderr already has one (``drain``), and a second reader of it
+    # (``communicate``) can block in a read whose bytes the first took, while the JSON fills stdout's pipe.
+    out_parts: list[str] = []
+    collector = threading.Thread(target=lambda: out_parts.append(proc.stdout.read()), daemon=True)  # type: ignore
+    collector.start()
+    collector.join(60)  # generous: the point is that it ends, with the plan
+    if collector.is_alive():
         proc.kill()
-        proc.communicate()
         pytest.fail(f"{solver} did not stop within 60 s of {sig.name}")
+    proc.wait(10)
+    out = out_parts[0]
     reader.join(10)
     log = "".join(err)
     assert "Aborted" not in log and "Traceback" not in log, log[-3000:]

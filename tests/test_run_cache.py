@@ -27,7 +27,7 @@ TINY = Path(__file__).parent / "data" / "tiny"
 
 def test_software_versions_are_the_installed_ones():
     versions = cache.software_versions()
-    assert set(versions) == {"highspy", "ortools", "pulp", "cbc", "numpy", "scipy", "pandas", "networkx", "geopy"}
+    assert set(versions) == {"highspy", "ortools", "pulp", "cbc", "numpy", "scipy", "pandas", "networkx", "pyproj"}
     for key, dist in cache.VERSIONED_PACKAGES.items():
         assert versions[key] == metadata.version(dist)
     assert re.fullmatch(r"\d+\.\d+(\.\d+)?", versions["cbc"]), versions["cbc"]  # the binary's version line

@@ -5,8 +5,8 @@ Part of :mod:`optimizer.checker` and bound by its rule: nothing here comes from
 :attr:`Network.link_table`.  The rules are the ones the dataset format states:
 
 * great-circle km by ``settings.distance_method``: ``haversine`` on a sphere of
-  radius :data:`EARTH_RADIUS_KM`, or ``geodesic`` on the WGS-84 ellipsoid (geopy,
-  one call per distinct pair); road km = great-circle km x ``settings.circuity``;
+  radius :data:`EARTH_RADIUS_KM`, or ``geodesic`` on the WGS-84 ellipsoid (PROJ's
+  :class:`pyproj.Geod`, vectorised); road km = great-circle km x ``settings.circuity``;
 * a link's kind follows its endpoints: supplier -> site ``inbound``, site -> site
   ``transfer``, site -> region ``outbound`` (an id that is both a site and a
   region is the site); links touching a forced-closed site do not exist, and
@@ -61,7 +61,7 @@ def sphere_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.nda
 
 
 def ellipsoid_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """WGS-84 geodesic km between paired points (geopy), one call per distinct finite pair.
+    """WGS-84 geodesic km between paired points (PROJ's Karney algorithm, one vectorised call).
 
     Args:
         lat1, lon1, lat2, lon2: Degrees, shape (n,).
@@ -69,16 +69,11 @@ def ellipsoid_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.
     Returns:
         km, shape (n,); NaN where a coordinate is missing.
     """
-    from geopy.distance import geodesic
+    from pyproj import Geod
 
-    points = np.stack([np.asarray(v, dtype=float) for v in (lat1, lon1, lat2, lon2)], axis=1)
-    out = np.full(len(points), np.nan)
-    finite = np.isfinite(points).all(axis=1)
-    if finite.any():
-        pairs, inverse = np.unique(points[finite], axis=0, return_inverse=True)
-        km = np.array([geodesic((a, b), (c, d)).km for a, b, c, d in pairs])
-        out[finite] = km[inverse.ravel()]
-    return out
+    lat1, lon1, lat2, lon2 = (np.array(v, dtype=float) for v in (lat1, lon1, lat2, lon2))
+    _, _, metres = Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)
+    return np.asarray(metres, dtype=float) / 1000.0
 
 
 def great_circle_km(network: Network, lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray,

@@ -18,6 +18,7 @@ import click
 
 from optimizer import api
 from optimizer.cli.common import EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, fail, protected_inputs, strategy_option
+from optimizer.cli.progress import log_json_option, shown
 from optimizer.errors import OptimizerError
 from optimizer.frontier import AXES, cost_columns, frontier, write_frontier
 from optimizer.solvers import SOLVERS, interrupt
@@ -68,28 +69,34 @@ def _json_value(value: Any) -> Any:
               help="Stop each solve at this relative gap (default: prove optimality to 1e-9); a coarse curve "
                    "of a large network comes much faster with e.g. 0.01.")
 @strategy_option
+@log_json_option
 def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out_dir: Path | None, as_json: bool,
                      solver: str | None, time_limit: float | None, mip_gap: float | None,
-                     strategy: str | None) -> None:
+                     strategy: str | None, log_json: bool) -> None:
     """Solve the network at PATH for p = 1..N open sites and tabulate cost by component.
 
     Ctrl-C or SIGTERM stops the point being solved (it keeps its best plan) and the sweep (exit 6).
+    Each point solved is reported on stderr, with the running solve's progress on a terminal
+    (--log-json: both as JSON lines).
     """
 
     def progress(row: dict[str, Any]) -> None:
         total = row["total"]
-        shown = f"{total:,.2f}" if isinstance(total, float) and math.isfinite(total) else "-"
-        click.echo(f"{AXES[axis].column}={row[AXES[axis].column]}: {row['status']}, total {shown} "
-                   f"({row['solve_seconds']:.2f} s)", err=True)
+        cost = f"{total:,.2f}" if isinstance(total, float) and math.isfinite(total) else "-"
+        display.note(f"{AXES[axis].column}={row[AXES[axis].column]}: {row['status']}, total {cost} "
+                     f"({row['solve_seconds']:.2f} s)", phase="frontier", objective=total)
 
     written: list[Path] = []
     try:
-        with interrupt.handle_signals():
+        with interrupt.handle_signals(), shown(log_json) as display:
             network = api.load(path, format=fmt)
             table = frontier(network, axis, max_points=max_sites, progress=progress,
                              solve=lambda built: api.solve(built, solver=solver, time_limit=time_limit,
                                                            mip_gap=mip_gap, strategy=strategy))
             interrupted = interrupt.requested()
+            display.result({"network": network.name, "axis": axis, "points": len(table),
+                            "with_plan": int(table["status"].isin(["optimal", "feasible"]).sum()),
+                            "interrupted": interrupted})
         if out_dir is not None:
             written = write_frontier(table, out_dir, protected_inputs(path))
     except OptimizerError as error:
@@ -105,8 +112,8 @@ def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out
         }
         click.echo(json.dumps(doc))
     else:
-        shown = table.drop(columns=["open_sites", "warm_started", "termination"])
-        click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+        visible = table.drop(columns=["open_sites", "warm_started", "termination"])
+        click.echo(visible.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
         for p in written:
             click.echo(f"wrote {p}")
     statuses = set(table["status"])

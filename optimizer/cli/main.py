@@ -11,6 +11,7 @@ import click
 
 from optimizer.cli.common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK,
                                   CommandGroup, fail, protected_inputs, strategy_option)
+from optimizer.cli.progress import log_json_option, shown, solve_summary
 from optimizer.errors import InputError, OptimizerError
 from optimizer.io import FORMATS
 from optimizer.solvers import SOLVER_NAMES
@@ -61,13 +62,15 @@ def main() -> None:
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Solver threads.")
 @click.option("--verbose", is_flag=True, help="Send the solver log to stderr.")
 @strategy_option
+@log_json_option
 def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str | None,
           time_limit: float | None, mip_gap: float | None, threads: int | None, verbose: bool,
-          strategy: str | None) -> None:
+          strategy: str | None, log_json: bool) -> None:
     """Solve the network at PATH (a dataset folder or a scenario YAML file) and report the plan.
 
     Ctrl-C or SIGTERM stops the solve within a second or two and reports the best plan so far
-    (exit 6), or exits 5 when there is none yet; a second signal stops at once.
+    (exit 6), or exits 5 when there is none yet; a second signal stops at once.  On a terminal,
+    stderr shows the best plan, the bound and the gap as they move (--log-json: as JSON lines).
     """
     from optimizer import api
     from optimizer.reports import summary, write_outputs
@@ -75,10 +78,11 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
     from optimizer.solvers.base import Status
 
     try:
-        with interrupt.handle_signals():
+        with interrupt.handle_signals(), shown(log_json, live=not verbose) as display:
             network = api.load(path, format=fmt)
             result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
                                threads=threads, verbose=verbose, strategy=strategy)
+            display.result(solve_summary(result))
         if out_dir is not None:
             write_outputs(result, network, out_dir, protected_inputs(path))
     except OptimizerError as error:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from optimizer.cli.common import EXIT_OK, fail
+from optimizer.cli.progress import log_json_option, shown
 from optimizer.errors import InputError, OptimizerError, Problem
 from optimizer.runs.runner import RunReport, run_sweep
 from optimizer.runs.store import RunStore
@@ -72,8 +73,9 @@ def _table(reports: list[RunReport], store: str) -> str:
 @click.option("--reuse-limited", is_flag=True,
               help="Reuse stored runs that a time limit or an interruption cut short (by default they are "
                    "solved again; runs stopped at their own mip_gap are always reused).")
+@log_json_option
 def run(sweep_file: Path, workers: int | None, cluster: str | None, store_location: str | None,
-        as_json: bool, force: bool, reuse_limited: bool) -> None:
+        as_json: bool, force: bool, reuse_limited: bool, log_json: bool) -> None:
     """Run every scenario of SWEEP.yaml and store each run.
 
     Runs whose full input (data, overrides, solver settings, optimizer source,
@@ -82,7 +84,7 @@ def run(sweep_file: Path, workers: int | None, cluster: str | None, store_locati
     or an interruption are solved again unless --reuse-limited.  Two sweeps on
     one store at once solve each input once.  A failing scenario is stored with
     its error and does not stop the sweep.  A progress bar goes to stderr when
-    it is a terminal.
+    it is a terminal (--log-json: a JSON line per finished run instead).
 
     Exit codes: 0 every scenario has a plan; 1 bad input (sweep file, store or
     cluster); 2 some scenarios have no plan (infeasible, no solution within the
@@ -92,15 +94,23 @@ def run(sweep_file: Path, workers: int | None, cluster: str | None, store_locati
         if as_json:
             click.echo(json.dumps(report.to_json()))
             sys.stdout.flush()
+        finished.append(report)
+        rec = report.record
+        log.record(f"{rec.scenario}: {rec.status}{' (from the store)' if report.cached else ''} "
+                   f"({len(finished)}/{len(scenarios)})", phase="sweep", objective=rec.objective, bound=rec.bound)
 
+    finished: list[RunReport] = []
     try:
         cluster = _check_cluster(cluster)
         _sweep_name, scenarios = load_sweep(sweep_file)
         location: Any = store_location if store_location is not None else default_store(sweep_file)
-        with RunStore(location) as store:
+        with RunStore(location) as store, shown(log_json, live=False) as log:  # a terminal gets run_sweep's bar
             reports = run_sweep(scenarios, store, workers=workers, cluster=cluster, force=force,
-                                reuse_limited=reuse_limited, on_result=emit)
+                                reuse_limited=reuse_limited, progress=not log_json, on_result=emit)
             display = store.display
+            log.result({"runs": len(reports), "solved": sum(not r.cached for r in reports),
+                        "from_store": sum(r.cached for r in reports), "without_plan": sum(not r.ok for r in reports),
+                        "store": display})
     except OptimizerError as error:
         fail(error, as_json)
     if not as_json:

@@ -5,7 +5,7 @@ A sweep reuses a stored run only when its key matches and the run is final:
 * :func:`run_key` extends :func:`optimizer.runs.scenario.input_hash` (data, settings,
   overrides, solver options, the optimizer's own source) with :func:`software_versions`:
   the installed versions of the solvers (HiGHS, OR-Tools for SCIP, PuLP and the CBC binary
-  it ships) and of the numeric libraries (numpy, scipy, pandas, networkx, geopy).  Upgrading
+  it ships) and of the numeric libraries (numpy, scipy, pandas, networkx, pyproj).  Upgrading
   any of them changes every key, so runs are solved again.
 * :func:`is_final` tells a run that would end the same way if solved again (optimal,
   infeasible, stopped at its own ``mip_gap``) from one cut short by the clock or a signal
@@ -30,7 +30,7 @@ VERSIONED_PACKAGES: dict[str, str] = {
     "scipy": "scipy",
     "pandas": "pandas",
     "networkx": "networkx",
-    "geopy": "geopy",
+    "pyproj": "pyproj",
 }
 #: Distribution name of this package.
 DISTRIBUTION = "warehouse-optimizer"
@@ -83,7 +83,7 @@ def software_versions() -> dict[str, str]:
 
     Returns:
         ``highspy``, ``ortools`` (SCIP), ``pulp`` and ``cbc`` (the binary's version line),
-        ``numpy``, ``scipy``, ``pandas``, ``networkx`` and ``geopy``; :data:`ABSENT` for any
+        ``numpy``, ``scipy``, ``pandas``, ``networkx`` and ``pyproj``; :data:`ABSENT` for any
         not installed.
     """
     return dict(_versions())

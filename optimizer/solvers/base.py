@@ -108,6 +108,8 @@ class SolveOptions:
         on_plan: Called with each improving plan the solver finds (its column values); when it
             returns True the solve stops there (termination ``interrupted``, with that plan and a
             valid bound).  HiGHS honours it; other backends ignore it.
+        node_limit: Most branch-and-bound nodes (a deterministic work limit for heuristic
+            sub-solves; HiGHS only), ``None`` for none.
     """
 
     time_limit: float | None = None
@@ -116,6 +118,7 @@ class SolveOptions:
     verbose: bool = False
     proof: bool = False
     on_plan: Callable[[np.ndarray], bool] | None = field(default=None, compare=False)
+    node_limit: int | None = None
 
     @property
     def effective_gap(self) -> float:

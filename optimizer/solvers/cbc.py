@@ -50,7 +50,7 @@ from optimizer.solvers.base import (
     solver_termination,
 )
 from optimizer.solvers.interrupt import on_request
-from optimizer.solvers.mps import COLUMN_PREFIX, write_mps
+from optimizer.solvers.mps import COLUMN_PREFIX, block_lines, ids, numbers, write_mps
 
 #: "Cbc0011I Exiting as integer gap of 1.0594633 less than 1e-06 or 50%" (gap = incumbent - bound).
 _GAP_EXIT = re.compile(r"Cbc0011I Exiting as integer gap of (\S+) less than")
@@ -162,13 +162,23 @@ def command_options(options: SolveOptions) -> list[str]:
 def write_mip_start(values: np.ndarray, path: Path) -> None:
     """Write a CBC MIP start file (``-mips``): a header line, then ``index name value 0`` per column.
 
+    Written in blocks of lines by :func:`optimizer.solvers.mps.block_lines` (values as ``repr`` text).
+
     Args:
         values: Full-length starting solution.
         path: Destination file.
     """
-    idx = np.arange(values.size).tolist()
-    lines = list(map(("{} " + COLUMN_PREFIX + "{} {} 0").format, idx, idx, map(repr, values.tolist())))
-    path.write_text("\n".join(["Stopped on time - objective value 0", *lines, ""]))
+    values = np.asarray(values, dtype=float)
+    column = b" " + COLUMN_PREFIX.encode()
+
+    def fields(start: int, stop: int) -> list[bytes | np.ndarray]:
+        index = ids(np.arange(start, stop))
+        return [index, column, index, b" ", numbers(values[start:stop]), b" 0\n"]
+
+    with path.open("wb") as handle:
+        handle.write(b"Stopped on time - objective value 0\n")
+        for chunk in block_lines(values.size, fields):
+            handle.write(chunk)
 
 
 def _run(args: list[str], folder: Path, verbose: bool) -> str:

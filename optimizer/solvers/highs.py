@@ -3,6 +3,12 @@
 The model is handed over in one ``passModel`` call as CSC arrays, with the
 objective offset included, so HiGHS's own gap test sees the same objective as
 :func:`optimizer.solvers.base.classify`.
+
+While a MIP runs, and only when someone listens (:func:`optimizer.progress.active`),
+HiGHS's callbacks report its best plan and dual bound as progress (phase ``mip``):
+every improving plan, and otherwise at most every :data:`PROGRESS_SECONDS`.  The
+callbacks only read HiGHS's data, so the search (and the result) is the same with
+or without them.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from optimizer import progress
 from optimizer.model.linear import LinearModel
 from optimizer.solvers.base import (
     ALL_CAPABILITIES,
@@ -40,6 +47,10 @@ PROOF_OPTIONS = {
     "mip_heuristic_effort": 0.0, "mip_heuristic_run_feasibility_jump": False, "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False, "mip_heuristic_run_root_reduced_cost": False, "mip_pscost_minreliable": 2,
 }
+#: Least seconds between two progress reports of an unchanged or slowly moving MIP (improving plans always report).
+PROGRESS_SECONDS = 0.5
+#: Most seconds without a report while HiGHS checks in (shows that a long search is alive).
+HEARTBEAT_SECONDS = 5.0
 
 
 class HighsSolver(Solver):
@@ -77,6 +88,7 @@ class HighsSolver(Solver):
             highs = highspy.Highs()
             _configure(highs, highspy, options)
             _pass_model(highs, model)
+            reporting = _report_progress(highs) if model.n_integer else None
             if model.warm_start is not None:
                 _set_start(highs, model.warm_start)
             if options.on_plan is not None:
@@ -89,6 +101,8 @@ class HighsSolver(Solver):
                 _run(highs)
                 status = highs.getModelStatus()
             result = _result(highs, highspy, status, model, options)
+        if reporting is not None:
+            reporting.finish(result)
         result.solve_seconds = time.perf_counter() - start
         return result
 
@@ -112,6 +126,8 @@ def _configure(highs: Any, highspy: Any, options: SolveOptions) -> None:
     _set(highs, "mip_abs_gap", DEFAULT_ABS_GAP)
     if options.time_limit is not None:
         _set(highs, "time_limit", float(options.time_limit))
+    if options.node_limit is not None:
+        _set(highs, "mip_max_nodes", int(options.node_limit))
     if options.threads is not None:
         _set(highs, "threads", int(options.threads))
         # HiGHS keeps one process-wide thread pool sized by the first solve; a
@@ -151,6 +167,63 @@ def _watch_plans(highs: Any, on_plan: Callable[[np.ndarray], bool]) -> None:
             highs.cancelSolve()
 
     highs.cbMipImprovingSolution.subscribe(improving)
+
+
+class _MipProgress:
+    """HiGHS MIP callbacks that report the best plan and dual bound (objective offset included)."""
+
+    def __init__(self, report: progress.Reporter) -> None:
+        self.report: progress.Reporter | None = report
+        self.last = -float("inf")  # time.monotonic() of the last report
+        self.shown: tuple[float, float] | None = None  # (plan, bound) of the last report
+
+    def improving(self, event: Any) -> None:
+        """A new best plan (``kCallbackMipImprovingSolution``): always reported."""
+        self.send(event.data_out, "new best plan")
+
+    def check(self, event: Any) -> None:
+        """HiGHS checks its limits (``kCallbackMipInterrupt``, often): report a change now and then."""
+        data = event.data_out
+        elapsed = time.monotonic() - self.last
+        if elapsed >= HEARTBEAT_SECONDS or (
+                elapsed >= PROGRESS_SECONDS and (data.mip_primal_bound, data.mip_dual_bound) != self.shown):
+            self.send(data, "")
+
+    def send(self, data: Any, note: str) -> None:
+        """Report HiGHS's primal and dual bound (in the model's objective, offset included)."""
+        self.last = time.monotonic()
+        self.shown = (data.mip_primal_bound, data.mip_dual_bound)
+        if np.isfinite(self.shown).any():  # nothing to show before the first plan or bound
+            count = int(data.mip_node_count)
+            nodes = "root node" if count == 0 else f"{count:,} node{'s' if count > 1 else ''}"
+            self.emit(data.mip_primal_bound, data.mip_dual_bound, f"{nodes}, {note}" if note else nodes)
+
+    def finish(self, result: SolverResult) -> None:
+        """The outcome: the plan's cost and the final bound (HiGHS's last callback may predate them)."""
+        ended = result.status.value
+        if result.termination is not None and result.termination.value != ended:
+            ended += f" ({result.termination.value})"
+        self.emit(result.objective, result.bound, ended)
+
+    def emit(self, objective: float | None, bound: float | None, message: str) -> None:
+        """Hand one report on; a failing listener ends the reporting, not the solve (HiGHS calls from C++)."""
+        if self.report is None:
+            return
+        try:
+            self.report("mip", objective=objective, bound=bound, message=message)
+        except Exception:  # noqa: BLE001 - a broken display (e.g. a closed stderr) must not stop the solver
+            self.report = None
+
+
+def _report_progress(highs: Any) -> _MipProgress | None:
+    """Subscribe progress reporting to HiGHS's MIP callbacks when someone listens (else nothing)."""
+    report = progress.reporter()  # taken here: the callbacks may run in the solve's thread
+    if report is None:
+        return None
+    reporting = _MipProgress(report)
+    highs.cbMipImprovingSolution.subscribe(reporting.improving)
+    highs.cbMipInterrupt.subscribe(reporting.check)
+    return reporting
 
 
 def _run(highs: Any) -> None:

@@ -1,11 +1,13 @@
 """SCIP backend, through OR-Tools' ``model_builder`` helpers.
 
-The model is loaded from the sparse arrays in one
-``fill_model_from_sparse_data`` call, integer columns are then marked, and the
+The whole model (bounds, objective, matrix, integrality, objective offset and
+warm start) is encoded as OR-Tools' ``MPModelProto`` by numpy
+(:mod:`optimizer.solvers.mpproto`) and read by OR-Tools in one call, and the
 solution is read back as one numpy array.  The lower-level
 ``ModelBuilderHelper``/``ModelSolverHelper`` pair behind
-``model_builder.Model``/``model_builder.Solver`` is used directly so that no
-Python object is created per variable.
+``model_builder.Model``/``model_builder.Solver`` is used directly, so that no
+Python object or call is made per variable (``model_builder`` itself takes
+integrality and hints one call per variable).
 
 SCIP (as built into OR-Tools) solves on one thread: ``SolveOptions.threads`` is
 ignored, and the backend does not declare :attr:`Capability.THREADS`.  Its
@@ -15,11 +17,12 @@ native log is written to file descriptor 1, so the solve runs inside
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from optimizer.model.linear import LinearModel
 from optimizer.solvers.base import (
@@ -34,6 +37,7 @@ from optimizer.solvers.base import (
     solver_termination,
 )
 from optimizer.solvers.interrupt import run_interruptible
+from optimizer.solvers.mpproto import write_model
 from optimizer.solvers.stdio import stdout_to_stderr
 
 #: SCIP's infinity; bounds at or beyond it mean "no bound known".
@@ -97,21 +101,15 @@ class ScipSolver(Solver):
 
 
 def _build(mbh: Any, model: LinearModel) -> Any:
-    """Load the arrays into a ``ModelBuilderHelper`` (offset and warm start included)."""
+    """Load the whole model (integrality, offset and warm start included) into a ``ModelBuilderHelper`` at once.
+
+    The model is encoded by :mod:`optimizer.solvers.mpproto` into a temporary file that OR-Tools parses in C++.
+    """
     builder = mbh.ModelBuilderHelper()
-    builder.set_name(model.name)
-    builder.fill_model_from_sparse_data(  # copies: OR-Tools wants writeable arrays, the model's are read-only
-        np.array(model.col_lower, dtype=np.float64), np.array(model.col_upper, dtype=np.float64),
-        np.array(model.c, dtype=np.float64),
-        np.array(model.row_lower, dtype=np.float64), np.array(model.row_upper, dtype=np.float64),
-        sp.csr_matrix(model.A, dtype=np.float64, copy=True),
-    )
-    for j in np.flatnonzero(model.integer).tolist():  # one C++ call per integer column only
-        builder.set_var_integrality(j, True)
-    builder.set_objective_offset(float(model.offset))
-    if model.warm_start is not None:
-        for j, value in enumerate(np.asarray(model.warm_start, dtype=np.float64).tolist()):
-            builder.add_hint(j, value)
+    with tempfile.TemporaryDirectory(prefix="optimizer-scip-") as folder:
+        path = write_model(model, Path(folder) / "model.pb")
+        if not builder.read_model_from_proto_file(str(path)):
+            raise RuntimeError("OR-Tools could not read the model encoded for SCIP")
     return builder
 
 

@@ -59,8 +59,9 @@ PATIENCE = 10
 MIN_STEP = 1e-5
 #: Weight of the previous direction in :func:`_deflect` (1.5, as Camerini, Fratta and Maffioli advise).
 DEFLECTION = 1.5
-#: Iterations between heuristic plans built from the relaxation's sites.
-HEURISTIC_EVERY = 10
+#: Subgradient iterations after which the relaxation's sites are turned into a plan (more often
+#: early, when the sites change most; each costs a few transportation LPs).
+HEURISTIC_AT = frozenset({5, 10, 20, 30, 45, 60, 80, 100, 130, 160, 200, 250, 300})
 #: Most local-search moves (each one transportation LP).
 LOCAL_MOVES = 150
 #: Most rounds of site fixing, each followed by :data:`REFIX_ITERATIONS` subgradient steps.
@@ -155,34 +156,56 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
         raise Unsupported(f"no set of sites meets the site rows ({error})") from error
     report.lagrangian_bound = relaxed.bound
     usable = problem.y_upper > 0.5
-    by_value = np.argsort(relaxed.site_value, kind="stable")
-    offer(*repair(transport, relaxed.y, by_value[usable[by_value]]))
+    free = usable & (problem.y_lower < 0.5)
+    # Sets of open sites are ranked by their transportation LP (exact with multi-sourcing, a
+    # bound with single sourcing, whose plans then come from node-limited assignment MIPs).
+    scored: dict[str, object] = {"score": np.inf, "open": None}
+
+    def consider(is_open: np.ndarray, result: tuple[float, np.ndarray] | None) -> None:
+        if result is None:
+            return
+        if result[0] < scored["score"]:  # type: ignore[operator]
+            scored.update(score=result[0], open=is_open.copy())
+        if not transport.single_sourcing:
+            offer(is_open, result)
+
+    def from_relaxation(current: Relaxed) -> None:
+        order = np.argsort(current.site_value, kind="stable")
+        consider(*repair(transport.score, current.y, order[usable[order]]))
+
+    from_relaxation(relaxed)
+    if scored["open"] is not None:
+        offer(scored["open"], transport.plan(scored["open"]))  # type: ignore[arg-type]
     if best["x"] is None and not out_of_time():
-        everything = repair(transport, usable.copy(), np.zeros(0, dtype=np.int64))
-        if everything[1] is None:
+        everything = usable.copy()
+        offer(everything, transport.plan(everything))
+        if best["x"] is None:
             raise Unsupported("no plan serves the demand even with every usable site open")
-        offer(*everything)
 
     tried = {np.packbits(relaxed.y).tobytes()}
 
     def heuristic(iteration: int, current: Relaxed) -> None:
         key = np.packbits(current.y).tobytes()
-        if iteration % HEURISTIC_EVERY == 0 and key not in tried:
+        if (iteration == 0 or iteration in HEURISTIC_AT) and key not in tried:
             tried.add(key)
-            order = np.argsort(current.site_value, kind="stable")
-            offer(*repair(transport, current.y, order[usable[order]]))
+            from_relaxation(current)
 
     best_lam, best_relaxed, report.iterations = _subgradient(
-        problem, lam, relaxed, lambda: float(best["objective"]), MAX_ITERATIONS, 2.0, heuristic, out_of_time)
+        problem, lam, relaxed, lambda: float(best["objective"]), MAX_ITERATIONS, 2.0, heuristic, out_of_time,
+        target_gap)
     report.lagrangian_bound = best_relaxed.bound
     heuristic(0, best_relaxed)
     report.seconds["bound"] = time.monotonic() - start
 
-    if not out_of_time() and not _closed(best, best_relaxed.bound, target_gap):
-        is_open, objective, x = local_search(transport, best["open"], float(best["objective"]),  # type: ignore[arg-type]
-                                             best_relaxed.site_value, max_moves=LOCAL_MOVES)
+    if not out_of_time() and not _closed(best, best_relaxed.bound, target_gap) and scored["open"] is not None:
+        good_enough = best_relaxed.bound + target_gap * abs(best_relaxed.bound) / max(1.0 - target_gap, 1e-12)
+        is_open, score, x = local_search(transport.score, free, scored["open"], float(scored["score"]),  # type: ignore[arg-type]
+                                         best_relaxed.site_value, max_moves=LOCAL_MOVES,
+                                         good_enough=good_enough if not transport.single_sourcing else -np.inf)
         if x is not None:
-            offer(is_open, (objective, x))
+            consider(is_open, (score, x))
+        if transport.single_sourcing and not out_of_time():
+            offer(scored["open"], transport.plan(scored["open"]))  # type: ignore[arg-type]
     report.heuristic_objective = float(best["objective"])  # type: ignore[arg-type]
     report.transport_solves = transport.lp_solves
     report.seconds["heuristic"] = time.monotonic() - start - report.seconds["bound"]
@@ -197,7 +220,8 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
         report.fixed_open = int(np.count_nonzero(fixed == 1))
         report.fixed_closed = int(np.count_nonzero(fixed == 0))
         mip_start = time.monotonic()
-        raw, size = _reduced_mip(built, fixed, x_best, backend, options, deadline)
+        with progress.known(objective=float(best["objective"]), bound=bound):  # type: ignore[arg-type]
+            raw, size = _reduced_mip(built, fixed, x_best, backend, options, deadline)
         report.seconds["mip"] = time.monotonic() - mip_start
         report.mip = size
         if raw.x is not None and raw.objective is not None and raw.objective < float(best["objective"]):  # type: ignore[arg-type]
@@ -224,39 +248,57 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
 
 def _subgradient(problem: SiteProblem, lam: np.ndarray, relaxed: Relaxed, upper: Callable[[], float],
                  iterations: int, step: float, each: Callable[[int, Relaxed], None] | None,
-                 stop: Callable[[], bool]) -> tuple[np.ndarray, Relaxed, int]:
+                 stop: Callable[[], bool], target_gap: float = 0.0) -> tuple[np.ndarray, Relaxed, int]:
     """Maximise the Lagrangian bound by subgradient steps (Polyak's rule towards the incumbent).
 
     The step factor halves after :data:`PATIENCE` iterations without a better bound; the loop
     ends after ``iterations``, when the factor falls below :data:`MIN_STEP`, when the bound
-    proves the incumbent optimal, or when ``stop()`` says so.
+    proves the incumbent optimal or within ``target_gap``, or when ``stop()`` says so.  Steps use the site problem's
+    linear relaxation where it would need a MIP; the best multipliers are then evaluated exactly.
+
+    Args:
+        problem: The relaxation's data.
+        lam: Starting multipliers.
+        relaxed: The exact relaxation at ``lam``.
+        upper: The incumbent's cost (the step's target).
+        iterations: Most iterations.
+        step: Initial step factor.
+        each: Called after every iteration with the relaxation there.
+        stop: Ends the loop early when it returns True.
+        target_gap: Relative gap of the incumbent to the bound at which to stop.
 
     Returns:
-        The best multipliers, the relaxation there, and the number of iterations run.
+        The best multipliers, the exact relaxation there, and the number of iterations run.
     """
+    start_lam, start = lam, relaxed
+    relaxed = evaluate(problem, lam, exact=False)  # steps compare bounds of one kind
     best_lam, best_relaxed, stale, done = lam, relaxed, 0, 0
     direction = relaxed.subgradient
     for iteration in range(1, iterations + 1):
         target = upper()
-        if stop() or step < MIN_STEP or proven_optimal(target, best_relaxed.bound):
+        if stop() or step < MIN_STEP or _within(target, best_relaxed.bound, target_gap):
             break
         direction = _deflect(relaxed.subgradient, direction)
         norm = float(direction @ direction)
         if norm <= 1e-18:
             break
         lam = lam + step * max(target - relaxed.bound, 1e-9 * abs(target)) / norm * direction
-        relaxed = evaluate(problem, lam)
+        relaxed = evaluate(problem, lam, exact=False)
         done = iteration
         if relaxed.bound > best_relaxed.bound:
             best_lam, best_relaxed, stale = lam, relaxed, 0
             progress.emit("lagrangian", objective=target, bound=relaxed.bound)
         else:
             stale += 1
-            if stale >= PATIENCE:
-                step, stale = step / 2.0, 0
+            if stale >= PATIENCE:  # smaller steps, from the best point rather than where the steps wandered
+                step, stale, lam, relaxed = step / 2.0, 0, best_lam, best_relaxed
+                direction = relaxed.subgradient
         if each is not None:
             each(iteration, relaxed)
-    return best_lam, best_relaxed, done
+    exact = evaluate(problem, best_lam)  # the exact site problem: a bound at least as good
+    if start.bound > exact.bound:
+        return start_lam, start, done
+    return best_lam, exact, done
 
 
 def _deflect(subgradient: np.ndarray, previous: np.ndarray) -> np.ndarray:
@@ -297,7 +339,11 @@ def _fixing_rounds(problem: SiteProblem, lam: np.ndarray, upper: Callable[[], fl
 
 def _closed(best: dict[str, object], bound: float, target_gap: float) -> bool:
     """Whether the best plan is within the target gap of the bound (or proven optimal)."""
-    objective = float(best["objective"])  # type: ignore[arg-type]
+    return _within(float(best["objective"]), bound, target_gap)  # type: ignore[arg-type]
+
+
+def _within(objective: float, bound: float, target_gap: float) -> bool:
+    """Whether ``objective`` is proven optimal by ``bound`` or within ``target_gap`` of it."""
     if proven_optimal(objective, bound):
         return True
     gap = relative_gap(objective, bound)

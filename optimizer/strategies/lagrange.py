@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from optimizer import progress
 from optimizer.model.build import BuiltModel, count_bounds
 from optimizer.model.linear import LinearModel
 from optimizer.solvers import get_solver
@@ -141,8 +142,15 @@ def knapsacks(problem: SiteProblem, reduced: np.ndarray) -> tuple[np.ndarray, np
     return value, take
 
 
-def evaluate(problem: SiteProblem, lam: np.ndarray) -> Relaxed:
+def evaluate(problem: SiteProblem, lam: np.ndarray, exact: bool = True) -> Relaxed:
     """Solve the relaxation at multipliers ``lam`` (one per assignment unit).
+
+    Args:
+        problem: The relaxation's data.
+        lam: One multiplier per assignment unit.
+        exact: Solve the site problem exactly (see :func:`choose_sites`); ``False`` allows its linear
+            relaxation where the exact problem would need a MIP (a weaker but still valid bound,
+            cheap enough for every subgradient step).
 
     Raises:
         SitesInfeasible: No choice of sites meets the forced statuses, counts and aggregate capacity.
@@ -150,7 +158,7 @@ def evaluate(problem: SiteProblem, lam: np.ndarray) -> Relaxed:
     reduced = problem.lane_cost - lam[problem.lane_unit]
     value, take = knapsacks(problem, reduced)
     site_value = problem.site_cost + value
-    y, site_bound = choose_sites(problem, site_value)
+    y, site_bound = choose_sites(problem, site_value, exact)
     free_y = (problem.y_lower > 0.5) | ((site_value < 0) & (problem.y_upper > 0.5))
     base = problem.offset + float(lam.sum())
     open_take = take * y[problem.lane_site]
@@ -163,13 +171,15 @@ class SitesInfeasible(Exception):
     """The site binaries alone cannot meet the forced statuses, site counts and aggregate capacity."""
 
 
-def choose_sites(problem: SiteProblem, site_value: np.ndarray) -> tuple[np.ndarray, float]:
+def choose_sites(problem: SiteProblem, site_value: np.ndarray, exact: bool = True) -> tuple[np.ndarray, float]:
     """The relaxation's best sites: ``min sum_i site_value_i y_i`` under the site-only rows.
 
     Exact and instant by sorting when there is no aggregate capacity row or every free site has
     the same capacity (then only the number of open sites matters); otherwise a small MIP
     (HiGHS) over the site binaries, whose proven bound (not its incumbent) is returned, so the
-    Lagrangian bound stays valid even if that MIP stops short of proof.
+    Lagrangian bound stays valid even if that MIP stops short of proof.  With ``exact=False``
+    and no site count, the covering knapsack's linear relaxation (Dantzig's greedy) gives the
+    bound instead, and the sites it uses, rounded up, the choice.
 
     Returns:
         ``(y, bound)``: the chosen sites (bool) and a lower bound of the minimum.
@@ -184,6 +194,8 @@ def choose_sites(problem: SiteProblem, site_value: np.ndarray) -> tuple[np.ndarr
     free = np.flatnonzero(upper & ~lower)
     if problem.cover_volume is None or np.unique(problem.capacity[free]).size <= 1:
         return _by_count(problem, site_value, lower, free)
+    if not exact and problem.count is None:
+        return _cover_relaxation(problem, site_value, y, free)
     S = problem.n_sites
     rows, lo, hi = [np.where(upper, problem.capacity, 0.0)], [problem.cover_volume], [np.inf]
     if problem.count is not None:
@@ -193,11 +205,29 @@ def choose_sites(problem: SiteProblem, site_value: np.ndarray) -> tuple[np.ndarr
     model = LinearModel(c=site_value, A=sp.csr_matrix(np.vstack(rows)), row_lower=np.array(lo),
                         row_upper=np.array(hi), col_lower=problem.y_lower, col_upper=problem.y_upper,
                         integer=np.ones(S, dtype=bool), name="lagrangian-sites")
-    raw = get_solver("highs").solve(model, SolveOptions(threads=1))
+    with progress.quiet():  # a sub-problem: its plan and bound are not the network's
+        raw = get_solver("highs").solve(model, SolveOptions(threads=1))
     if not raw.status.has_plan or raw.x is None:
         raise SitesInfeasible(raw.message)
     bound = raw.bound if raw.bound is not None else -np.inf
     return raw.x > 0.5, float(bound)
+
+
+def _cover_relaxation(problem: SiteProblem, site_value: np.ndarray, y: np.ndarray,
+                      free: np.ndarray) -> tuple[np.ndarray, float]:
+    """The aggregate capacity row's linear relaxation: add the free sites of least value per
+    capacity unit until the row holds, the last one fractionally (its share counts in the bound)."""
+    missing = float(problem.cover_volume) - float(problem.capacity[y].sum())  # type: ignore[arg-type]
+    pool = free[~y[free] & (problem.capacity[free] > 0)]
+    if float(problem.capacity[pool].sum()) < missing:
+        raise SitesInfeasible("the usable sites' capacity is below the total demand volume")
+    pool = pool[np.argsort(site_value[pool] / problem.capacity[pool], kind="stable")]
+    before = np.cumsum(problem.capacity[pool]) - problem.capacity[pool]
+    needed = pool[before < missing]
+    share = np.clip((missing - before[:needed.size]) / problem.capacity[needed], 0.0, 1.0)
+    chosen = y.copy()
+    chosen[needed] = True
+    return chosen, float(site_value[y].sum() + site_value[needed] @ share)
 
 
 def _by_count(problem: SiteProblem, site_value: np.ndarray, lower: np.ndarray,
@@ -211,9 +241,11 @@ def _by_count(problem: SiteProblem, site_value: np.ndarray, lower: np.ndarray,
     """
     n_forced = int(np.count_nonzero(lower))
     k_low, k_high = 0, free.size
-    if problem.count is not None:
-        k_low = max(k_low, int(np.ceil(problem.count[0] - 1e-9)) - n_forced)
-        k_high = min(k_high, int(np.floor(problem.count[1] + 1e-9)) - n_forced)
+    if problem.count is not None:  # either side may be infinite
+        if np.isfinite(problem.count[0]):
+            k_low = max(k_low, int(np.ceil(problem.count[0] - 1e-9)) - n_forced)
+        if np.isfinite(problem.count[1]):
+            k_high = min(k_high, int(np.floor(problem.count[1] + 1e-9)) - n_forced)
     if problem.cover_volume is not None:
         missing = problem.cover_volume - float(problem.capacity[lower].sum())
         if missing > 0:

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from optimizer import progress
 from optimizer.model.linear import LinearModel
 from optimizer.model.pooled import PooledInventory
 from optimizer.solvers import interrupt
@@ -132,7 +133,9 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
     for rounds in range(1, max_rounds + 1):
         if interrupt.requested() and raw is not None:
             break
-        raw = (rough_fn if rough and rough_fn is not None else solve_fn)(lp)
+        known = None if best is None else float(best["objective"])  # type: ignore[arg-type]
+        with progress.known(objective=known, bound=best_bound, relaxation=True):  # the MIP only approximates stock
+            raw = (rough_fn if rough and rough_fn is not None else solve_fn)(lp)
         seconds += raw.solve_seconds
         if raw.bound is not None and np.isfinite(raw.bound):
             best_bound = max(best_bound, raw.bound)
@@ -145,6 +148,8 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
         candidate = _evaluate(model, x)
         if best is None or _no_worse(candidate["objective"], best["objective"]):  # type: ignore[arg-type]
             best = candidate  # ties go to the later round, whose holding cost the model knows better
+        progress.emit("pooled-cuts", objective=best["objective"], bound=best_bound,  # type: ignore[arg-type]
+                      message=f"round {rounds}: {model.n_cuts} cuts, holding-cost error {candidate['error']:.2%}")
         if raw.termination is Termination.INTERRUPTED or rounds == max_rounds:
             break
         refined = model.refine(x) if candidate["error"] > rel_tol else model  # type: ignore[operator]

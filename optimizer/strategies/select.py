@@ -7,7 +7,9 @@
 | pooled stock (square-root cutting planes) | yes | no: compact, with a message |
 
 ``auto`` decomposes a supported model with at least :data:`AUTO_MIN_LANES` assignment lanes
-(where the compact MIP's root LP starts to dominate) and solves smaller ones compact.
+(:data:`AUTO_MIN_LANES_SINGLE` with single sourcing, whose heuristic plans need assignment MIPs),
+where the compact MIP's root LP starts to dominate, and solves smaller ones compact
+(benchmarks/RESULTS.md has the measurements behind these thresholds).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 from optimizer.model.build import BuiltModel
 from optimizer.strategies import STRATEGIES
 
-#: ``auto`` decomposes supported models with at least this many assignment lanes.
-AUTO_MIN_LANES = 20_000
+#: ``auto`` decomposes supported multi-sourcing models with at least this many assignment lanes.
+AUTO_MIN_LANES = 5_000
+#: ... and single-sourcing models with at least this many.
+AUTO_MIN_LANES_SINGLE = 50_000
 
 
 def unsupported(built: BuiltModel) -> list[str]:
@@ -50,6 +54,7 @@ def choose(built: BuiltModel, requested: str) -> tuple[str, list[str]]:
         if reasons:
             return "compact", [f"Strategy decompose does not support {' and '.join(reasons)}: solved compact instead."]
         return "decompose", []
-    if reasons or len(built.lane_site) < AUTO_MIN_LANES:
+    threshold = AUTO_MIN_LANES_SINGLE if built.network.settings.single_sourcing else AUTO_MIN_LANES
+    if reasons or len(built.lane_site) < threshold:
         return "compact", []
     return "decompose", []

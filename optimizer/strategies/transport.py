@@ -16,10 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optimizer import progress
 from optimizer.model.build import BuiltModel
 from optimizer.solvers import get_solver, interrupt
-from optimizer.solvers.base import SolveOptions, Status
+from optimizer.model.linear import LinearModel
+from optimizer.solvers.base import SolveOptions, SolverResult, Status
 from optimizer.strategies.restrict import restrict
+
+#: Costs a set of open sites: ``(objective, x)`` or ``None`` when the set cannot serve the demand.
+Evaluate = Callable[[np.ndarray], "tuple[float, np.ndarray] | None"]
 
 #: Cheapest lanes per assignment unit in the first pricing round.
 FIRST_LANES = 4
@@ -29,6 +34,8 @@ PRICING_ROUNDS = 25
 PRICE_TOL = 1e-9
 #: MIP gap of the generalised assignment problem (single sourcing) inside the heuristic.
 ASSIGNMENT_GAP = 1e-4
+#: Branch-and-bound nodes of that problem (a deterministic limit: the heuristic needs a good plan, not a proof).
+ASSIGNMENT_NODES = 20
 
 
 @dataclass
@@ -46,7 +53,8 @@ class TransportSolver:
     lp_solves: int = 0
     _csc: object = field(init=False, repr=False)
     _lane_order: np.ndarray = field(init=False, repr=False)
-    _memo: dict[bytes, tuple[float, np.ndarray] | None] = field(init=False, repr=False, default_factory=dict)
+    _memo: dict[bytes, tuple[float, np.ndarray, np.ndarray] | None] = field(init=False, repr=False,
+                                                                           default_factory=dict)
 
     def __post_init__(self) -> None:
         built = self.built
@@ -63,52 +71,112 @@ class TransportSolver:
         return bool(self.built.lp.integer[S:S + len(self.built.lane_site)].any())
 
     def plan(self, is_open: np.ndarray) -> tuple[float, np.ndarray] | None:
-        """The cheapest plan with exactly the sites ``is_open`` open.
+        """The cheapest plan with exactly the sites ``is_open`` open (single sourcing: the best
+        assignment found within :data:`ASSIGNMENT_NODES` nodes).
 
         Returns:
             ``(objective, x)`` with ``x`` over the full model's columns, or ``None`` when these sites
             cannot serve the demand (or a limit stopped the solve).
         """
-        key = np.packbits(is_open).tobytes()
+        if not self.single_sourcing:
+            return self.score(is_open)
+        key = b"plan" + np.packbits(is_open).tobytes()
         if key not in self._memo:
-            self._memo[key] = self._solve(np.asarray(is_open, dtype=bool))
-        return self._memo[key]
+            scored = self.score(is_open)
+            self._remember(key, None if scored is None else self._assign(np.asarray(is_open, dtype=bool)))
+        return self._recall(key)
+
+    def score(self, is_open: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """The transportation LP of the sites ``is_open``, by lane pricing: the plan's cost with
+        fractional shares (exact for multi-sourcing, a lower bound with single sourcing).
+
+        Returns:
+            ``(objective, x)`` over the full model's columns, or ``None`` when infeasible.
+        """
+        key = b"lp" + np.packbits(is_open).tobytes()
+        if key not in self._memo:
+            self._remember(key, self._priced_lp(np.asarray(is_open, dtype=bool)))
+        return self._recall(key)
+
+    def _remember(self, key: bytes, result: tuple[float, np.ndarray] | None) -> None:
+        """Keep a result with its solution's nonzeros only (a search visits hundreds of sets)."""
+        if result is None:
+            self._memo[key] = None
+        else:
+            nonzero = np.flatnonzero(result[1])
+            self._memo[key] = (result[0], nonzero, result[1][nonzero])
+
+    def _recall(self, key: bytes) -> tuple[float, np.ndarray] | None:
+        """A remembered result with its full-length solution."""
+        kept = self._memo[key]
+        if kept is None:
+            return None
+        x = np.zeros(self.built.lp.n_cols)
+        x[kept[1]] = kept[2]
+        return kept[0], x
 
     def _time_left(self) -> float | None:
         import time
 
         return None if self.deadline is None else max(self.deadline - time.monotonic(), 1e-3)
 
-    def _solve(self, is_open: np.ndarray) -> tuple[float, np.ndarray] | None:
-        built = self.built
-        lp = built.lp
-        S = built.n_sites
+    def _fixed(self, is_open: np.ndarray) -> np.ndarray | None:
+        """Full-length values with the site columns at ``is_open`` (``None`` if that breaks a forced status)."""
+        lp = self.built.lp
+        S = self.built.n_sites
         if np.any(is_open & (lp.col_upper[:S] < 0.5)) or np.any(~is_open & (lp.col_lower[:S] > 0.5)):
             return None
         fixed = np.zeros(lp.n_cols)
         fixed[:S] = is_open
+        return fixed
+
+    def _open_lanes(self, is_open: np.ndarray) -> np.ndarray:
+        """Lanes of open sites, by unit and then cost."""
         order = self._lane_order
-        candidates = order[is_open[built.lane_site[order]]]  # open lanes, by unit then cost
-        if self.single_sourcing:
-            keep = np.sort(S + candidates)
-        else:
-            unit = built.lane_unit[candidates]
-            rank = np.arange(candidates.size) - np.searchsorted(unit, unit)
-            keep = np.sort(S + candidates[rank < FIRST_LANES])
+        return order[is_open[self.built.lane_site[order]]]
+
+    def _run(self, model: LinearModel, **limits: object) -> SolverResult:
+        """One quiet HiGHS solve of a sub-problem (its plan and bound are not the network's)."""
+        with progress.quiet():
+            raw = get_solver("highs").solve(model, SolveOptions(time_limit=self._time_left(), threads=1,
+                                                               **limits))  # type: ignore[arg-type]
+        self.lp_solves += 1
+        return raw
+
+    def _assign(self, is_open: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """Single sourcing: the generalised assignment MIP over every lane of the open sites."""
+        fixed = self._fixed(is_open)
+        if fixed is None or interrupt.requested():
+            return None
+        keep = np.sort(self.built.n_sites + self._open_lanes(is_open))
+        sub = restrict(self.built.lp, self._csc, keep, fixed, name=f"{self.built.lp.name}-assign")
+        raw = self._run(sub.lp, mip_gap=ASSIGNMENT_GAP, node_limit=ASSIGNMENT_NODES)
+        return None if raw.x is None else (float(raw.objective), sub.lift(raw.x))
+
+    def _priced_lp(self, is_open: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """The transportation LP, from the cheapest lanes per unit, adding priced lanes until none pays."""
+        built = self.built
+        lp = built.lp
+        S = built.n_sites
+        fixed = self._fixed(is_open)
+        if fixed is None:
+            return None
+        candidates = self._open_lanes(is_open)
+        unit = built.lane_unit[candidates]
+        rank = np.arange(candidates.size) - np.searchsorted(unit, unit)
+        keep = np.sort(S + candidates[rank < FIRST_LANES])
         all_open = np.sort(S + candidates)
         for _ in range(PRICING_ROUNDS + 1):
             if interrupt.requested():
                 return None
-            sub = restrict(lp, self._csc, keep, fixed, name=f"{lp.name}-transport")
-            gap = ASSIGNMENT_GAP if self.single_sourcing else None
-            raw = get_solver("highs").solve(sub.lp, SolveOptions(time_limit=self._time_left(), mip_gap=gap, threads=1))
-            self.lp_solves += 1
+            sub = restrict(lp, self._csc, keep, fixed, relax=True, name=f"{lp.name}-transport")
+            raw = self._run(sub.lp)
             if raw.status is Status.INFEASIBLE or raw.x is None:
                 if keep.size == all_open.size or raw.status is not Status.INFEASIBLE:
                     return None
                 keep = all_open  # the cheapest lanes alone cannot carry the demand: take them all
                 continue
-            if self.single_sourcing or keep.size == all_open.size or raw.row_dual is None:
+            if keep.size == all_open.size or raw.row_dual is None:
                 return float(raw.objective), sub.lift(raw.x)
             entering = self._price(sub.full_duals(raw.row_dual, lp.n_rows), all_open, keep)
             if entering.size == 0:
@@ -126,15 +194,15 @@ class TransportSolver:
         return omitted[reduced < -PRICE_TOL * (1.0 + np.abs(c))]
 
 
-def repair(solver: TransportSolver, is_open: np.ndarray, order: np.ndarray) -> tuple[np.ndarray,
-                                                                                   tuple[float, np.ndarray] | None]:
+def repair(evaluate: Evaluate, is_open: np.ndarray, order: np.ndarray) -> tuple[np.ndarray,
+                                                                              tuple[float, np.ndarray] | None]:
     """Open more sites, in ``order``, until the plan is feasible.
 
     Returns:
         The (possibly larger) set of open sites and its plan, or the last set tried and ``None``.
     """
     is_open = is_open.copy()
-    result = solver.plan(is_open)
+    result = evaluate(is_open)
     closed = [i for i in order if not is_open[i]]
     step = 1
     while result is None and closed:
@@ -142,28 +210,33 @@ def repair(solver: TransportSolver, is_open: np.ndarray, order: np.ndarray) -> t
             is_open[site] = True
         closed = closed[step:]
         step *= 2  # few LP solves even when many sites are missing
-        result = solver.plan(is_open)
+        result = evaluate(is_open)
     return is_open, result
 
 
-def local_search(solver: TransportSolver, is_open: np.ndarray, best: float, site_value: np.ndarray, *,
-                 max_moves: int, on_improve: Callable[[float], None] | None = None
-                 ) -> tuple[np.ndarray, float, np.ndarray | None]:
-    """First-improvement search over close / open / swap moves, each costed by the transportation LP.
+def local_search(evaluate: Evaluate, free: np.ndarray, is_open: np.ndarray, best: float, site_value: np.ndarray,
+                 *, max_moves: int, good_enough: float = -np.inf) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """First-improvement search over close / open / swap moves, each costed by ``evaluate``.
 
     Moves are tried in an order set by the Lagrangian site values (sites the relaxation likes
     least are closed first, liked most opened first), at most ``max_moves`` evaluations in all.
 
+    Args:
+        evaluate: Cost of a set of open sites (e.g. :meth:`TransportSolver.score`).
+        free: Sites whose status may change (not forced, not fixed).
+        is_open: The starting set.
+        best: Its cost.
+        site_value: The relaxation's value of opening each site.
+        max_moves: Most evaluations.
+        good_enough: Stop once a set costs at most this (e.g. within the target gap of a bound).
+
     Returns:
-        The best open set, its objective and its plan (``None`` when no move improved).
+        The best open set, its cost and its solution (``None`` when no move improved).
     """
-    lp = solver.built.lp
-    S = solver.built.n_sites
-    free = (lp.col_lower[:S] < 0.5) & (lp.col_upper[:S] > 0.5)
     best_x: np.ndarray | None = None
     moves = 0
     improved = True
-    while improved and moves < max_moves and not interrupt.requested():
+    while improved and moves < max_moves and best > good_enough and not interrupt.requested():
         improved = False
         opened = np.flatnonzero(is_open & free)
         closed = np.flatnonzero(~is_open & free)
@@ -176,11 +249,9 @@ def local_search(solver: TransportSolver, is_open: np.ndarray, best: float, site
             trial = is_open.copy()
             trial[list(move)] = ~trial[list(move)]
             moves += 1
-            result = solver.plan(trial)
+            result = evaluate(trial)
             if result is not None and result[0] < best - 1e-9 * abs(best):
                 is_open, (best, best_x) = trial, result
-                if on_improve is not None:
-                    on_improve(best)
                 improved = True
                 break
     return is_open, best, best_x

@@ -1,0 +1,280 @@
+"""Solve strategies: the decomposition agrees with the compact MIP, its bounds are valid, and it falls back honestly."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
+
+import optimizer
+from optimizer.cli import main
+from optimizer.io.instances import random_capacitated, random_multi_echelon
+from optimizer.io.orlib import read_orlib
+from optimizer.model.build import build_model
+from optimizer.model.linear import LinearModel
+from optimizer.solvers import get_solver
+from optimizer.solvers.base import SolveOptions, Status, Termination
+from optimizer.strategies import STRATEGIES
+from optimizer.strategies import select
+from optimizer.strategies.lagrange import SiteProblem, choose_sites, evaluate, initial_multipliers, knapsacks
+from optimizer.strategies.restrict import restrict
+from optimizer.strategies.transport import TransportSolver
+
+from tests.factory import make_network
+
+
+def orlib_network(tmp_path, n_sites: int, n_customers: int, seed: int, single: bool = False, **settings):
+    path = tmp_path / f"r{seed}.txt"
+    path.write_text(random_capacitated(n_sites, n_customers, seed=seed, ratio=2.0))
+    net = read_orlib(path)
+    return net.with_settings(single_sourcing=single, **settings) if (single or settings) else net
+
+
+@pytest.mark.parametrize("single", [False, True], ids=["multi", "single"])
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_decompose_matches_compact(tmp_path, seed, single):
+    net = orlib_network(tmp_path, 10, 40, seed, single)
+    compact = optimizer.solve(net, strategy="compact")
+    decomposed = optimizer.solve(net, strategy="decompose")
+    assert decomposed.strategy == "decompose"
+    assert decomposed.status is Status.OPTIMAL and compact.status is Status.OPTIMAL
+    assert decomposed.objective == pytest.approx(compact.objective, rel=1e-9)
+    assert decomposed.check.ok, decomposed.check.violations
+    assert decomposed.bound <= decomposed.objective * (1 + 1e-9)
+    assert any(m.startswith("Strategy decompose: Lagrangian bound") for m in decomposed.messages)
+
+
+@pytest.mark.parametrize("count", [{"exact_sites": 6}, {"min_sites": 8}, {"max_sites": 7}])
+def test_decompose_respects_site_counts(tmp_path, count):
+    net = orlib_network(tmp_path, 10, 40, 21, **count)
+    compact = optimizer.solve(net, strategy="compact")
+    decomposed = optimizer.solve(net, strategy="decompose")
+    assert decomposed.strategy == "decompose"
+    assert decomposed.objective == pytest.approx(compact.objective, rel=1e-9)
+    n_open = len(decomposed.open_sites)
+    assert count.get("exact_sites", n_open) == n_open
+    assert n_open >= count.get("min_sites", 0) and n_open <= count.get("max_sites", 99)
+
+
+def test_decompose_with_forced_sites_and_service_radius():
+    sites = [{"id": f"S{i}", "lon": float(i), "capacity": 90.0, "fixed_cost": 500.0 + 40 * i,
+              "status": ("forced_open" if i == 4 else "forced_closed" if i == 1 else "candidate")} for i in range(6)]
+    regions = [{"id": f"R{j}", "lon": 0.5 * j} for j in range(12)]
+    demand = [(f"R{j}", "P", 10.0 + (j * 7) % 13) for j in range(12)]
+    net = make_network(sites, regions, [{"id": "P", "shipping_cost_per_km": 0.01}], demand, circuity=1.0,
+                       max_service_km=300.0)
+    compact = optimizer.solve(net, strategy="compact")
+    decomposed = optimizer.solve(net, strategy="decompose")
+    assert decomposed.strategy == "decompose"
+    assert decomposed.objective == pytest.approx(compact.objective, rel=1e-9)
+    assert "S4" in decomposed.open_sites and "S1" not in decomposed.open_sites
+    assert decomposed.check.ok, decomposed.check.violations
+
+
+def test_decompose_falls_back_on_the_supply_side_and_says_so():
+    net = random_multi_echelon(6, 20, 2, 2, seed=1)
+    result = optimizer.solve(net, strategy="decompose")
+    assert result.strategy == "compact"
+    assert any("does not support" in m and "solved compact instead" in m for m in result.messages)
+    assert result.status is Status.OPTIMAL
+
+
+def test_infeasible_network_is_still_explained_with_decompose():
+    sites = [{"id": "S0", "capacity": 5.0}, {"id": "S1", "lon": 1.0, "capacity": 5.0}]
+    net = make_network(sites, [{"id": "R0"}], [{"id": "P"}], [("R0", "P", 20.0)])
+    result = optimizer.solve(net, strategy="decompose")
+    assert result.status is Status.INFEASIBLE
+    assert result.messages
+
+
+def test_auto_picks_by_size_and_features(tmp_path):
+    small = build_model(orlib_network(tmp_path, 5, 20, 1))
+    assert select.choose(small, "auto") == ("compact", [])
+    assert select.choose(small, "decompose") == ("decompose", [])
+    big = build_model(orlib_network(tmp_path, 40, select.AUTO_MIN_LANES // 40 + 1, 2))
+    assert select.choose(big, "auto") == ("decompose", [])
+    single = build_model(orlib_network(tmp_path, 40, select.AUTO_MIN_LANES // 40 + 1, 2, single=True))
+    assert len(single.lane_site) < select.AUTO_MIN_LANES_SINGLE
+    assert select.choose(single, "auto") == ("compact", [])
+    with pytest.raises(ValueError):
+        select.choose(small, "fastest")
+    assert set(STRATEGIES) == {"auto", "compact", "decompose"}
+
+
+def test_decompose_is_deterministic(tmp_path):
+    built = build_model(orlib_network(tmp_path, 15, 80, 5))
+    first = optimizer.solve(built, strategy="decompose")
+    second = optimizer.solve(built, strategy="decompose")
+    assert first.objective == second.objective and first.bound == second.bound
+    def untimed(messages: list[str]) -> list[str]:
+        return [re.sub(r"\(\d+\.\d+ s\)", "", m) for m in messages]
+
+    assert untimed(first.messages) == untimed(second.messages)  # same phases, same counts
+    assert first.flows.equals(second.flows)
+
+
+def test_mip_gap_stops_before_the_reduced_mip(tmp_path):
+    net = orlib_network(tmp_path, 15, 80, 6)
+    result = optimizer.solve(net, strategy="decompose", mip_gap=0.05)
+    assert result.status in (Status.OPTIMAL, Status.FEASIBLE)
+    assert result.gap is not None and result.gap <= 0.05
+    if result.status is Status.FEASIBLE:
+        assert result.termination is Termination.GAP_LIMIT
+        assert not any(m.startswith("Reduced MIP") for m in result.messages)
+    optimum = optimizer.solve(net, strategy="compact").objective
+    assert result.bound <= optimum * (1 + 1e-9) and result.objective >= optimum * (1 - 1e-9)
+
+
+def test_strategy_from_network_yaml_and_cli(tmp_path):
+    path = tmp_path / "inst.txt"
+    path.write_text(random_capacitated(8, 30, seed=4))
+    runner = CliRunner()
+    out = runner.invoke(main, ["solve", str(path), "--format", "orlib", "--strategy", "decompose", "--json"])
+    assert out.exit_code == 0, out.output
+    import json
+
+    doc = json.loads(out.stdout)
+    assert doc["strategy"] == "decompose" and doc["status"] == "optimal"
+    bad = runner.invoke(main, ["solve", str(path), "--format", "orlib", "--strategy", "fastest"])
+    assert bad.exit_code != 0 and "fastest" in bad.output
+    net = read_orlib(path)
+    net = dataclasses.replace(net, settings=dataclasses.replace(
+        net.settings, solver=dataclasses.replace(net.settings.solver, strategy="decompose")))
+    assert optimizer.solve(net).strategy == "decompose"
+
+
+# ---- the relaxation's pieces ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.2, 3.0))
+def test_lagrangian_bound_is_valid_for_any_multipliers(seed, scale):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "i.txt"
+        path.write_text(random_capacitated(6, 15, seed=seed, ratio=2.0))
+        net = read_orlib(path)
+    built = build_model(net)
+    optimum = get_solver("highs").solve(built.lp, SolveOptions()).objective
+    problem = SiteProblem.from_built(built)
+    rng = np.random.default_rng(seed)
+    lam = initial_multipliers(problem) * scale * rng.uniform(0.5, 1.5, problem.n_units)
+    relaxed = evaluate(problem, lam)
+    assert relaxed.bound <= optimum + 1e-6 * abs(optimum)
+    assert relaxed.free_bound <= relaxed.bound + 1e-6 * abs(optimum)
+
+
+def test_site_knapsacks_equal_their_linear_programs():
+    rng = np.random.default_rng(0)
+    n_sites, n_lanes = 4, 30
+    lane_site = rng.integers(0, n_sites, n_lanes)
+    problem = SiteProblem(site_cost=np.zeros(n_sites), lane_cost=np.zeros(n_lanes), lane_site=lane_site,
+                          lane_unit=np.arange(n_lanes), lane_volume=rng.uniform(0.0, 5.0, n_lanes),
+                          capacity=np.array([10.0, 3.0, np.inf, 0.0]), y_lower=np.zeros(n_sites),
+                          y_upper=np.ones(n_sites), count=None, cover_volume=None, offset=0.0, n_units=n_lanes)
+    problem.lane_volume[:3] = 0.0  # free lanes are always taken when they pay
+    reduced = rng.normal(size=n_lanes)
+    value, take = knapsacks(problem, reduced)
+    for site in range(n_sites):
+        lanes = np.flatnonzero(lane_site == site)
+        cap = problem.capacity[site]
+        model = LinearModel(c=reduced[lanes], A=sp.csr_matrix(problem.lane_volume[lanes][None, :]),
+                            row_lower=np.array([-np.inf]), row_upper=np.array([cap if np.isfinite(cap) else 1e9]),
+                            col_lower=np.zeros(lanes.size), col_upper=np.ones(lanes.size),
+                            integer=np.zeros(lanes.size, dtype=bool))
+        lp = get_solver("highs").solve(model, SolveOptions())
+        assert value[site] == pytest.approx(lp.objective, abs=1e-9)
+        assert float(problem.lane_volume[lanes] @ take[lanes]) <= cap + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.floats(-50, 50), min_size=3, max_size=9), seed=st.integers(0, 1000),
+       equal=st.booleans(), count=st.sampled_from([None, (2.0, 4.0), (0.0, 2.0), (-np.inf, 3.0), (2.0, np.inf)]))
+def test_site_choice_is_exact(values, seed, equal, count):
+    n = len(values)
+    rng = np.random.default_rng(seed)
+    capacity = np.full(n, 7.0) if equal else rng.uniform(1.0, 10.0, n)
+    lower = (rng.uniform(size=n) < 0.15).astype(float)
+    upper = np.where(rng.uniform(size=n) < 0.15, 0.0, 1.0)
+    upper = np.maximum(upper, lower)
+    problem = SiteProblem(site_cost=np.zeros(n), lane_cost=np.zeros(0), lane_site=np.zeros(0, int),
+                          lane_unit=np.zeros(0, int), lane_volume=np.zeros(0), capacity=capacity, y_lower=lower,
+                          y_upper=upper, count=count, cover_volume=float(capacity.sum() * 0.4), offset=0.0,
+                          n_units=0)
+    site_value = np.array(values)
+    best = np.inf
+    for mask in range(2 ** n):
+        y = np.array([(mask >> i) & 1 for i in range(n)], dtype=bool)
+        if (y < (lower > 0.5)).any() or (y > (upper > 0.5)).any() or capacity[y].sum() < problem.cover_volume:
+            continue
+        if count is not None and not count[0] <= y.sum() <= count[1]:
+            continue
+        best = min(best, float(site_value[y].sum()))
+    if not np.isfinite(best):
+        with pytest.raises(Exception):
+            choose_sites(problem, site_value)
+        return
+    y, bound = choose_sites(problem, site_value)
+    assert bound == pytest.approx(best, abs=1e-6)
+    assert float(site_value[y].sum()) == pytest.approx(best, abs=1e-6)
+
+
+def test_restricted_model_lifts_back_and_keeps_costs(tmp_path):
+    built = build_model(orlib_network(tmp_path, 6, 20, 8))
+    lp = built.lp
+    S = built.n_sites
+    fixed = np.zeros(lp.n_cols)
+    fixed[:S] = 1.0
+    keep = np.arange(S, lp.n_cols)
+    sub = restrict(lp, lp.A.tocsc(), keep, fixed)
+    raw = get_solver("highs").solve(sub.lp, SolveOptions())
+    x = sub.lift(raw.x)
+    assert np.all(x[:S] == 1.0)
+    assert float(lp.c @ x + lp.offset) == pytest.approx(raw.objective, rel=1e-12)
+    assert np.all(lp.A @ x <= lp.row_upper + 1e-7) and np.all(lp.A @ x >= lp.row_lower - 1e-7)
+
+
+def test_lane_pricing_reaches_the_full_transportation_optimum(tmp_path):
+    built = build_model(orlib_network(tmp_path, 10, 60, 9))
+    is_open = np.zeros(built.n_sites, dtype=bool)
+    is_open[::2] = True
+    priced = TransportSolver(built).plan(is_open)
+    lp = built.lp
+    S = built.n_sites
+    fixed = np.zeros(lp.n_cols)
+    fixed[:S] = is_open
+    every = restrict(lp, lp.A.tocsc(), np.arange(S, lp.n_cols), fixed, relax=True)
+    full = get_solver("highs").solve(every.lp, SolveOptions())
+    if full.status is Status.INFEASIBLE:
+        assert priced is None
+    else:
+        assert priced is not None and priced[0] == pytest.approx(full.objective, rel=1e-9)
+
+
+def test_time_limit_keeps_a_plan_and_a_valid_bound(tmp_path):
+    net = orlib_network(tmp_path, 30, 300, 14)
+    result = optimizer.solve(net, strategy="decompose", time_limit=0.5)
+    assert result.strategy == "decompose"
+    if result.has_plan:
+        assert result.check.ok
+        assert result.bound is None or result.bound <= result.objective * (1 + 1e-9)
+    assert result.status in (Status.OPTIMAL, Status.FEASIBLE, Status.NO_SOLUTION)
+
+
+def test_compact_model_too_large_is_refused_but_decompose_solves(tmp_path, monkeypatch):
+    import optimizer.model.size as size
+    from optimizer.errors import ModelTooLargeError
+
+    net = orlib_network(tmp_path, 10, 40, 31)
+    monkeypatch.setattr(size, "available_memory", lambda: 1024)
+    with pytest.raises(ModelTooLargeError) as caught:
+        optimizer.solve(net, strategy="compact")
+    assert "memory" in str(caught.value)
+    assert optimizer.solve(net, strategy="decompose").status is Status.OPTIMAL
