@@ -28,7 +28,7 @@ class LPOutcome:
     """One solve of the relaxation.
 
     Attributes:
-        status: ``optimal``, ``infeasible`` or ``limit`` (time limit, or HiGHS gave up).
+        status: ``optimal``, ``infeasible``, ``time_limit`` or ``failed`` (HiGHS gave up, also from scratch).
         x: Column values (``optimal`` only).
         objective: Objective value including the model offset (``optimal`` only, else ``inf``).
         reduced_cost: Reduced cost of every column (``optimal`` only): raising a column at its lower
@@ -96,7 +96,7 @@ class LPSession:
             cols: Column indices.
             lower: Their lower bounds.
             upper: Their upper bounds.
-            deadline: ``time.monotonic()`` value after which the solve stops (status ``limit``).
+            deadline: ``time.monotonic()`` value after which the solve stops (status ``time_limit``).
             basis: Start from this basis (from :meth:`basis`, e.g. the parent node's; rows added
                 since are basic) instead of the last one.
         """
@@ -122,8 +122,10 @@ class LPSession:
             iterations += more
         if status == statuses.kInfeasible:
             return LPOutcome("infeasible", iterations=iterations)
+        if status == statuses.kTimeLimit:
+            return LPOutcome("time_limit", iterations=iterations)
         if status != statuses.kOptimal:
-            return LPOutcome("limit", iterations=iterations)
+            return LPOutcome("failed", iterations=iterations)
         solution = highs.getSolution()
         return LPOutcome("optimal", x=np.asarray(solution.col_value, dtype=np.float64),
                          objective=float(highs.getInfo().objective_function_value),

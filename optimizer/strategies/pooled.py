@@ -278,9 +278,10 @@ class PooledTree:
 
             fixed = fixed_design(replace(current.built.lp, warm_start=self.best), design, values)
             left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
-            raw = self.backend.solve(fixed, replace(
-                self.options, time_limit=left, on_plan=on_plan, mip_gap=self.rough_gap if rough else final_gap,
-                proof=not rough and fixed.warm_start is not None))
+            with progress.quiet():  # approximate stock, and a bound for these sites only: the tree reports
+                raw = self.backend.solve(fixed, replace(
+                    self.options, time_limit=left, on_plan=on_plan, mip_gap=self.rough_gap if rough else final_gap,
+                    proof=not rough and fixed.warm_start is not None))
             self.rounds += 1
             self.seconds += raw.solve_seconds
             if raw.bound is not None and np.isfinite(raw.bound):
@@ -298,6 +299,10 @@ class PooledTree:
                 final_exact = exact and k == len(plans) - 1 and raw.x is not None
                 if not exact:
                     refined = refined.refine(x)
+            if raw.x is not None:
+                error = float(_evaluate(current, current.built.round_solution(raw.x))["error"])  # type: ignore
+                progress.emit("pooled-cuts", objective=self.best_objective,
+                              message=f"round {self.rounds}: {refined.n_cuts} cuts, holding-cost error {error:.2%}")
             if raw.status is Status.INFEASIBLE:
                 termination = Termination.INFEASIBLE
                 break

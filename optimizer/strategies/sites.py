@@ -224,10 +224,9 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
         if node.solution is None:
             out.nodes += 1
             lp = _solve_node(session, problem, design, node, deadline, root=out.nodes == 1)
-            if lp.status == "limit":
+            if lp.status in ("time_limit", "failed"):
                 push(node.bound, node.lower, node.upper)
-                stopped = stop(Termination.TIME_LIMIT if deadline is not None and time.monotonic() >= deadline
-                               else Termination.NUMERICAL)
+                stopped = stop(Termination.TIME_LIMIT if lp.status == "time_limit" else Termination.NUMERICAL)
                 break
             expand(node.lower, node.upper, lp, node.branched)
             if out.nodes % 50 == 0:
@@ -260,11 +259,10 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
             out.nodes += 1
             probe = _solve_node(session, problem, design, _Node(node.bound, 0, lo, hi, basis=node.basis), deadline,
                                 root=False)
-            if probe.status == "limit":
+            if probe.status in ("time_limit", "failed"):
                 push(node.bound, lo, hi)
                 push(node.bound, lower, upper)
-                stopped = stop(Termination.TIME_LIMIT if deadline is not None and time.monotonic() >= deadline
-                               else Termination.NUMERICAL)
+                stopped = stop(Termination.TIME_LIMIT if probe.status == "time_limit" else Termination.NUMERICAL)
                 break
             expand(lo, hi, probe)
             lower[j] = upper[j] = values[j]
@@ -420,7 +418,8 @@ class MipLeaves:
 
     def _solve(self, model: LinearModel, deadline: float | None, **options: object) -> SolverResult:
         left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
-        raw = self.backend.solve(model, replace(self.options, time_limit=left, **options))
+        with progress.quiet():  # a leaf's bound holds for its sites only: the tree reports its own
+            raw = self.backend.solve(model, replace(self.options, time_limit=left, **options))
         self.seconds += raw.solve_seconds
         return raw
 
