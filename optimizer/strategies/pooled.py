@@ -1,11 +1,14 @@
-"""The pooled inventory model's cutting-plane loop (see :mod:`optimizer.model.pooled`).
+"""How the pooled inventory model is solved (see :mod:`optimizer.model.pooled`).
 
-Solve the MIP, compare the model's stock with the exact square roots at the
-incumbent, add cuts tight at the incumbent where the model is low, and re-solve
-warm-started, until the holding cost's relative approximation error is below
-``rel_tol``.  Every cut is valid, so each round's MIP bound is a lower bound of
-the true optimum.  Each round works on a new model (:meth:`PooledInventory.refine`):
-the model passed in is never changed, so it can be solved again with the same result.
+:func:`solve_pooled_model` is the entry point.  With HiGHS it branches on sites
+(:mod:`optimizer.strategies.sites`, :class:`PooledTree`): the square-root cuts are separated at the
+tree's LP solutions, and each site plan the tree reaches runs a loop of MIPs with those sites fixed.
+Otherwise it runs :func:`solve_pooled`'s loop on the whole model: solve the MIP, compare the model's
+stock with the exact square roots at the incumbent, add cuts tight at the incumbent where the model
+is low, and re-solve warm-started, until the holding cost's relative approximation error is below
+``rel_tol``.  Every cut is valid, so every MIP bound is a lower bound of the true optimum.  Each
+round works on a new model (:meth:`PooledInventory.refine`): the model passed in is never changed,
+so it can be solved again with the same result.
 """
 
 from __future__ import annotations
@@ -204,7 +207,6 @@ TREE_CUT_TOLERANCE = 1e-3
 
 #: Separation tolerance where the relaxation should be exact (the root and design-integral nodes).
 EXACT_CUT_TOLERANCE = 1e-7
-
 
 #: Most MIP rounds of a site plan's loop.
 LEAF_MAX_ROUNDS = 100

@@ -12,13 +12,15 @@ branches on the *design* columns only (site ``open`` binaries and link ``used`` 
   square-root cuts, :mod:`optimizer.strategies.pooled`);
 * a node whose LP solution is integral in the design columns is a *leaf candidate*: when it is
   the best open node, :meth:`TreeProblem.leaf` solves the problem with the design fixed there (a
-  MIP over the assignments) once per distinct design; the node's other designs stay in the tree;
-* nodes are taken best bound first, branching on the most fractional design column; reduced-cost
-  fixing removes design values whose LP bound already exceeds the best plan.
+  MIP over the assignments) once per distinct design; the node's other designs (each differs in
+  some free design column) are split off by probing the flip of every free column with one LP;
+* nodes are taken best bound first, branching on pseudo-costs (bound increase per unit of change,
+  learnt from the children); reduced-cost fixing removes design values whose LP bound already
+  exceeds the best plan; a child starts from its parent's basis.
 
 Every bound is valid: a node's bound is its LP relaxation (with valid cuts), a leaf's the lower
 bound of its own solve, and the reported bound is the least over the open and closed parts of the
-tree.  The search is deterministic (one thread for the LPs, fixed node order).
+tree.  The search is deterministic (dual simplex, fixed node order).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ INTEGRAL_EPS = 1e-6
 LEAF_ROUGH_GAP = 2e-3
 
 #: Separation rounds at a node whose LP solution is fractional in the design (the root and
-#: design-integral nodes separate until no cut is violated).
+#: design-integral nodes separate until no cut is violated).  None: on the demo, cuts at fractional
+#: nodes made every later LP and leaf MIP slower than the bounds they added saved.
 TREE_CUT_ROUNDS = 0
 
 
@@ -115,7 +118,6 @@ class TreeSolve:
     leaves: int = 0
     lp_solves: int = 0
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
 
 def design_columns(model: LinearModel, assignment: np.ndarray) -> np.ndarray:
@@ -127,6 +129,9 @@ def design_columns(model: LinearModel, assignment: np.ndarray) -> np.ndarray:
 
 @dataclass(order=True)
 class _Node:
+    """An open node: its bound (it is taken best bound first), the design columns' bounds, and for a
+    design-integral node its LP solution and reduced costs."""
+
     bound: float
     order: int
     lower: np.ndarray = field(compare=False)
@@ -238,7 +243,7 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
         key = values.astype(np.int8).tobytes()
         if key not in leaves:
             leaf = problem.leaf(design, values, deadline)
-            session.add_rows(*(problem.new_rows() or _NO_ROWS(session.n_cols)))
+            session.add_rows(*(problem.new_rows() or _no_rows(session.n_cols)))
             leaves[key] = leaf
             out.leaves += 1
             closed = min(closed, leaf.bound)
@@ -298,7 +303,7 @@ class _PseudoCosts:
         return int(np.argmax(np.where(fraction > INTEGRAL_EPS, score, -1.0)))
 
 
-def _NO_ROWS(n_cols: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+def _no_rows(n_cols: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """No rows (for :meth:`LPSession.add_rows`)."""
     return sp.csr_matrix((0, n_cols)), np.zeros(0), np.zeros(0)
 
