@@ -25,7 +25,7 @@ from optimizer.strategies.lagrange import SiteProblem, choose_sites, evaluate, i
 from optimizer.strategies.restrict import restrict
 from optimizer.strategies.transport import TransportSolver
 
-from tests.factory import make_network
+from factory import make_network
 
 
 def orlib_network(tmp_path, n_sites: int, n_customers: int, seed: int, single: bool = False, **settings):
