@@ -10,7 +10,6 @@ The CLI is a thin layer over these functions; notebooks call them directly::
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,16 +139,18 @@ def solve(
     from optimizer.diagnose import explain_infeasibility
     from optimizer.kpis import kpis
     from optimizer.model.build import BuiltModel, build_model
-    from optimizer.model.linear import CrossedBoundsError, LinearModel
+    from optimizer.model.linear import CrossedBoundsError
     from optimizer.model.pooled import add_pooled_inventory
     from optimizer.model.size import check_fits
     from optimizer.results import Result, site_table, transit_volume
     from optimizer.solvers import get_solver
-    from optimizer.solvers.base import SolveOptions, SolverResult, Status, Termination, proven_optimal, relative_gap
+    from optimizer.solvers.base import SolveOptions, Status, Termination, proven_optimal, relative_gap
     from optimizer.stock import plan_stock
     from optimizer.strategies.decompose import Unsupported, solve_decomposed
-    from optimizer.strategies.pooled import solve_pooled
+    from optimizer.strategies.pooled import solve_pooled_model
     from optimizer.strategies.select import choose
+    from optimizer.strategies.sites import applies as applies_by_sites
+    from optimizer.strategies.sites import solve_by_sites
 
     built = network if isinstance(network, BuiltModel) else build_model(network)
     net = built.network
@@ -178,18 +179,15 @@ def solve(
         if raw is not None:
             pass
         elif net.settings.inventory.model == "pooled":
-            deadline = None if options.time_limit is None else time.monotonic() + options.time_limit
-
-            def solve_round(lp: LinearModel, gap: float | None = options.mip_gap) -> SolverResult:
-                left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
-                return backend.solve(lp, replace(options, time_limit=left, mip_gap=gap))
-
-            rough_gap = max(options.mip_gap or 0.0, POOLED_ROUGH_GAP)
-            pooled = solve_pooled(add_pooled_inventory(built), solve_round, rel_tol=POOLED_REL_TOL,
-                                  rough_fn=lambda lp: solve_round(lp, rough_gap))
+            pooled, pooled_notes = solve_pooled_model(add_pooled_inventory(built), backend, options,
+                                                      rel_tol=POOLED_REL_TOL, rough_gap=POOLED_ROUGH_GAP)
+            notes += pooled_notes
             raw = replace(pooled.result, status=pooled.status, x=pooled.x, solve_seconds=pooled.solve_seconds,
                           bound=pooled.bound, termination=_pooled_termination(pooled))
             solved = pooled.model.built if pooled.model is not None else built
+        elif applies_by_sites(built, backend):  # single sourcing with a supply side: branch on sites
+            raw, tree_notes = solve_by_sites(built, backend, options)
+            notes += tree_notes
         else:
             raw = backend.solve(built.lp, options)
     except CrossedBoundsError:

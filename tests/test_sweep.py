@@ -147,13 +147,19 @@ def test_demo_sweep_has_at_least_20_uniquely_named_runs_that_build():
     assert set(south.round(9)) == {1.0, 1.25}
 
 
+#: Demo sweep runs without a plan: port-nyc-lost on purpose; close=DC-ONT since transit needs open sites (the
+#: Los Angeles port's only truck link ends at DC-ONT; its rail services and the western hubs cannot carry the west's
+#: demand).
+INFEASIBLE_RUNS = ("port-nyc-lost", "close=DC-ONT")
+
+
 @pytest.mark.slow
 def test_demo_sweep_every_run_solves():
     _, scenarios = load_sweep(DEMO_SWEEP)
     for scenario in scenarios:
         assert scenario.overrides["solver"] == {"mip_gap": 0.01}  # the sweep's common overrides
         result = optimizer.solve(build_network(scenario), threads=1)
-        if scenario.name == "port-nyc-lost":  # infeasible on purpose
+        if scenario.name in INFEASIBLE_RUNS:
             assert result.status.value == "infeasible" and result.messages
             continue
         assert result.has_plan and result.gap is not None and result.gap <= 0.01, scenario.name

@@ -171,6 +171,37 @@ class PooledInventory:
                 blocks.append(self.tangent_cuts(term, s, p, x[self.lane_cols]))
         return self.with_cuts(sp.vstack(blocks, format="csr"))
 
+    def separate(self, x: np.ndarray, tolerance: float) -> PooledInventory:
+        """A new model with the cuts that ``x`` (e.g. an LP solution, fractional) violates.
+
+        Binary assignments: for every stock column, the extended polymatroid cut with the lanes
+        in decreasing order of ``x`` (ties cheapest first), the most violated one (Atamtürk and
+        Narayanan's greedy separation); it is added when it exceeds the column's value by more than
+        ``tolerance`` relative to ``max(1, value)``.  Fractional shares: the tangent at ``x`` where the
+        model's stock is that much below the norm.
+
+        Returns:
+            The model with the violated cuts (``self`` when there are none).
+        """
+        x = np.asarray(x, dtype=float)
+        if not self.binary:
+            return self.refine(x, tolerance)
+        order = np.lexsort((self.lane_cost, -np.round(x[self.lane_cols], 9)))
+        key = np.empty(len(order))
+        key[order] = np.arange(len(order))  # rank by decreasing share, then cost
+        blocks = []
+        for term in (self.cycle, self.safety):
+            s, p = np.nonzero(term.column >= 0)
+            if not len(s):
+                continue
+            cuts = self.polymatroid_cuts(term, s, p, key)
+            stock = cuts.maximum(0) @ x  # each row's one positive entry is its stock column (coefficient 1)
+            violated = -(cuts @ x) > tolerance * np.maximum(np.abs(stock), 1.0)
+            blocks.append(cuts[np.flatnonzero(violated)])
+        if not blocks:
+            return self
+        return self.with_cuts(sp.vstack(blocks, format="csr"))
+
     def with_cuts(self, cuts: sp.csr_matrix) -> PooledInventory:
         """A new model with the rows ``cuts @ x >= 0`` added (``self`` when there are none)."""
         n = cuts.shape[0]

@@ -19,7 +19,8 @@ clipped: it is reported as it is, and flags an error (:func:`bound_exceeds`).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -102,6 +103,11 @@ class SolveOptions:
         mip_gap: Relative gap at which to stop; ``None`` uses :data:`DEFAULT_MIP_GAP`.
         threads: Number of threads, ``None`` lets the solver choose.
         verbose: Send the solver's log to stderr (never stdout).
+        proof: The model's warm start is (nearly) optimal: spend the effort on the bound, not on
+            finding plans (HiGHS: primal heuristics off, early pseudo-costs); backends may ignore it.
+        on_plan: Called with each improving plan the solver finds (its column values); when it
+            returns True the solve stops there (termination ``interrupted``, with that plan and a
+            valid bound).  HiGHS honours it; other backends ignore it.
         node_limit: Most branch-and-bound nodes (a deterministic work limit for heuristic
             sub-solves; HiGHS only), ``None`` for none.
     """
@@ -110,6 +116,8 @@ class SolveOptions:
     mip_gap: float | None = None
     threads: int | None = None
     verbose: bool = False
+    proof: bool = False
+    on_plan: Callable[[np.ndarray], bool] | None = field(default=None, compare=False)
     node_limit: int | None = None
 
     @property

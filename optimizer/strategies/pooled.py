@@ -1,25 +1,49 @@
-"""The pooled inventory model's cutting-plane loop (see :mod:`optimizer.model.pooled`).
+"""How the pooled inventory model is solved (see :mod:`optimizer.model.pooled`).
 
-Solve the MIP, compare the model's stock with the exact square roots at the
-incumbent, add cuts tight at the incumbent where the model is low, and re-solve
-warm-started, until the holding cost's relative approximation error is below
-``rel_tol``.  Every cut is valid, so each round's MIP bound is a lower bound of
-the true optimum.  Each round works on a new model (:meth:`PooledInventory.refine`):
-the model passed in is never changed, so it can be solved again with the same result.
+:func:`solve_pooled_model` is the entry point.  With HiGHS it branches on sites
+(:mod:`optimizer.strategies.sites`, :class:`PooledTree`): the square-root cuts are separated at the
+tree's LP solutions, and each site plan the tree reaches runs a loop of MIPs with those sites fixed.
+Otherwise it runs :func:`solve_pooled`'s loop on the whole model: solve the MIP, compare the model's
+stock with the exact square roots at the incumbent, add cuts tight at the incumbent where the model
+is low, and re-solve warm-started, until the holding cost's relative approximation error is below
+``rel_tol``.  Every cut is valid, so every MIP bound is a lower bound of the true optimum.  Each
+round works on a new model (:meth:`PooledInventory.refine`): the model passed in is never changed,
+so it can be solved again with the same result.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
+import scipy.sparse as sp
 
 from optimizer import progress
 from optimizer.model.linear import LinearModel
 from optimizer.model.pooled import PooledInventory
 from optimizer.solvers import interrupt
-from optimizer.solvers.base import SolverResult, Status, Termination, relative_gap
+from optimizer.solvers.base import (
+    SolveOptions,
+    Solver,
+    SolverResult,
+    Status,
+    Termination,
+    proven_optimal,
+    relative_gap,
+    solver_termination,
+)
+from optimizer.strategies.sites import (
+    Leaf,
+    branch_on_sites,
+    design_columns,
+    feasible,
+    fixed_design,
+    node_budget,
+    tree_message,
+    tree_result,
+)
 
 
 @dataclass(frozen=True)
@@ -175,3 +199,216 @@ def _relative_error(exact: float, estimate: float) -> float:
     if exact > 0:
         return diff / exact
     return 0.0 if diff == 0 else float("inf")
+
+
+#: Separation tolerance of the square-root cuts at tree nodes fractional in the design (relative to
+#: the stock column's value); the root and design-integral nodes separate down to :data:`EXACT_CUT_TOLERANCE`.
+TREE_CUT_TOLERANCE = 1e-3
+
+#: Separation tolerance where the relaxation should be exact (the root and design-integral nodes).
+EXACT_CUT_TOLERANCE = 1e-7
+
+#: Most MIP rounds of a site plan's loop.
+LEAF_MAX_ROUNDS = 100
+
+
+class PooledTree:
+    """The pooled model for :func:`optimizer.strategies.sites.branch_on_sites`.
+
+    Nodes add the square-root cuts their LP solution violates (:meth:`PooledInventory.separate`).
+    A leaf (the design fixed) runs a loop of MIPs: first to the gap ``rough_gap`` until a
+    round's plan is costed exactly, then exactly, each round warm-started from the cheapest plan so
+    far (exact cost) and, with that start, in ``proof`` mode.  An improving-plan callback hands
+    every plan the solver finds to the loop, which prices it exactly (a candidate for the best plan)
+    and adds cuts tight at each one the model underestimates, not only at the round's last plan.
+    The loop ends when an exact round's optimum is costed exactly; its cuts join the tree's model
+    (they are valid for every design).
+
+    Args:
+        pooled: The model (unchanged; :attr:`model` grows with the cuts).
+        backend: The MIP solver of the leaves.
+        options: Gap and threads of the leaf solves.
+        rel_tol: Tolerance of the holding cost (see :func:`solve_pooled`).
+        rough_gap: MIP gap of a leaf's first rounds.
+    """
+
+    def __init__(self, pooled: PooledInventory, backend: Solver, options: SolveOptions, rel_tol: float,
+                 rough_gap: float) -> None:
+        self.model = pooled
+        self.backend, self.options, self.rel_tol, self.rough_gap = backend, options, rel_tol, rough_gap
+        self.synced = pooled.built.lp.n_rows
+        self.rounds = 0
+        self.seconds = 0.0
+        self.converged = True
+        self.best: np.ndarray | None = None
+        self.best_objective = np.inf
+
+    def separate(self, x: np.ndarray, exact: bool) -> None:
+        """Add the cuts ``x`` violates."""
+        self.model = self.model.separate(x, EXACT_CUT_TOLERANCE if exact else TREE_CUT_TOLERANCE)
+
+    def new_rows(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray] | None:
+        """The model's rows added since the last call."""
+        lp = self.model.built.lp
+        if lp.n_rows == self.synced:
+            return None
+        first, self.synced = self.synced, lp.n_rows
+        return lp.A[first:], lp.row_lower[first:], lp.row_upper[first:]
+
+    def offer(self, x: np.ndarray) -> float:
+        """Keep ``x`` (stock exact) if it is the cheapest plan so far; its exact cost."""
+        objective = self.exact_objective(x)
+        if objective < self.best_objective:
+            self.best, self.best_objective = self.model.lift(x), objective
+        return objective
+
+    def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None) -> Leaf:
+        """The loop of MIPs and cuts with the design fixed at ``values`` (see the class docstring)."""
+        n_rows = self.model.built.lp.n_rows
+        current = self.model
+        bound = -np.inf
+        leaf_best: tuple[np.ndarray, float] | None = None
+        termination = Termination.NUMERICAL
+        final_gap = self.options.mip_gap
+        rough = final_gap is None or final_gap < self.rough_gap
+        for _ in range(LEAF_MAX_ROUNDS):
+            plans: list[np.ndarray] = []
+
+            def on_plan(x: np.ndarray) -> bool:
+                plans.append(x)  # every improving plan: its exact cost, and cuts where the model is low
+                return False
+
+            fixed = fixed_design(replace(current.built.lp, warm_start=self.best), design, values)
+            left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+            with progress.quiet():  # approximate stock, and a bound for these sites only: the tree reports
+                raw = self.backend.solve(fixed, replace(
+                    self.options, time_limit=left, on_plan=on_plan, mip_gap=self.rough_gap if rough else final_gap,
+                    proof=not rough and fixed.warm_start is not None))
+            self.rounds += 1
+            self.seconds += raw.solve_seconds
+            if raw.bound is not None and np.isfinite(raw.bound):
+                bound = max(bound, raw.bound)  # the model's bound: valid however the solve ended
+            if raw.x is not None:
+                plans.append(raw.x)
+            refined = current
+            final_exact = False
+            for k, x in enumerate(plans):
+                x = current.built.round_solution(x)
+                objective = self.offer(x)
+                if leaf_best is None or objective < leaf_best[1]:
+                    leaf_best = (self.model.lift(x), objective)
+                exact = _evaluate(current, x)["error"] <= self.rel_tol  # type: ignore[operator]
+                final_exact = exact and k == len(plans) - 1 and raw.x is not None
+                if not exact:
+                    refined = refined.refine(x)
+            if raw.x is not None:
+                error = float(_evaluate(current, current.built.round_solution(raw.x))["error"])  # type: ignore
+                progress.emit("pooled-cuts", objective=self.best_objective,
+                              message=f"round {self.rounds}: {refined.n_cuts} cuts, holding-cost error {error:.2%}")
+            if raw.status is Status.INFEASIBLE:
+                termination = Termination.INFEASIBLE
+                break
+            if raw.termination not in (Termination.OPTIMAL, Termination.GAP_LIMIT):
+                termination = raw.termination or Termination.NUMERICAL  # a limit or a signal: the tree stops
+                break
+            if final_exact and not rough:
+                termination = Termination.OPTIMAL
+                break
+            if final_exact or refined is current:
+                if not rough:  # nothing left to learn: the bound stands as it is
+                    termination = Termination.OPTIMAL
+                    self.converged = False
+                    break
+                rough = False
+            current = refined
+        else:
+            termination = Termination.OPTIMAL
+            self.converged = False
+        if current.built.lp.n_rows > n_rows:
+            self.model = self.model.with_cuts(current.built.lp.A[n_rows:])
+        if termination is Termination.INFEASIBLE and leaf_best is None:
+            return Leaf(np.inf, None, np.inf, Termination.INFEASIBLE)
+        if leaf_best is None:
+            return Leaf(np.inf, None, bound, termination)
+        return Leaf(leaf_best[1], leaf_best[0], bound, termination)
+
+    def exact_objective(self, x: np.ndarray) -> float:
+        """The exact cost of plan ``x`` (square-root stock), currency per period."""
+        return float(_evaluate(self.model, x)["objective"])  # type: ignore[arg-type]
+
+
+def tree_applies(pooled: PooledInventory, backend: Solver) -> bool:
+    """Whether :func:`solve_pooled_model` branches on sites: HiGHS and a free design column."""
+    lp = pooled.built.lp
+    design = design_columns(lp, pooled.lane_cols)
+    return backend.name == "highs" and bool(np.any(lp.col_lower[design] < lp.col_upper[design]))
+
+
+def solve_pooled_model(pooled: PooledInventory, backend: Solver, options: SolveOptions, *, rel_tol: float,
+                       rough_gap: float) -> tuple[PooledSolve, list[str]]:
+    """Solve the pooled model: by branching on sites (:mod:`optimizer.strategies.sites`) with the
+    cuts separated at every node and a loop of MIPs per site plan, or (other backends, nothing to
+    branch on) by :func:`solve_pooled`'s loop over the whole model.
+
+    Args:
+        pooled: The model (unchanged).
+        backend: The MIP solver.
+        options: Time limit (for the whole solve), gap and threads.
+        rel_tol: Tolerance of the holding cost (see :func:`solve_pooled`).
+        rough_gap: MIP gap of the loops' first rounds.
+
+    Returns:
+        The outcome and messages for the user.
+    """
+    started = time.monotonic()
+    deadline = None if options.time_limit is None else started + options.time_limit
+
+    def solve_round(lp: LinearModel, gap: float | None = options.mip_gap) -> SolverResult:
+        left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+        proof = lp.warm_start is not None and gap == options.mip_gap  # the loop's final rounds start near the optimum
+        return backend.solve(lp, replace(options, time_limit=left, mip_gap=gap, proof=proof))
+
+    rough = max(options.mip_gap or 0.0, rough_gap)
+
+    def rough_fn(lp: LinearModel) -> SolverResult:
+        return solve_round(lp, rough)
+
+    if not tree_applies(pooled, backend):
+        return solve_pooled(pooled, solve_round, rel_tol=rel_tol, rough_fn=rough_fn), []
+    lp = pooled.built.lp
+    design = design_columns(lp, pooled.lane_cols)
+    problem = PooledTree(pooled, backend, options, rel_tol, rough)
+    incumbent = None
+    if feasible(lp, lp.warm_start):
+        problem.offer(lp.warm_start)
+        incumbent = (problem.best, problem.best_objective)
+    tree = branch_on_sites(lp, design, problem, options, incumbent=incumbent, node_limit=node_budget(design),
+                           phase="pooled-sites")
+    notes = [tree_message(tree).replace("as a MIP", f"by {problem.rounds} MIP round(s) with cuts")]
+    model = problem.model
+    if tree.termination == "node_limit":
+        notes.append("The site tree reached its node budget: the loop of MIPs on the whole model finished the solve.")
+        rest = solve_pooled(replace(model, built=replace(model.built, lp=replace(
+            model.built.lp, warm_start=None if tree.x is None else model.lift(tree.x)))), solve_round,
+            rel_tol=rel_tol, rough_fn=rough_fn)
+        return replace(rest, rounds=rest.rounds + problem.rounds,
+                       solve_seconds=time.monotonic() - started), notes
+    result = tree_result(tree, backend.name, options)
+    common = dict(rounds=problem.rounds, n_cuts=model.n_cuts, solve_seconds=time.monotonic() - started,
+                  model=model, bound=result.bound,
+                  interrupted=tree.termination == Termination.INTERRUPTED or interrupt.requested())
+    if tree.x is None:
+        return PooledSolve(result=result, x=None, **common), notes  # type: ignore[arg-type]
+    x = model.built.round_solution(tree.x)
+    best = _evaluate(model, x)
+    objective = float(best["objective"])  # type: ignore[arg-type]
+    exhausted = tree.termination == Termination.OPTIMAL
+    holding = float(best["costs"]["holding"])  # type: ignore[index]
+    status = Status.OPTIMAL if exhausted and proven_optimal(objective, result.bound, rel_tol * holding) \
+        else Status.FEASIBLE
+    result = replace(result, status=status, objective=objective, x=x,
+                     termination=solver_termination(status, True, options) if exhausted else result.termination)
+    return PooledSolve(result=result, x=x, estimate=best["estimate"], cycle=best["cycle"],  # type: ignore[arg-type]
+                       safety=best["safety"], error=best["error"], objective=objective,  # type: ignore[arg-type]
+                       gap=relative_gap(objective, result.bound), costs=best["costs"],  # type: ignore[arg-type]
+                       converged=problem.converged and exhausted, **common), notes  # type: ignore[arg-type]

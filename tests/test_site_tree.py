@@ -1,0 +1,225 @@
+"""Branch on sites (optimizer/strategies/sites.py): the same optimum as the compact model, valid bounds.
+
+Random two-echelon networks (suppliers with capacities, capacitated rail links, truck transfers between
+sites, capacitated sites, single sourcing) are solved by the site tree (what ``optimizer.solve`` does with
+HiGHS) and by the compact MIP in one HiGHS call (linear stock) or the loop of MIPs over the whole model
+(pooled stock); the objectives agree, the checker accepts the plans, bounds never exceed them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import optimizer
+from factory import KM_PER_DEG, make_network, with_suppliers
+from optimizer.model.build import build_model
+from optimizer.model.pooled import add_pooled_inventory
+from optimizer.network import InventorySettings
+from optimizer.solvers import get_solver
+from optimizer.solvers.base import SolveOptions, Status, Termination
+from optimizer.solvers.lp_session import LPSession
+from optimizer.strategies import sites
+from optimizer.strategies.pooled import solve_pooled
+
+HIGHS = get_solver("highs")
+
+
+def two_echelon(seed: int, n_sites: int = 6, n_regions: int = 12, pooled: bool = False, rent: float = 1.0,
+                **settings) -> optimizer.Network:
+    """A random network: 2 suppliers, rail (capacitated) and truck links into sites, truck transfers."""
+    rng = np.random.default_rng(seed)
+    site_lon = np.sort(rng.uniform(0, 8, n_sites))
+    sites = [{"id": f"S{i}", "lon": float(site_lon[i]), "lat": float(rng.uniform(-1, 1)),
+              "capacity": float(rng.choice([60.0, 90.0, 150.0])), "fixed_cost": rent * float(rng.uniform(200, 600)),
+              "handling_cost": float(rng.uniform(0.5, 2.0)),
+              "status": "existing" if i == 0 else "candidate", "closing_cost": 300.0} for i in range(n_sites)]
+    regions = [{"id": f"R{j}", "lon": float(rng.uniform(0, 8)), "lat": float(rng.uniform(-1, 1))}
+               for j in range(n_regions)]
+    products = [{"id": "A", "volume": 1.0, "unit_value": 40.0, "holding_rate": 0.3, "shipping_cost_per_km": 0.002},
+                {"id": "B", "volume": 0.5, "unit_value": 90.0, "holding_rate": 0.25, "shipping_cost_per_km": 0.001}]
+    demand = [(f"R{j}", p, float(rng.uniform(4, 20)), float(rng.uniform(1, 5)))
+              for j in range(n_regions) for p in ("A", "B")]
+    inventory = InventorySettings(model="pooled", lead_time_days=3.0, review_days=7.0) if pooled \
+        else InventorySettings()
+    net = make_network(sites, regions, products, demand, single_sourcing=True, max_service_km=4.5 * KM_PER_DEG,
+                       period_days=7.0, days_of_cover=5.0, inventory=inventory, **settings)
+    links = []
+    for i in range(n_sites):
+        links.append({"from": "P1", "to": f"S{i}", "mode": "truck", "cost_per_volume": float(2 + site_lon[i])})
+        if rng.random() < 0.5:
+            links.append({"from": "P2", "to": f"S{i}", "mode": "rail", "cost_per_volume": float(1 + 0.3 * site_lon[i]),
+                          "capacity": 70.0})
+        for k in (i - 1, i + 1):
+            if 0 <= k < n_sites:
+                links.append({"from": f"S{i}", "to": f"S{k}", "mode": "truck", "cost_per_volume": 1.5})
+    total = sum(d[2] for d in demand)
+    supply = [("P1", p, 0.7 * total) for p in ("A", "B")] + [("P2", p, 0.6 * total, 0.5) for p in ("A", "B")]
+    return with_suppliers(net, [{"id": "P1", "lon": 0.0}, {"id": "P2", "lon": 8.0}], supply, links,
+                          routing="arc_flow")
+
+
+def compact_objective(net: optimizer.Network) -> float:
+    """The optimum without the tree: one compact MIP (linear) or the loop of MIPs on the whole model (pooled)."""
+    built = build_model(net)
+    if net.settings.inventory.model == "pooled":
+        outcome = solve_pooled(add_pooled_inventory(built), lambda lp: HIGHS.solve(lp, SolveOptions()), rel_tol=1e-6)
+        assert outcome.status is Status.OPTIMAL
+        return float(outcome.objective)
+    raw = HIGHS.solve(built.lp, SolveOptions())
+    assert raw.status is Status.OPTIMAL
+    return float(raw.objective)
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+def test_tree_matches_the_compact_model(seed, pooled):
+    net = two_echelon(seed, pooled=pooled)  # seeds 0 and 4 need more than the first site plan found
+    result = optimizer.solve(net)
+    assert any(m.startswith("Branch on sites") for m in result.messages), result.messages
+    expected = compact_objective(net)
+    if result.status is Status.INFEASIBLE:
+        pytest.skip("random instance without a feasible plan")
+    assert result.status is Status.OPTIMAL and result.check.ok, (result.messages, result.check.violations)
+    assert result.objective == pytest.approx(expected, rel=1e-7)
+    assert result.bound <= result.objective * (1 + 1e-9)
+
+
+def test_other_designs_of_a_site_plan_are_searched():
+    # Three regions of 6 m3 and sites of 10 m3: the LP opens the two cheap sites A and B (18 <= 20), but with
+    # single sourcing each site takes one region, so the plan needs C too: the tree must leave the LP's
+    # design and try the designs around it.
+    net = make_network([{"id": s, "lon": 0.0, "capacity": 10.0, "fixed_cost": f} for s, f in
+                        (("A", 100.0), ("B", 100.0), ("C", 1000.0))],
+                       [{"id": f"R{j}", "lon": 0.0} for j in range(3)], [{"id": "x"}],
+                       [(f"R{j}", "x", 6.0) for j in range(3)], single_sourcing=True)
+    net = with_suppliers(net, [{"id": "P", "lon": 0.0}], [("P", "x", np.inf)],
+                         [{"from": "P", "to": s, "mode": "truck", "cost_per_volume": 1.0} for s in "ABC"])
+    result = optimizer.solve(net)
+    assert any(m.startswith("Branch on sites") for m in result.messages)
+    assert result.status is Status.OPTIMAL and sorted(result.open_sites) == ["A", "B", "C"]
+    assert result.objective == pytest.approx(1200.0 + 18.0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_reduced_cost_fixing_only_removes_designs_above_the_cutoff(seed):
+    built = build_model(two_echelon(seed, n_sites=8, n_regions=16))
+    lp = built.lp
+    design = sites.design_columns(lp, built.n_sites + np.arange(len(built.lane_site)))
+    session = LPSession(lp)
+    root = session.solve(design[:0], design[:0], design[:0])
+    node = sites._Node(root.objective, 0, lp.col_lower[design].copy(), lp.col_upper[design].copy(), root.x,
+                       root.reduced_cost)
+    y = root.x[design]
+    fixed = 0
+    for cutoff in root.objective * np.array([1.001, 1.003, 1.01, 1.03]):
+        lower, upper = sites._fix_by_reduced_cost(node, design, cutoff)
+        for j in np.flatnonzero((lower == upper) & (node.lower < node.upper)):
+            fixed += 1
+            lo, hi = node.lower.copy(), node.upper.copy()
+            lo[j] = hi[j] = 1.0 - round(y[j])  # the value fixing removed
+            flipped = session.solve(design, lo, hi)
+            assert flipped.status == "infeasible" or flipped.objective >= cutoff - 1e-6 * abs(cutoff)
+    assert fixed > 0
+
+
+def test_tree_reports_infeasible_networks():
+    net = two_echelon(1)
+    tight = net.sites.assign(capacity=5.0)
+    result = optimizer.solve(replace(net, sites=tight))
+    assert result.status is Status.INFEASIBLE
+
+
+def test_node_budget_hands_over_to_the_compact_model(monkeypatch):
+    net = two_echelon(2)
+    monkeypatch.setattr(sites, "NODE_BUDGET_BASE", 1)
+    monkeypatch.setattr(sites, "NODE_BUDGET_PER_DESIGN", 0)
+    result = optimizer.solve(net)
+    assert any("node budget" in m for m in result.messages)
+    assert result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(compact_objective(net), rel=1e-7)
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_time_limit_keeps_a_valid_bound(pooled):
+    net = two_echelon(3, n_sites=8, n_regions=20, pooled=pooled)
+    result = optimizer.solve(net, time_limit=0.05)
+    assert result.termination in (Termination.TIME_LIMIT, Termination.OPTIMAL)
+    if result.objective is not None and result.bound is not None:
+        assert result.bound <= result.objective * (1 + 1e-9)
+
+
+def test_warm_start_is_the_first_incumbent():
+    net = two_echelon(0)
+    built = build_model(net)
+    optimum = HIGHS.solve(built.lp, SolveOptions())
+    problem = sites.MipLeaves(built.lp, HIGHS, SolveOptions())
+    lanes = built.n_sites + np.arange(len(built.lane_site))
+    design = sites.design_columns(built.lp, lanes)
+    assert sites.feasible(built.lp, optimum.x)
+    tree = sites.branch_on_sites(built.lp, design, problem, SolveOptions(),
+                                 incumbent=(optimum.x, float(optimum.objective)))
+    assert tree.termination is Termination.OPTIMAL
+    assert tree.objective == pytest.approx(optimum.objective, rel=1e-9)
+    assert tree.leaves <= 1  # only a cheaper design would need its assignments solved
+
+
+def test_lp_session_hot_starts_and_cuts():
+    built = build_model(two_echelon(0))
+    lp = built.lp
+    session = LPSession(lp)
+    root = session.solve(np.arange(0), np.zeros(0), np.zeros(0))
+    relaxed = HIGHS.solve(replace(lp, integer=np.zeros(lp.n_cols, dtype=bool)), SolveOptions())
+    assert root.status == "optimal" and root.objective == pytest.approx(relaxed.objective, rel=1e-9)
+    basis = session.basis()
+    closed = session.solve(np.arange(built.n_sites), np.zeros(built.n_sites), np.zeros(built.n_sites))
+    assert closed.status == "infeasible"  # every site closed
+    again = session.solve(np.arange(built.n_sites), lp.col_lower[:built.n_sites], lp.col_upper[:built.n_sites],
+                          basis=basis)
+    assert again.status == "optimal" and again.objective == pytest.approx(root.objective, rel=1e-9)
+    assert again.iterations <= 5  # the root's basis is still optimal
+    # a cut: at least two sites open; a new row starts basic
+    session.add_rows(sp.csr_matrix(np.r_[np.ones(built.n_sites), np.zeros(lp.n_cols - built.n_sites)]), [2.0],
+                     [np.inf])
+    cut = session.solve(np.arange(0), np.zeros(0), np.zeros(0), basis=basis)
+    assert cut.status == "optimal" and cut.objective >= root.objective - 1e-6
+    assert cut.x[:built.n_sites].sum() >= 2.0 - 1e-7
+    assert np.all(cut.reduced_cost[:built.n_sites][cut.x[:built.n_sites] <= 1e-9] >= -1e-6)
+
+
+def test_improving_plans_reach_the_callback_and_can_stop_the_solve():
+    built = build_model(two_echelon(1, n_sites=8, n_regions=20))
+    lp = built.lp
+    seen: list[float] = []
+
+    def on_plan(x: np.ndarray) -> bool:
+        assert sites.feasible(lp, x)
+        seen.append(float(lp.c @ x + lp.offset))
+        return False
+
+    full = HIGHS.solve(lp, SolveOptions(on_plan=on_plan))
+    assert seen and seen[-1] == pytest.approx(full.objective, rel=1e-9)
+    assert all(a >= b - 1e-6 for a, b in zip(seen, seen[1:]))  # each improves on the one before
+    stopped = HIGHS.solve(lp, SolveOptions(on_plan=lambda x: True))
+    assert stopped.termination is Termination.INTERRUPTED and stopped.x is not None
+    assert stopped.bound is None or stopped.bound <= stopped.objective + 1e-6
+
+
+def test_separated_cuts_never_cut_off_a_binary_plan():
+    pooled = add_pooled_inventory(build_model(two_echelon(2, pooled=True)))
+    rng = np.random.default_rng(0)
+    lanes = pooled.lane_cols
+    fractional = np.zeros(pooled.built.lp.n_cols)
+    fractional[lanes] = rng.uniform(0, 1, len(lanes))
+    separated = pooled.separate(fractional, 1e-9)
+    new = separated.built.lp.A[pooled.built.lp.n_rows:]
+    assert new.shape[0] > 0 and np.all(new @ fractional < 0)  # each one violated where it was separated
+    for _ in range(20):  # ... and valid wherever the assignments are binary with exact stock
+        x = np.zeros(pooled.built.lp.n_cols)
+        units = pooled.built.lane_unit
+        pick = np.array([rng.choice(np.flatnonzero(units == k)) for k in range(units.max() + 1)])
+        x[lanes[pick]] = 1.0
+        assert np.all(new @ pooled.lift(x) >= -1e-7)
