@@ -2,9 +2,9 @@
 
 1. **Stock cuts** (pooled periods): the full model's LP relaxation is solved and the extended
    polymatroid cuts it violates are added, block by block, for a few rounds (every cut is valid).
-2. **Plan by relax-and-fix**: period by period, the period's integer columns (its site, assignment
-   and study decisions) are integer, later periods relaxed and earlier ones fixed at the values found;
-   each step's plan adds stock cuts tight at it (and is re-solved while its holding cost is off).
+2. **Plan by relax-and-fix** over the two kinds of integer columns: the design (every period's
+   study decisions and site columns) is chosen with the assignments relaxed, then fixed while the
+   assignments are made integer (:func:`_plan_heuristic`); each plan adds stock cuts tight at it.
 3. **Full model**: the whole MIP, warm-started from that plan, within what is left of the time
    limit; its lower bound is the study's bound, so the reported gap (the plan's exact net present
    cost against that bound) is honest whatever the heuristic did.  A better plan it finds replaces
@@ -32,13 +32,17 @@ from optimizer.solvers import get_solver
 from optimizer.solvers.base import SolveOptions, Solver, Status, Termination, proven_optimal, relative_gap
 
 #: Rounds of LP cut separation before the plan is searched.
-LP_ROUNDS = 6
+LP_ROUNDS = 2
 #: Relative tolerance of a violated stock cut at the LP.
 LP_CUT_TOL = 1e-4
 #: Relative error of the model's holding cost at a plan below which no more cuts are added.
 HOLDING_TOL = 1e-6
-#: Most re-solves of one relax-and-fix step for stock cuts.
+#: Most re-solves of the assignment step for stock cuts.
 STEP_ROUNDS = 3
+#: Share of the target gap the design step aims for (its bound is the study's bound unless the full model's is better).
+DESIGN_GAP_SHARE = 0.3
+#: Share of the target gap the assignment step aims for.
+ASSIGN_GAP_SHARE = 0.2
 #: Default relative gap of a study without a mip_gap setting.
 DEFAULT_GAP = 1e-4
 
@@ -178,38 +182,49 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
 
     model, lp_bound, spent = _lp_cuts(model, backend, options)
     seconds += spent
-    model, x_heur, spent, note = _relax_and_fix(model, backend, options, remaining)
+    model, x_heur, design_bound, spent, note = _plan_heuristic(model, backend, options, remaining)
     seconds += spent
     result.messages.append(note)
+    bound = max(lp_bound, design_bound)
     best_x, best_obj = None, np.inf
     if x_heur is not None:
-        model = _refine_all(model, x_heur)
         best_x, best_obj = x_heur, _exact_objective(model, x_heur)
-    warm = None if best_x is None else _lift(model, best_x)
-    raw = backend.solve(dataclasses.replace(model.lp, warm_start=warm),
-                        dataclasses.replace(options, time_limit=remaining()))
-    seconds += raw.solve_seconds
-    bound = raw.bound if raw.bound is not None and np.isfinite(raw.bound) else lp_bound
-    if raw.status is Status.INFEASIBLE:
+    raw = None
+    if best_x is None or relative_gap(best_obj, bound) > options.effective_gap:
+        warm = None if best_x is None else _lift(model, best_x)
+        raw = backend.solve(dataclasses.replace(model.lp, warm_start=warm),
+                            dataclasses.replace(options, time_limit=remaining()))
+        seconds += raw.solve_seconds
+        if raw.bound is not None and np.isfinite(raw.bound):
+            bound = max(bound, raw.bound)
+        result.messages.append(f"Full model: {raw.status.value} ({raw.termination.value if raw.termination else '-'}"
+                               f"), bound {raw.bound if raw.bound is not None else float('nan'):,.0f}.")
+    else:
+        result.messages.append("The heuristic plan is within the gap of the design step's bound: the full model "
+                               "was not needed.")
+    if raw is not None and raw.status is Status.INFEASIBLE:
         result.status, result.termination = Status.INFEASIBLE, Termination.INFEASIBLE
         result.messages += explain_infeasible(study)
         result.solve_seconds = seconds
         return result
-    if raw.x is not None:
+    if raw is not None and raw.x is not None:
         x_full = _round(model, raw.x)
         objective = _exact_objective(model, x_full)
         if objective < best_obj - 1e-9 * abs(objective):
             best_x, best_obj = x_full, objective
             result.messages.append("The full model improved the relax-and-fix plan.")
-    result.termination = raw.termination
+    gap_now = relative_gap(best_obj, bound) if best_x is not None else None
+    result.termination = raw.termination if raw is not None else (
+        Termination.OPTIMAL if gap_now is not None and gap_now <= 1e-9 else Termination.GAP_LIMIT)
     result.solve_seconds = seconds
     if best_x is None:
-        result.messages.append(f"No plan found within the limits ({raw.message or 'limit reached'}).")
+        result.messages.append("No plan found within the limits"
+                               + (f" ({raw.message or 'limit reached'})." if raw is not None else "."))
         return result
     result.bound = bound
     _decode(model, best_x, result)
     result.gap = relative_gap(result.objective, bound)
-    optimal = raw.status is Status.OPTIMAL and proven_optimal(result.objective, bound, 1e-6 * result.costs["holding"])
+    optimal = proven_optimal(result.objective, bound, 1e-6 * result.costs["holding"])
     result.status = Status.OPTIMAL if optimal else Status.FEASIBLE
     if not optimal:
         result.messages.append("Best plan found within the limits, not proven optimal"
@@ -277,34 +292,114 @@ def _lp_cuts(model: ExpansionModel, backend: Solver, options: SolveOptions) -> t
     return model, bound, seconds
 
 
-def _relax_and_fix(model: ExpansionModel, backend: Solver, options: SolveOptions,
-                   remaining: Any) -> tuple[ExpansionModel, np.ndarray | None, float, str]:
-    """The plan by relax-and-fix over the periods (see the module docstring)."""
+def _lane_columns(model: ExpansionModel) -> np.ndarray:
+    """Global columns of every block's assignment lanes."""
+    S = model.u.shape[0]
+    return np.concatenate([b.first_col + S + np.arange(len(b.built.lane_site)) for b in model.blocks])
+
+
+def _design_columns(model: ExpansionModel) -> np.ndarray:
+    """Global columns of the design: study variables and every block's site columns."""
+    S = model.u.shape[0]
+    return np.concatenate([model.u.ravel(), model.o.ravel(), model.c.ravel(), model.m.ravel()]
+                          + [b.first_col + np.arange(S) for b in model.blocks])
+
+
+def _rolling_design(model: ExpansionModel, integer: np.ndarray, backend: Solver, options: SolveOptions,
+                    share: Any) -> tuple[np.ndarray | None, float]:
+    """A start for the design step by relax-and-fix over the periods (rolling horizon), when it found none.
+
+    Period by period, that period's integer columns are integer, later periods are relaxed and
+    earlier ones fixed at the values found; the last step's solution is feasible for the design
+    model.  Returns ``(solution or None, solver seconds)``.
+    """
     T = model.study.n_periods
-    seconds = 0.0
     lower, upper = model.lp.col_lower.copy(), model.lp.col_upper.copy()
-    x = None
+    seconds, x = 0.0, None
     for t in range(T):
-        later = np.concatenate([model.period_columns(k) for k in range(t + 1, T)] or [np.zeros(0, dtype=int)])
-        for _ in range(STEP_ROUNDS):
-            integer = model.lp.integer.copy()
-            integer[later] = False
-            lp = dataclasses.replace(model.lp, col_lower=lower, col_upper=upper, integer=integer)
-            raw = backend.solve(lp, dataclasses.replace(options, time_limit=remaining()))
-            seconds += raw.solve_seconds
-            if raw.x is None:
-                return model, None, seconds, (f"Relax-and-fix stopped at period {model.study.periods[t].name} "
-                                              f"({raw.status.value}); the full model is solved without its plan.")
-            x = np.asarray(raw.x, dtype=float)
-            refined = _refine_all(model, _round(model, x), only=t)
-            if refined.lp.n_rows == model.lp.n_rows:
-                break
-            model = refined
+        mask = integer.copy()
+        for k in range(t + 1, T):
+            mask[model.period_columns(k)] = False
+        raw = backend.solve(dataclasses.replace(model.lp, col_lower=lower, col_upper=upper, integer=mask),
+                            dataclasses.replace(options, time_limit=share(0.1)))
+        seconds += raw.solve_seconds
+        if raw.x is None:
+            return None, seconds
+        x = np.asarray(raw.x, dtype=float)
         cols = model.period_columns(t)
-        fixed = cols[model.lp.integer[cols]]
+        fixed = cols[mask[cols]]
         lower[fixed] = upper[fixed] = np.round(x[fixed])
-    assert x is not None
-    return model, _round(model, x), seconds, f"Relax-and-fix plan over {T} period(s) in {seconds:.1f} s of solver time."
+    return (None if x is None else _round(model, x)), seconds
+
+
+def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOptions,
+                    remaining: Any) -> tuple[ExpansionModel, np.ndarray | None, float, float, str]:
+    """A plan in two steps: the design with fractional assignments, then the assignments with the design fixed.
+
+    1. **Design**: the full model with its assignment lanes continuous (a region may split between
+       sites), so only the study's decisions and the site columns are integer: every period, the
+       phasing, the budgets and the capacity modules are decided together, over the whole horizon.
+       This model is a relaxation of the full model (with the same valid stock cuts), so its MIP
+       bound is a lower bound of the study;
+    2. **Assignments**: the design fixed (which sites are held and serve, modules, events), the
+       full model again: it falls apart into one assignment problem per period.  Each plan adds
+       stock cuts tight at it; the step is re-solved while the model's holding cost is off, and the
+       plan of lowest exact cost is kept.
+
+    Returns:
+        The model with the cuts added, the plan (``None`` without one), the design step's bound,
+        the solver seconds and a message.
+    """
+    seconds = 0.0
+    integer = model.lp.integer.copy()
+    integer[_lane_columns(model)] = False
+    gap = options.effective_gap
+
+    def share(part: float) -> float | None:
+        return None if remaining() is None else max(1.0, part * remaining())
+
+    S = model.u.shape[0]
+    for block in model.blocks:  # y = u - recent openings: integer whenever u is
+        integer[block.first_col:block.first_col + S] = False
+    raw = backend.solve(dataclasses.replace(model.lp, integer=integer),
+                        dataclasses.replace(options, mip_gap=gap * DESIGN_GAP_SHARE, time_limit=share(0.45)))
+    seconds += raw.solve_seconds
+    bound = raw.bound if raw.bound is not None and np.isfinite(raw.bound) else -np.inf
+    if raw.x is None and raw.status is not Status.INFEASIBLE:  # no plan in time: roll over the periods
+        start, spent = _rolling_design(model, integer, backend, options, share)
+        seconds += spent
+        if start is not None:
+            raw = backend.solve(dataclasses.replace(model.lp, integer=integer, warm_start=start),
+                                dataclasses.replace(options, mip_gap=gap * DESIGN_GAP_SHARE, time_limit=share(0.3)))
+            seconds += raw.solve_seconds
+            if raw.bound is not None and np.isfinite(raw.bound):
+                bound = max(bound, raw.bound)
+    if raw.x is None:
+        return model, None, bound, seconds, f"Heuristic design step found no plan ({raw.status.value})."
+    design = _design_columns(model)
+    lower, upper = model.lp.col_lower.copy(), model.lp.col_upper.copy()
+    lower[design] = upper[design] = np.round(np.asarray(raw.x)[design], 6)
+    best, best_obj = None, np.inf
+    for _ in range(STEP_ROUNDS):
+        raw = backend.solve(dataclasses.replace(model.lp, col_lower=lower, col_upper=upper),
+                            dataclasses.replace(options, mip_gap=gap * ASSIGN_GAP_SHARE, time_limit=share(0.6)))
+        seconds += raw.solve_seconds
+        if raw.x is None:
+            break
+        x = _round(model, raw.x)
+        objective = _exact_objective(model, x)
+        if objective < best_obj:
+            best, best_obj = x, objective
+        refined = _refine_all(model, x)
+        if refined.lp.n_rows == model.lp.n_rows:
+            break
+        model = refined
+    if best is None:
+        return model, None, bound, seconds, ("Heuristic assignment step found no plan with the design of the "
+                                             "relaxed assignments; the full model is solved without it.")
+    return model, best, bound, seconds, (f"Heuristic plan (design with relaxed assignments, then the assignments) "
+                                         f"in {seconds:.1f} s of solver time; the design step's bound is "
+                                         f"{bound:,.0f}.")
 
 
 def _decode(model: ExpansionModel, x: np.ndarray, result: ExpansionResult) -> None:
