@@ -1,16 +1,15 @@
-"""``optimizer solve`` and ``optimizer validate`` on an expansion study file (a YAML file with ``periods:``)."""
+"""``optimizer solve`` on an expansion study file (a YAML file with ``periods:``)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
-from optimizer.cli.common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, fail,
+from optimizer.cli.common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, fail,
                                   protected_inputs)
-from optimizer.errors import InputError, OptimizerError
+from optimizer.errors import OptimizerError
 
 
 def solve_study_file(path: Path, *, as_json: bool, out_dir: Path | None, solver: str | None,
@@ -49,25 +48,3 @@ def solve_study_file(path: Path, *, as_json: bool, out_dir: Path | None, solver:
             result.bound > result.objective + 1e-6 * max(1.0, abs(result.objective)):
         return EXIT_CHECK
     return EXIT_INTERRUPTED if result.termination is Termination.INTERRUPTED else EXIT_OK
-
-
-def validate_study_file(path: Path, as_json: bool) -> int:
-    """Check the study at ``path`` (the file, every period's network and expansion.csv); return the exit code."""
-    from optimizer.expansion.studyfile import load_study
-
-    try:
-        load_study(path)
-        problems = []
-    except InputError as error:
-        problems = error.problems
-    if as_json:
-        doc: dict[str, Any] = {
-            "valid": not problems,
-            "problems": [{"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in problems],
-        }
-        click.echo(json.dumps(doc))
-    elif problems:
-        click.echo(str(InputError(problems)), err=True)
-    else:
-        click.echo(f"{path}: valid expansion study")
-    return EXIT_INPUT if problems else EXIT_OK

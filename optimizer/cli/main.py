@@ -116,10 +116,11 @@ def validate(path: Path, as_json: bool) -> None:
     from optimizer.expansion.studyfile import is_study
 
     if is_study(path):  # an expansion study (a YAML file with periods:)
-        from optimizer.cli.expansion import validate_study_file
+        from optimizer.expansion.studyfile import study_problems
 
-        sys.exit(validate_study_file(path, as_json))
-    problems = api.validate(path)
+        problems = study_problems(path)
+    else:
+        problems = api.validate(path)
     if as_json:
         doc: dict[str, Any] = {
             "valid": not problems,

@@ -57,6 +57,7 @@ class Block:
         first_row: Global index of the block's first row.
         weight: Discounted weight of the block's per-period costs (periods).
         unit_units: Units per period of each assignment unit (for the unmet penalty), shape (K,).
+        cap_rows: Global capacity row of each site, -1 for sites without a capacity, shape (S,).
     """
 
     built: BuiltModel
@@ -65,6 +66,7 @@ class Block:
     first_row: int
     weight: float
     unit_units: np.ndarray
+    cap_rows: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def n_cols(self) -> int:
@@ -232,6 +234,7 @@ def build_study_model(study: Study) -> ExpansionModel:
         usable = status != "forced_closed"
         has_aggregate = bool(C and capped[usable].all() and usable.any())
         aggregate = block.first_row + K + C + int(capped.sum())
+        blocks[t] = dataclasses.replace(block, cap_rows=cap_row)
         sites = np.flatnonzero(capped & (size > 0))
         for k in range(t + 1):  # modules bought up to t add capacity in t
             add(cap_row[sites], m[sites, k], -size[sites])

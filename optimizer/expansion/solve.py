@@ -4,7 +4,8 @@
    polymatroid cuts it violates are added, block by block, for a few rounds (every cut is valid).
 2. **Plan by relax-and-fix** over the two kinds of integer columns: the design (every period's
    study decisions and site columns) is chosen with the assignments relaxed, then fixed while the
-   assignments are made integer (:func:`_plan_heuristic`); each plan adds stock cuts tight at it.
+   assignments are made integer (:func:`_plan_heuristic`; the design step leaves out the sites the
+   LP relaxation does not use); each plan adds stock cuts tight at it.
 3. **Full model**: the whole MIP, warm-started from that plan, within what is left of the time
    limit; its lower bound is the study's bound, so the reported gap (the plan's exact net present
    cost against that bound) is honest whatever the heuristic did.  A better plan it finds replaces
@@ -27,6 +28,7 @@ import pandas as pd
 from optimizer.checker.expansion import StudyCheck, check_study
 from optimizer.expansion.model import NPV_COMPONENTS, ExpansionModel, build_study_model, period_costs, with_block_cuts
 from optimizer.expansion.study import DAYS_PER_YEAR, ExpansionPlan, Study
+from optimizer.model.linear import LinearModel
 from optimizer.plan import COST_COMPONENTS
 from optimizer.solvers import get_solver
 from optimizer.solvers.base import SolveOptions, Solver, Status, Termination, proven_optimal, relative_gap
@@ -39,7 +41,11 @@ LP_CUT_TOL = 1e-4
 HOLDING_TOL = 1e-6
 #: Most re-solves of the assignment step for stock cuts.
 STEP_ROUNDS = 3
-#: Share of the target gap the design step aims for (its bound is the study's bound unless the full model's is better).
+#: A site the LP relaxation holds below this in every period is left out of the heuristic's design step.
+SUPPORT_TOL = 1e-3
+#: Most share of a site's capacity the design step keeps free for whole regions (single sourcing).
+PACKING_MARGIN = 0.05
+#: Share of the target gap the design step aims for.
 DESIGN_GAP_SHARE = 0.3
 #: Share of the target gap the assignment step aims for.
 ASSIGN_GAP_SHARE = 0.2
@@ -180,12 +186,12 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
     def remaining() -> float | None:
         return None if deadline is None else max(1.0, deadline - time.perf_counter())
 
-    model, lp_bound, spent = _lp_cuts(model, backend, options)
+    model, lp_bound, lp_x, spent = _lp_cuts(model, backend, options)
     seconds += spent
-    model, x_heur, design_bound, spent, note = _plan_heuristic(model, backend, options, remaining)
+    model, x_heur, spent, note = _plan_heuristic(model, backend, options, remaining, lp_x)
     seconds += spent
     result.messages.append(note)
-    bound = max(lp_bound, design_bound)
+    bound = lp_bound
     best_x, best_obj = None, np.inf
     if x_heur is not None:
         best_x, best_obj = x_heur, _exact_objective(model, x_heur)
@@ -200,8 +206,7 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
         result.messages.append(f"Full model: {raw.status.value} ({raw.termination.value if raw.termination else '-'}"
                                f"), bound {raw.bound if raw.bound is not None else float('nan'):,.0f}.")
     else:
-        result.messages.append("The heuristic plan is within the gap of the design step's bound: the full model "
-                               "was not needed.")
+        result.messages.append("The heuristic plan is within the gap of the LP bound: the full model was not needed.")
     if raw is not None and raw.status is Status.INFEASIBLE:
         result.status, result.termination = Status.INFEASIBLE, Termination.INFEASIBLE
         result.messages += explain_infeasible(study)
@@ -272,9 +277,11 @@ def _refine_all(model: ExpansionModel, x: np.ndarray, only: int | None = None) -
     return model
 
 
-def _lp_cuts(model: ExpansionModel, backend: Solver, options: SolveOptions) -> tuple[ExpansionModel, float, float]:
-    """Separate stock cuts at the LP relaxation; returns the model, the last LP bound and the seconds spent."""
-    bound, seconds = -np.inf, 0.0
+def _lp_cuts(model: ExpansionModel, backend: Solver,
+             options: SolveOptions) -> tuple[ExpansionModel, float, np.ndarray | None, float]:
+    """Separate stock cuts at the LP relaxation; returns the model, the best LP bound, the last LP
+    solution and the seconds spent."""
+    bound, seconds, x = -np.inf, 0.0, None
     pooled = any(b.pooled is not None for b in model.blocks)
     for _ in range(LP_ROUNDS if pooled else 1):
         lp = dataclasses.replace(model.lp, integer=np.zeros(model.lp.n_cols, dtype=bool))
@@ -283,13 +290,14 @@ def _lp_cuts(model: ExpansionModel, backend: Solver, options: SolveOptions) -> t
         if raw.x is None:
             break
         bound = max(bound, raw.objective if raw.objective is not None else -np.inf)
+        x = raw.x
         before = model.lp.n_rows
         for t, block in enumerate(model.blocks):
             if block.pooled is not None:
                 model = with_block_cuts(model, t, block.pooled.separate(model.block_x(raw.x, t), LP_CUT_TOL))
         if model.lp.n_rows == before:
             break
-    return model, bound, seconds
+    return model, bound, x, seconds
 
 
 def _lane_columns(model: ExpansionModel) -> np.ndarray:
@@ -305,77 +313,75 @@ def _design_columns(model: ExpansionModel) -> np.ndarray:
                           + [b.first_col + np.arange(S) for b in model.blocks])
 
 
-def _rolling_design(model: ExpansionModel, integer: np.ndarray, backend: Solver, options: SolveOptions,
-                    share: Any) -> tuple[np.ndarray | None, float]:
-    """A start for the design step by relax-and-fix over the periods (rolling horizon), when it found none.
+def _with_packing_margin(model: ExpansionModel) -> LinearModel:
+    """The model with room for whole regions on each site (single sourcing).
 
-    Period by period, that period's integer columns are integer, later periods are relaxed and
-    earlier ones fixed at the values found; the last step's solution is feasible for the design
-    model.  Returns ``(solution or None, solver seconds)``.
+    The design step splits regions between sites; whole regions must then fit (a bin packing), so
+    the design keeps a quarter of the site's largest region free, at most :data:`PACKING_MARGIN` of
+    its capacity.
     """
-    T = model.study.n_periods
-    lower, upper = model.lp.col_lower.copy(), model.lp.col_upper.copy()
-    seconds, x = 0.0, None
-    for t in range(T):
-        mask = integer.copy()
-        for k in range(t + 1, T):
-            mask[model.period_columns(k)] = False
-        raw = backend.solve(dataclasses.replace(model.lp, col_lower=lower, col_upper=upper, integer=mask),
-                            dataclasses.replace(options, time_limit=share(0.1)))
-        seconds += raw.solve_seconds
-        if raw.x is None:
-            return None, seconds
-        x = np.asarray(raw.x, dtype=float)
-        cols = model.period_columns(t)
-        fixed = cols[mask[cols]]
-        lower[fixed] = upper[fixed] = np.round(x[fixed])
-    return (None if x is None else _round(model, x)), seconds
+    A = model.lp.A.tolil(copy=True)
+    S = model.u.shape[0]
+    changed = False
+    for t, block in enumerate(model.blocks):
+        net = model.study.periods[t].network
+        if not net.settings.single_sourcing or not len(block.cap_rows):
+            continue
+        built = block.built
+        volume = built.unit_mix @ net.products["volume"].to_numpy(dtype=float)
+        largest = np.zeros(S)
+        np.maximum.at(largest, built.lane_site, volume[built.lane_unit])
+        capacity = net.sites["capacity"].to_numpy(dtype=float)
+        for i in np.flatnonzero(block.cap_rows >= 0):
+            A[block.cap_rows[i], block.first_col + i] = -capacity[i] + min(0.25 * largest[i],
+                                                                             PACKING_MARGIN * capacity[i])
+            changed = True
+    return dataclasses.replace(model.lp, A=A.tocsr()) if changed else model.lp
 
 
-def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOptions,
-                    remaining: Any) -> tuple[ExpansionModel, np.ndarray | None, float, float, str]:
+def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOptions, remaining: Any,
+                    lp_x: np.ndarray | None) -> tuple[ExpansionModel, np.ndarray | None, float, str]:
     """A plan in two steps: the design with fractional assignments, then the assignments with the design fixed.
 
     1. **Design**: the full model with its assignment lanes continuous (a region may split between
-       sites), so only the study's decisions and the site columns are integer: every period, the
-       phasing, the budgets and the capacity modules are decided together, over the whole horizon.
-       This model is a relaxation of the full model (with the same valid stock cuts), so its MIP
-       bound is a lower bound of the study;
+       sites; with single sourcing each site keeps some room for whole regions,
+       :func:`_with_packing_margin`, unless that makes the design infeasible) and without the sites the LP relaxation ``lp_x`` never holds, so
+       only the study's decisions are integer: every period, the phasing, the budgets and the
+       capacity modules are decided together, over the whole horizon;
     2. **Assignments**: the design fixed (which sites are held and serve, modules, events), the
        full model again: it falls apart into one assignment problem per period.  Each plan adds
        stock cuts tight at it; the step is re-solved while the model's holding cost is off, and the
        plan of lowest exact cost is kept.
 
     Returns:
-        The model with the cuts added, the plan (``None`` without one), the design step's bound,
-        the solver seconds and a message.
+        The model with the cuts added, the plan (``None`` without one), the solver seconds and a message.
     """
     seconds = 0.0
     integer = model.lp.integer.copy()
     integer[_lane_columns(model)] = False
+    S = model.u.shape[0]
+    for block in model.blocks:  # y = u - recent openings: integer whenever u is
+        integer[block.first_col:block.first_col + S] = False
     gap = options.effective_gap
 
     def share(part: float) -> float | None:
         return None if remaining() is None else max(1.0, part * remaining())
 
-    S = model.u.shape[0]
-    for block in model.blocks:  # y = u - recent openings: integer whenever u is
-        integer[block.first_col:block.first_col + S] = False
-    raw = backend.solve(dataclasses.replace(model.lp, integer=integer),
-                        dataclasses.replace(options, mip_gap=gap * DESIGN_GAP_SHARE, time_limit=share(0.45)))
-    seconds += raw.solve_seconds
-    bound = raw.bound if raw.bound is not None and np.isfinite(raw.bound) else -np.inf
-    if raw.x is None and raw.status is not Status.INFEASIBLE:  # no plan in time: roll over the periods
-        start, spent = _rolling_design(model, integer, backend, options, share)
-        seconds += spent
-        if start is not None:
-            raw = backend.solve(dataclasses.replace(model.lp, integer=integer, warm_start=start),
-                                dataclasses.replace(options, mip_gap=gap * DESIGN_GAP_SHARE, time_limit=share(0.3)))
-            seconds += raw.solve_seconds
-            if raw.bound is not None and np.isfinite(raw.bound):
-                bound = max(bound, raw.bound)
+    upper = model.lp.col_upper.copy()
+    if lp_x is not None:  # sites the LP relaxation never holds are left out of the design step
+        unused = np.flatnonzero(~(np.asarray(lp_x)[model.u] > SUPPORT_TOL).any(axis=1) & ~model.study.initially_held())
+        upper[model.u[unused].ravel()] = 0.0
+        for block in model.blocks:
+            upper[block.first_col + unused] = 0.0
+    tries = [(_with_packing_margin(model), upper), (model.lp, upper), (model.lp, model.lp.col_upper)]
+    for lp, bounds in tries:  # with room for whole regions, else without, else with every site
+        raw = backend.solve(dataclasses.replace(lp, integer=integer, col_upper=bounds),
+                            dataclasses.replace(options, mip_gap=gap * DESIGN_GAP_SHARE, time_limit=share(0.45)))
+        seconds += raw.solve_seconds
+        if raw.status is not Status.INFEASIBLE:
+            break
     if raw.x is None:
-        return model, None, bound, seconds, f"Heuristic design step found no plan ({raw.status.value})."
+        return model, None, seconds, f"Heuristic design step found no plan ({raw.status.value})."
     design = _design_columns(model)
     lower, upper = model.lp.col_lower.copy(), model.lp.col_upper.copy()
     lower[design] = upper[design] = np.round(np.asarray(raw.x)[design], 6)
@@ -395,11 +401,10 @@ def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOption
             break
         model = refined
     if best is None:
-        return model, None, bound, seconds, ("Heuristic assignment step found no plan with the design of the "
-                                             "relaxed assignments; the full model is solved without it.")
-    return model, best, bound, seconds, (f"Heuristic plan (design with relaxed assignments, then the assignments) "
-                                         f"in {seconds:.1f} s of solver time; the design step's bound is "
-                                         f"{bound:,.0f}.")
+        return model, None, seconds, ("Heuristic assignment step found no plan with the design of the relaxed "
+                                      "assignments; the full model is solved without it.")
+    return model, best, seconds, (f"Heuristic plan (design with relaxed assignments, then the assignments) in "
+                                  f"{seconds:.1f} s of solver time.")
 
 
 def _decode(model: ExpansionModel, x: np.ndarray, result: ExpansionResult) -> None:

@@ -72,6 +72,15 @@ def is_study(path: str | Path) -> bool:
     return "periods" in doc
 
 
+def study_problems(path: str | Path) -> list[Problem]:
+    """Every problem of the study at ``path`` (empty when it is valid), for ``optimizer validate``."""
+    try:
+        load_study(path)
+    except InputError as error:
+        return list(error.problems)
+    return []
+
+
 def load_study(path: str | Path) -> Study:
     """Read and check a study file, build every period's network and read its ``expansion.csv``.
 
