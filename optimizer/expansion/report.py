@@ -4,13 +4,15 @@
 site and period: held, serving, decision, modules, capacity, throughput, utilisation),
 ``study_flows.csv`` and ``study_routes.csv`` (each period's flows and routes, with a ``period``
 column), ``study_stock.csv`` (each period's stock per site and product), ``study_costs.csv``
-(undiscounted cost per component and period, plus the net present cost of each component) and
-``timeline.png``: which site opens, is built, expands or closes when, above the cost by period.
+(undiscounted cost per component and period, plus the net present cost of each component),
+``timeline.png`` (which site opens, is built, expands or closes when, above the cost by period) and
+``map_<period>.png``, each period's plan drawn like the single-period ``map.png``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +25,8 @@ import pandas as pd  # noqa: E402
 from optimizer.expansion.solve import ExpansionResult, events, period_capacity  # noqa: E402
 from optimizer.io.files import replace_file, write_text  # noqa: E402
 from optimizer.reports import prepare_output  # noqa: E402
+from optimizer.results import Result, site_table  # noqa: E402
+from optimizer.solvers.base import Status  # noqa: E402
 from optimizer.stock import plan_stock  # noqa: E402
 
 #: Files ``--out`` writes for a study.
@@ -101,7 +105,8 @@ def write_study_outputs(result: ExpansionResult, out_dir: str | Path, protected:
         InputError: The folder may not be written (see :func:`optimizer.reports.prepare_output`).
     """
     out = Path(out_dir)
-    targets = prepare_output(out, STUDY_FILES, protected)
+    maps = [f"map_{re.sub(r'[^A-Za-z0-9_.-]', '_', p.name)}.png" for p in result.study.periods]
+    targets = prepare_output(out, STUDY_FILES + tuple(maps), protected)
     write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
     if result.plan is None:
         return targets[:1]
@@ -122,7 +127,24 @@ def write_study_outputs(result: ExpansionResult, out_dir: str | Path, protected:
         with replace_file(out / name) as tmp:
             table.to_csv(tmp, index=False)
     timeline_chart(result, out / "timeline.png")
+    _period_maps(result, [out / name for name in maps])
     return targets
+
+
+def _period_maps(result: ExpansionResult, paths: list[Path]) -> None:
+    """Draw each period's plan (sites, flows, routes) as a PNG map, when every place has coordinates."""
+    from optimizer.maps import write_png
+
+    assert result.plan is not None
+    for t, (period, path) in enumerate(zip(result.study.periods, paths)):
+        net, plan = period.network, result.plan.plans[t]
+        places = [net.sites, net.regions] + ([net.suppliers] if net.suppliers is not None else [])
+        if any(table[["lat", "lon"]].isna().any().any() for table in places):
+            return
+        single = Result(status=Status.FEASIBLE, solver=result.solver, objective=plan.objective, costs=plan.costs,
+                        open_sites=plan.open_sites, flows=plan.flows, routes=plan.routes,
+                        sites=site_table(net, plan), network_name=f"{result.study.name} {period.name}")
+        write_png(net, single, path)
 
 
 def _period_first(frames: list[pd.DataFrame]) -> pd.DataFrame:

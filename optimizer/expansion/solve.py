@@ -1,15 +1,18 @@
 """Solve an expansion study: a relax-and-fix plan, the bound from the full model, the checked plan.
 
 1. **Stock cuts** (pooled periods): the full model's LP relaxation is solved and the extended
-   polymatroid cuts it violates are added, block by block, for a few rounds (every cut is valid).
-2. **Plan by relax-and-fix** over the two kinds of integer columns: the design (every period's
-   study decisions and site columns) is chosen with the assignments relaxed, then fixed while the
-   assignments are made integer (:func:`_plan_heuristic`; the design step leaves out the sites the
-   LP relaxation does not use); each plan adds stock cuts tight at it.
-3. **Full model**: the whole MIP, warm-started from that plan, within what is left of the time
-   limit; its lower bound is the study's bound, so the reported gap (the plan's exact net present
-   cost against that bound) is honest whatever the heuristic did.  A better plan it finds replaces
-   the heuristic's when its exact cost (square roots evaluated, not the model's estimate) is lower.
+   polymatroid cuts it violates are added, block by block (every cut is valid).  Its value is the
+   first lower bound.
+2. **Plan by relax-and-fix** over the two kinds of integer columns (:func:`_plan_heuristic`):
+   the design (every period's study decisions) is chosen with the assignments relaxed, restricted
+   to the sites the LP relaxation uses and started from the LP's design rounded period by period
+   within the budgets (:func:`_rounded_design`); then the design is fixed and the assignments are
+   made integer.  Each plan adds stock cuts tight at it.
+3. **Full model**: when the plan is not within the gap of the bound, the whole MIP, warm-started
+   from it, within what is left of the time limit.  The study's bound is always the full model's
+   (its LP relaxation with the stock cuts, or its MIP bound when better), so the reported gap (the
+   plan's exact net present cost, square roots evaluated, against that bound) is honest whatever
+   the heuristic did.  A better plan it finds replaces the heuristic's.
 
 The plan is decoded per period (flows, routes, stock from the blocks), and the independent checker
 (:func:`optimizer.checker.expansion.check_study`) verifies and re-costs it.
@@ -45,6 +48,10 @@ STEP_ROUNDS = 3
 SUPPORT_TOL = 1e-3
 #: Most share of a site's capacity the design step keeps free for whole regions (single sourcing).
 PACKING_MARGIN = 0.05
+#: LP holding levels above which the rounded design holds a site, tried in turn for a feasible start.
+ROUNDING_THRESHOLDS = (0.5, 0.25, 0.05)
+#: A held site stays in the rounded design while the LP holds it at least this share of the threshold.
+KEEP_SHARE = 0.25
 #: Share of the target gap the design step aims for.
 DESIGN_GAP_SHARE = 0.3
 #: Share of the target gap the assignment step aims for.
@@ -339,6 +346,59 @@ def _with_packing_margin(model: ExpansionModel) -> LinearModel:
     return dataclasses.replace(model.lp, A=A.tocsr()) if changed else model.lp
 
 
+def _rounded_design(model: ExpansionModel, lp_x: np.ndarray, threshold: float) -> np.ndarray:
+    """Which sites are held in each period, rounded from the LP relaxation ``lp_x`` within the rules.
+
+    Period by period, a site is wanted when the LP holds it at least ``threshold`` (a site held
+    already: :data:`KEEP_SHARE` of it; or a forced status or committed decision says so).  It opens
+    while the period's and the total budget allow (those the LP serves with in the period first,
+    else later); only sites operating before the study close (when the LP does and
+    ``earliest_close`` allows), so that capacity never shrinks as demand grows, and no site
+    reopens.  Returns held (sites x periods, bool).
+    """
+    study, lp = model.study, model.lp
+    S, T = model.u.shape
+    x = np.asarray(lp_x, dtype=float)
+    earliest = study.options["earliest_close"].to_numpy(dtype=int)
+    y = np.stack([b.first_col + np.arange(S) for b in model.blocks], axis=1)
+    must_open = (lp.col_lower[y] > 0.5) | (lp.col_lower[model.o] > 0.5)
+    must_shut = (lp.col_upper[y] < 0.5) | (lp.col_lower[model.c] > 0.5)
+    held = np.zeros((S, T), dtype=bool)
+    before = study.initially_held()
+    prev = before.copy()
+    left = study.budget_total
+    for t in range(T):
+        budget = min(left, study.budget_per_period[t])
+        level = np.where(prev, threshold * KEEP_SHARE, threshold)
+        want = ((x[model.u[:, t]] >= level) | must_open[:, t]) & ~must_shut[:, t]
+        now = prev.copy()
+        for i in np.argsort(-(2.0 * x[y[:, t]] + x[model.u[:, t]]), kind="stable"):  # serving now first
+            if want[i] and not prev[i] and not before[i] and not held[i].any() \
+                    and model.capex_open[i] <= budget + 1e-9:
+                now[i] = True
+                budget -= model.capex_open[i]
+            elif not want[i] and prev[i] and before[i] and t >= earliest[i] and lp.col_upper[model.c[i, t]] > 0.5:
+                now[i] = False
+        left -= float(model.capex_open @ (now & ~prev))
+        held[:, t] = prev = now
+    return held
+
+
+def _design_start(model: ExpansionModel, lp: LinearModel, integer: np.ndarray, lp_x: np.ndarray, backend: Solver,
+                  options: SolveOptions, share: Any) -> np.ndarray | None:
+    """A feasible start for the design step: :func:`_rounded_design` at falling thresholds, each
+    completed (modules, assignments, flows, stock) by one small MIP with the held sites fixed;
+    ``None`` when none fits."""
+    for threshold in ROUNDING_THRESHOLDS:
+        lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+        lower[model.u] = upper[model.u] = _rounded_design(model, lp_x, threshold)
+        raw = backend.solve(dataclasses.replace(lp, col_lower=lower, col_upper=upper, integer=integer),
+                            dataclasses.replace(options, time_limit=share(0.15)))
+        if raw.x is not None:
+            return np.asarray(raw.x, dtype=float)
+    return None
+
+
 def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOptions, remaining: Any,
                     lp_x: np.ndarray | None) -> tuple[ExpansionModel, np.ndarray | None, float, str]:
     """A plan in two steps: the design with fractional assignments, then the assignments with the design fixed.
@@ -374,9 +434,12 @@ def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOption
         for block in model.blocks:
             upper[block.first_col + unused] = 0.0
     tries = [(_with_packing_margin(model), upper), (model.lp, upper), (model.lp, model.lp.col_upper)]
-    for lp, bounds in tries:  # with room for whole regions, else without, else with every site
-        raw = backend.solve(dataclasses.replace(lp, integer=integer, col_upper=bounds),
-                            dataclasses.replace(options, mip_gap=gap * DESIGN_GAP_SHARE, time_limit=share(0.45)))
+    for k, (lp, bounds) in enumerate(tries):  # with room for whole regions, else without, else every site
+        start = None if lp_x is None else _design_start(model, lp, integer, lp_x, backend, options, share)
+        if start is None and k < len(tries) - 1:
+            continue  # no rounded design fits this variant: try the next
+        raw = backend.solve(dataclasses.replace(lp, integer=integer, col_upper=bounds, warm_start=start),
+                            dataclasses.replace(options, mip_gap=gap * DESIGN_GAP_SHARE, time_limit=share(0.7)))
         seconds += raw.solve_seconds
         if raw.status is not Status.INFEASIBLE:
             break
