@@ -236,3 +236,25 @@ def test_infeasible_study_is_explained_per_period(tmp_path: Path) -> None:
     assert result.status.value == "infeasible"
     assert any(m.startswith("Period 3:") for m in result.messages)
     assert np.isnan(result.objective or np.nan)
+
+
+DEMO_STUDY = Path(__file__).resolve().parents[1] / "scenarios" / "demo-expansion.yaml"
+
+
+def test_demo_study_is_valid_with_uneven_growth() -> None:
+    study = load_study(DEMO_STUDY)
+    assert [p.name for p in study.periods] == ["2027", "2028", "2029", "2030", "2031"]
+    first, last = study.periods[0].network.demand, study.periods[-1].network.demand
+    growth = (last.groupby("region")["quantity"].sum() / first.groupby("region")["quantity"].sum()).round(6)
+    assert len(set(growth)) >= 3  # at least three regional growth rates, compounded over 4 years
+    assert study.base.settings.single_sourcing and study.base.settings.inventory.model == "pooled"
+    assert (study.options["max_modules"] > 0).any() and (study.options["build_periods"] > 0).any()
+
+
+@pytest.mark.slow
+def test_demo_study_solves_to_a_checked_plan() -> None:
+    result = solve_study(load_study(DEMO_STUDY), time_limit=300)
+    assert result.plan is not None and result.check is not None and result.check.ok, result.check
+    opened = sum(len(result.to_dict()["periods"][t]["opened"]) for t in range(5))
+    assert opened >= 3
+    assert result.bound is not None and result.bound <= result.objective

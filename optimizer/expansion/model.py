@@ -111,12 +111,6 @@ class ExpansionModel:
     closing: np.ndarray
     discount: np.ndarray
 
-    def period_columns(self, t: int) -> np.ndarray:
-        """Every column that belongs to period ``t`` (its block, its study variables and unmet shares)."""
-        block = self.blocks[t]
-        return np.concatenate([np.arange(block.first_col, block.first_col + block.n_cols), self.u[:, t],
-                               self.o[:, t], self.c[:, t], self.m[:, t], self.z[t]])
-
     def block_x(self, x: np.ndarray, t: int) -> np.ndarray:
         """The block of period ``t`` of solution ``x``."""
         return np.asarray(x, dtype=float)[self.blocks[t].cols()]

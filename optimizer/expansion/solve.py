@@ -276,10 +276,10 @@ def _lift(model: ExpansionModel, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _refine_all(model: ExpansionModel, x: np.ndarray, only: int | None = None) -> ExpansionModel:
-    """Stock cuts tight at ``x`` in every pooled block (or block ``only``) where the model is low."""
+def _refine_all(model: ExpansionModel, x: np.ndarray) -> ExpansionModel:
+    """Stock cuts tight at ``x`` in every pooled block where the model is low."""
     for t, block in enumerate(model.blocks):
-        if block.pooled is not None and (only is None or only == t):
+        if block.pooled is not None:
             model = with_block_cuts(model, t, block.pooled.refine(model.block_x(x, t), HOLDING_TOL))
     return model
 
