@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from optimizer import outputs
 from optimizer.kpis import km_per_day
 from optimizer.model.build import lane_shipping_cost
 from optimizer.network import Network
@@ -125,7 +126,7 @@ def site_pnl(network: Network, result: Result) -> pd.DataFrame:
     table["total"] = table[[c for c in COST_COMPONENTS]].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         table["cost_per_unit"] = np.where(table["units_served"] > 0, table["total"] / table["units_served"], np.nan)
-    return table
+    return table[list(outputs.SITE_PNL.names)]
 
 
 def lane_table(network: Network, result: Result) -> pd.DataFrame:
@@ -183,7 +184,7 @@ def lane_table(network: Network, result: Result) -> pd.DataFrame:
         "shipping_cost": quantity * per_unit,
     })
     return table.sort_values(["volume", "from", "to", "product"], ascending=[False, True, True, True],
-                             kind="stable").reset_index(drop=True)
+                             kind="stable").reset_index(drop=True)[list(outputs.LANES.names)]
 
 
 def assignment_table(lanes: pd.DataFrame) -> pd.DataFrame:
@@ -198,8 +199,7 @@ def assignment_table(lanes: pd.DataFrame) -> pd.DataFrame:
         (currency per period), sorted by region then share (largest first).
     """
     if not len(lanes):
-        return pd.DataFrame(columns=["region", "region_name", "site", "site_name", "units", "share", "km",
-                                     "shipping_cost"])
+        return pd.DataFrame(columns=list(outputs.ASSIGNMENTS.names))
     work = lanes.assign(km_units=lanes["km"] * lanes["quantity"])
     grouped = work.groupby(["to", "to_name", "from", "from_name"], as_index=False, sort=False).agg(
         units=("quantity", "sum"), km_units=("km_units", "sum"), shipping_cost=("shipping_cost", "sum"))
@@ -207,5 +207,5 @@ def assignment_table(lanes: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         grouped["km"] = grouped["km_units"] / grouped["units"]
     out = grouped.rename(columns={"to": "region", "to_name": "region_name", "from": "site", "from_name": "site_name"})
-    out = out[["region", "region_name", "site", "site_name", "units", "share", "km", "shipping_cost"]]
+    out = out[list(outputs.ASSIGNMENTS.names)]
     return out.sort_values(["region", "share"], ascending=[True, False], kind="stable").reset_index(drop=True)
