@@ -51,8 +51,8 @@ def main() -> None:
               help="Input format: a dataset folder, an OR-Library cap file, or a Holmberg SSCFLP file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (and nothing else).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              help="Write result.json, the plan as CSV tables (sites, flows, costs, routes) and maps "
-                   "(map.html, map.png) into this folder.")
+              help="Write result.json, the plan as CSV tables (sites, flows, costs, routes, site P&L, lanes, "
+                   "assignments), report.html, map.html, map.png and result.xlsx into this folder.")
 @click.option("--solver", type=click.Choice(sorted(SOLVER_NAMES)), default=None,
               help="MIP backend (default: network.yaml's solver, else highs).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -84,7 +84,11 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
                                threads=threads, verbose=verbose, strategy=strategy)
             display.result(solve_summary(result))
         if out_dir is not None:
-            write_outputs(result, network, out_dir, protected_inputs(path))
+            from optimizer.runs.audit import audit_trail
+
+            audit = audit_trail(path, network, result.solver, {"time_limit": time_limit, "mip_gap": mip_gap,
+                                                               "threads": threads, "strategy": strategy})
+            write_outputs(result, network, out_dir, protected_inputs(path), audit=audit)
     except OptimizerError as error:
         fail(error, as_json)
     if as_json:
