@@ -64,7 +64,8 @@ def forced_scenarios(base: Scenario, network: Network, result: Result, sweep: st
                 continue
             overrides = merge_overrides(base.overrides, {"sites": {key: [site]}}, extra)
             out.append((site, action, Scenario(name=f"{action}={site}", base=base.base, overrides=overrides,
-                                               source=f"{base.source}: explain {action} {site}", sweep=sweep)))
+                                               source=f"{base.source}: explain {action} {site}", sweep=sweep,
+                                               position=len(out))))
     return out
 
 

@@ -103,8 +103,8 @@ def load_sweep(path: str | Path) -> tuple[str, list[Scenario]]:
     sweep = str(name).strip()
     return sweep, [
         Scenario(name=run_name, base=base, overrides=merge_overrides(common, fragment),
-                 source=f"{ctx.file}: {key}", sweep=sweep)
-        for run_name, fragment, key in runs
+                 source=f"{ctx.file}: {key}", sweep=sweep, position=position)
+        for position, (run_name, fragment, key) in enumerate(runs)
     ]
 
 
