@@ -129,6 +129,8 @@ FRONTIER = OutputTable("frontier.csv", "One row per point of `optimizer frontier
     _C("gap", "number", "Relative gap of the point's solve (empty when unknown).", "fraction"),
     _C("solve_seconds", "number", "Solver time of the point.", "seconds"),
     _C("warm_started", "true/false", "Whether the solve started from the previous point's plan."),
+    _C("reason", "text", "Why the point has no plan (the solver's explanation, e.g. capacity short); empty with a "
+                         "plan."),
 ), dynamic="One column per cost component (currency per period) follows `termination`, before `total`.")
 
 # The decision report (issue 14): site P&L, lanes, assignments, sensitivity.

@@ -4,6 +4,7 @@ lane and assignment tables carry km, transit days, mode, cost and names (all han
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -157,3 +158,26 @@ def test_currency_and_service_km_are_read_from_network_yaml(tmp_path):
 
     assert service_km(net) == 800.0
     assert np.isclose(service_km(replace(net, settings=replace(net.settings, service_km=None))), 1500.0)
+
+
+def test_frontier_shows_gaps_as_percent_and_explains_infeasible_points(tmp_path):
+    from click.testing import CliRunner
+
+    from optimizer.cli import main
+    from optimizer.io.instances import write_dataset
+
+    # three sites of capacity 10 for 25 units: one or two sites cannot serve the demand
+    sites = [{"id": f"S{i}", "lon": float(i), "capacity": 10.0, "fixed_cost": 5.0} for i in range(3)]
+    net = make_network(sites, [{"id": "R", "lon": 1.0}], [{"id": "p", "shipping_cost_per_km": 0.001}],
+                       [("R", "p", 25.0)])
+    write_dataset(net, tmp_path / "data")
+    res = CliRunner().invoke(main, ["frontier", str(tmp_path / "data"), "--between", "cost,sites",
+                                    "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "0.000%" in res.output  # the gap column in percent, not 0.00
+    assert re.search(r"p=1: infeasible: .*capacity", res.output), res.output
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "out" / "frontier.csv")
+    assert table.loc[table["p"] == 1, "reason"].str.contains("capacity").all()
+    assert table.loc[table["p"] == 3, "reason"].isna().all()
