@@ -99,7 +99,7 @@ def test_explain_command(tiny, tmp_path):
                                     "--out", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["status"] == "optimal" and doc["sensitivity"]
+    assert doc["status"] == "optimal" and doc["sensitivity"] and "marginal_values" in doc
     assert {row["action"] for row in doc["sensitivity"]} <= {"close", "open"}
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert 'id="sensitivity"' in html and (tmp_path / "out" / "sensitivity.csv").is_file()

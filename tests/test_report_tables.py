@@ -181,3 +181,19 @@ def test_frontier_shows_gaps_as_percent_and_explains_infeasible_points(tmp_path)
     table = pd.read_csv(tmp_path / "out" / "frontier.csv")
     assert table.loc[table["p"] == 1, "reason"].str.contains("capacity").all()
     assert table.loc[table["p"] == 3, "reason"].isna().all()
+
+
+def test_marginal_value_of_a_full_site_is_the_cost_it_saves():
+    from optimizer.report.marginal import marginal_values
+
+    # A (capacity 10, lon 0) and B (unlimited, lon 2) both forced open; R at lon 0 wants 15 units. Shipping
+    # 1 per unit and degree: one more unit of A's capacity saves 2 (a unit no longer shipped from B).
+    sites = [{"id": "A", "lon": 0.0, "capacity": 10.0, "status": "forced_open"},
+             {"id": "B", "lon": 2.0, "status": "forced_open"}]
+    net = make_network(sites, [{"id": "R", "lon": 0.0}], [{"id": "p", "shipping_cost_per_km": 1.0 / KM_PER_DEG}],
+                       [("R", "p", 15.0)])
+    result = optimizer.solve(net)
+    values = marginal_values(net, result).set_index("site")
+    assert values.loc["A", "value_per_unit"] == pytest.approx(2.0)
+    assert values.loc["A", "note"].startswith("estimate")
+    assert "B" not in values.index

@@ -50,6 +50,16 @@ def text_table(table: pd.DataFrame, unit: str) -> str:
     return "\n".join(lines)
 
 
+def marginal_text(marginal: pd.DataFrame, unit: str) -> str:
+    """The estimated marginal values as plain text lines."""
+    if not len(marginal):
+        return "Marginal values: no full site."
+    lines = [f"Marginal values (estimates: the LP with the plan's sites and assignments fixed; {unit}):"]
+    lines += [f"  {r.constraint} {r.site}: {r.value_per_unit:,.4g} (utilisation {r.utilisation:.1%})"
+              for r in marginal.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 @click.command("explain")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
@@ -67,6 +77,7 @@ def explain_command(path: Path, workers: int, store: str | None, mip_gap: float 
                     out_dir: Path | None, force: bool, as_json: bool) -> None:
     """Solve PATH, then re-solve with each open site closed and each unused site opened, and report the costs."""
     from optimizer import api
+    from optimizer.report.marginal import marginal_values
     from optimizer.reports import write_outputs
     from optimizer.report.tables import money_unit
     from optimizer.runs.audit import audit_trail
@@ -80,18 +91,22 @@ def explain_command(path: Path, workers: int, store: str | None, mip_gap: float 
             click.echo(f"no plan to explain: {result.status.value}; " + "; ".join(result.messages), err=True)
             sys.exit(exit_code(result))
         table = sensitivities(path, network, result, store, workers, mip_gap, time_limit, force)
+        marginal = marginal_values(network, result)
         if out_dir is not None:
             audit = audit_trail(path, network, result.solver, {"mip_gap": mip_gap, "time_limit": time_limit,
                                                                "threads": 1})
-            write_outputs(result, network, out_dir, protected_inputs(path), sensitivity=table, audit=audit)
+            write_outputs(result, network, out_dir, protected_inputs(path), sensitivity=table, marginal=marginal,
+                          audit=audit)
     except OptimizerError as error:
         fail(error, as_json)
     if as_json:
         rows: list[dict[str, Any]] = json.loads(table.to_json(orient="records"))
         click.echo(json.dumps({"objective": result.objective, "gap": result.gap, "status": result.status.value,
-                               "unit": money_unit(network), "sensitivity": rows}))
+                               "unit": money_unit(network), "sensitivity": rows,
+                               "marginal_values": json.loads(marginal.to_json(orient="records"))}))
     else:
         click.echo(f"Base plan: {result.objective:,.2f} {money_unit(network)} ({result.status.value}"
                    + (f", gap {result.gap:.3%}" if result.gap is not None else "") + ")")
         click.echo(text_table(table, money_unit(network)))
+        click.echo(marginal_text(marginal, money_unit(network)))
     sys.exit(EXIT_OK)

@@ -85,19 +85,23 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
             result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
                                threads=threads, verbose=verbose, strategy=strategy)
             display.result(solve_summary(result))
-        table = None
+        table = marginal = None
         if explain and fmt != "dataset":
             raise InputError(Problem(str(path), "--explain needs a dataset folder or a scenario file", field="--explain"))
         if explain and result.has_plan:
             from optimizer.cli.explain import sensitivities
 
+            from optimizer.report.marginal import marginal_values
+
             table = sensitivities(path, network, result, None, 2, mip_gap, time_limit, False)
+            marginal = marginal_values(network, result)
         if out_dir is not None:
             from optimizer.runs.audit import audit_trail
 
             audit = audit_trail(path, network, result.solver, {"time_limit": time_limit, "mip_gap": mip_gap,
                                                                "threads": threads, "strategy": strategy})
-            write_outputs(result, network, out_dir, protected_inputs(path), sensitivity=table, audit=audit)
+            write_outputs(result, network, out_dir, protected_inputs(path), sensitivity=table, marginal=marginal,
+                          audit=audit)
     except OptimizerError as error:
         fail(error, as_json)
     if as_json:
@@ -108,10 +112,11 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
     else:
         click.echo(summary(result, network))
         if table is not None:
-            from optimizer.cli.explain import text_table
+            from optimizer.cli.explain import marginal_text, text_table
             from optimizer.report.tables import money_unit
 
             click.echo(text_table(table, money_unit(network)))
+            click.echo(marginal_text(marginal, money_unit(network)))
     if result.check is not None and not result.check.ok:
         click.echo("CHECK FAILED: the independent checker rejected this plan:", err=True)
         for violation in result.check.violations:

@@ -30,7 +30,8 @@ UNITS = {"quantity": "units per {period}", "units": "units per {period}", "units
          "demand_share": "fraction", "gap": "fraction", "base_gap": "fraction", "cost_per_unit": "{currency} per unit",
          "demand_per_period": "units per {period}", "std_per_period": "units per {period}",
          "lead_time_days": "days", "order_quantity": "units", "cycle_stock": "units", "safety_stock": "units",
-         "reorder_point": "units", "days_of_cover": "days", "per_year": "{currency} per year"}
+         "reorder_point": "units", "days_of_cover": "days", "per_year": "{currency} per year",
+         "value_per_unit": "{currency} per {period} per volume unit"}
 #: Sheets written as Excel tables.
 TABLE_SHEETS = ("site_pnl", "lanes")
 
