@@ -92,3 +92,15 @@ def test_a_dataset_folder_takes_output_twice(tmp_path):
     (data / OUTPUT_MARKER).write_text("\n".join(lines) + "\n")
     res = run("solve", data, "--out", data)
     assert res.exit_code == 1 and "report.html" in res.output
+
+
+def test_semicolon_csv_with_decimal_commas_is_rejected_with_a_hint(tmp_path):
+    data = tmp_path / "tiny"
+    shutil.copytree(TINY, data)
+    text = (data / "products.csv").read_text()
+    rows = [line.split(",") for line in text.strip().splitlines()]
+    (data / "products.csv").write_text("\n".join(";".join(cell.replace(".", ",") for cell in row) for row in rows)
+                                       + "\n")
+    res = run("validate", data)
+    assert res.exit_code == 1
+    assert "separated by semicolons" in res.output and "decimal" in res.output and "products.csv" in res.output
