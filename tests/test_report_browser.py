@@ -60,7 +60,8 @@ class Page:
 
     def wait_for_map(self) -> dict:
         self.page.wait_for_function("window.reportMap !== undefined", timeout=30_000)
-        self.page.wait_for_timeout(300)  # let the marker clusters settle
+        self.page.wait_for_selector(".site-marker", timeout=30_000)
+        self.page.wait_for_timeout(500)  # let the marker clusters settle
         return self.page.evaluate("({regions: window.reportMap.regions, sites: window.reportMap.sites,"
                                   " suppliers: window.reportMap.suppliers, lanes: window.reportMap.lanes})")
 
@@ -160,6 +161,7 @@ def test_a_map_of_5000_regions_clusters_them(browser, tmp_path):
     page = Page(browser, path)
     counts = page.wait_for_map()
     assert counts["regions"] == 5000 and counts["lanes"] == 400  # only the largest lanes are drawn
+    page.page.wait_for_selector(".marker-cluster", timeout=30_000)
     clusters = page.count(".marker-cluster")
     assert 0 < clusters < 1000  # clustered: far fewer DOM markers than regions
     shown = page.page.evaluate("Array.from(document.querySelectorAll('.marker-cluster span'))"

@@ -75,6 +75,9 @@ MAP_SCRIPT = """
 (function () {
   var D = JSON.parse(document.getElementById('map-data').textContent);
   var map = L.map('map', {preferCanvas: true, zoomSnap: 0.25, minZoom: 1, maxZoom: 18});
+  var pts = D.regions.map(function (r) { return [r[2], r[3]]; })
+    .concat(D.sites.map(function (s) { return [s[2], s[3]]; })).concat(D.suppliers.map(function (s) { return [s[2], s[3]]; }));
+  if (pts.length) { map.fitBounds(L.latLngBounds(pts), {padding: [20, 20]}); } else { map.setView([0, 0], 2); }
   var blank = L.layerGroup().addTo(map);
   var osm = L.tileLayer(D.tiles, {maxZoom: 18, attribution: '&copy; OpenStreetMap contributors'});
   var grid = L.layerGroup();
@@ -83,14 +86,14 @@ MAP_SCRIPT = """
   grid.addTo(map);
   function fmt(v) { return v == null ? '-' : Math.round(v).toLocaleString('en-US'); }
   var top = 0; D.regions.forEach(function (r) { if (r[4] > top) { top = r[4]; } });
-  var regions = L.markerClusterGroup({chunkedLoading: true, maxClusterRadius: 45, showCoverageOnHover: false});
+  var regions = L.markerClusterGroup({chunkedLoading: true, maxClusterRadius: 45, showCoverageOnHover: false,
+                                      chunkProgress: function (done, total) { if (done >= total) { setTimeout(ready, 0); } }});
   var markers = D.regions.map(function (r) {
     var m = L.circleMarker([r[2], r[3]], {radius: 2 + 8 * Math.sqrt(r[4] / (top || 1)), color: '#666', weight: 0,
                                            fillColor: '#888', fillOpacity: 0.55});
     m.bindTooltip(r[1] + ' (' + r[0] + '): ' + fmt(r[4]) + ' units per period' + (r[5] ? ', served by ' + r[5] : ''));
     return m;
   });
-  regions.addLayers(markers);
   regions.addTo(map);
   var topV = 0; D.lanes.forEach(function (l) { if (l[4] > topV) { topV = l[4]; } });
   var lanes = L.layerGroup(D.lanes.map(function (l) {
@@ -130,11 +133,11 @@ MAP_SCRIPT = """
     return div;
   };
   legend.addTo(map);
-  var pts = D.regions.map(function (r) { return [r[2], r[3]]; })
-    .concat(D.sites.map(function (s) { return [s[2], s[3]]; })).concat(D.suppliers.map(function (s) { return [s[2], s[3]]; }));
-  if (pts.length) { map.fitBounds(L.latLngBounds(pts), {padding: [20, 20]}); } else { map.setView([0, 0], 2); }
-  window.reportMap = {map: map, regions: regions.getLayers().length, sites: D.sites.length,
-                      suppliers: D.suppliers.length, lanes: D.lanes.length};
+  function ready() {  // once every region is in its cluster group (added in chunks, so the page stays responsive)
+    window.reportMap = {map: map, regions: markers.length, sites: D.sites.length,
+                        suppliers: D.suppliers.length, lanes: D.lanes.length};
+  }
+  if (markers.length) { regions.addLayers(markers); } else { ready(); }
 })();
 """
 
