@@ -49,6 +49,18 @@ def json_script(element_id: str, data: Any) -> str:
     return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 
+def png_bytes(fig: Any) -> bytes:
+    """A matplotlib figure as PNG bytes (tight bounding box); the figure is closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def png_img(data: bytes, alt: str) -> str:
     """An ``<img>`` holding PNG bytes as a data URI."""
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'

@@ -10,7 +10,6 @@ Long tables show their first rows (the CSV files and ``result.xlsx`` hold all of
 from __future__ import annotations
 
 import html
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,7 @@ import pandas as pd
 
 from optimizer.network import Network
 from optimizer.plan import COST_COMPONENTS
-from optimizer.report.assets import BASE_CSS, SORT_SCRIPT, map_assets, number, png_img, table
+from optimizer.report.assets import BASE_CSS, SORT_SCRIPT, map_assets, number, png_bytes, png_img, table
 from optimizer.report.mapview import map_section
 from optimizer.report.tables import currency, money_unit, period_name, periods_per_year
 from optimizer.results import Result
@@ -53,15 +52,6 @@ class ReportInputs:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _png(fig: Any) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
 def cost_chart(costs: dict[str, float], unit: str) -> bytes:
     """Horizontal bars of the cost components, PNG bytes."""
     import matplotlib
@@ -79,7 +69,7 @@ def cost_chart(costs: dict[str, float], unit: str) -> bytes:
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_title("Cost by component")
     ax.margins(x=0.15)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def waterfall_chart(base: dict[str, float], costs: dict[str, float], base_label: str, label: str,
@@ -108,7 +98,7 @@ def waterfall_chart(base: dict[str, float], costs: dict[str, float], base_label:
     low = min(start, end, *(start + np.cumsum(deltas))) if deltas else min(start, end)
     ax.set_ylim(bottom=max(0.0, low - 0.1 * abs(end - start) - 0.02 * max(start, end)))
     ax.set_title(f"From {base_label} to {label}: change by component")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _money(value: Any) -> str:

@@ -22,7 +22,6 @@ nearly the same cost may differ a lot by component).  Runs keep the order of the
 from __future__ import annotations
 
 import html
-import io
 import json
 import math
 import re
@@ -35,6 +34,7 @@ import pandas as pd
 
 from optimizer.errors import InputError, OptimizerError, Problem
 from optimizer.io.files import replace_file, write_bytes, write_text
+from optimizer.report.assets import png_bytes
 from optimizer.reports import prepare_output
 
 if TYPE_CHECKING:
@@ -424,7 +424,7 @@ def _cost_chart(comparison: Comparison) -> bytes:
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_title("Cost breakdown per run")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _open_chart(comparison: Comparison) -> bytes:
@@ -452,16 +452,7 @@ def _open_chart(comparison: Comparison) -> bytes:
     ax.set_title(f"Open sites per run (base: {comparison.base}; blank rows: no plan)")
     ax.legend(handles=[Patch(color=c, label=t) for c, t in zip(colours, labels)], fontsize=8,
               loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _png(fig)
-
-
-def _png(fig: Any) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 #: Waterfalls drawn in compare.html (the first runs with a plan after the base).
