@@ -179,9 +179,11 @@ def write_outputs(result: Result, network: Network, out_dir: str | Path, protect
               "routes.csv": routes, "stock.csv": result.stock}
     sheets: dict[str, pd.DataFrame] = {}
     if result.has_plan and not result.site_costs.empty:
-        from optimizer.report.tables import assignment_table, lane_table, site_pnl
+        from optimizer.report.tables import assignment_table, lane_table, money_unit, site_pnl, with_sensitivity
 
         pnl, lanes = site_pnl(network, result), lane_table(network, result)
+        if sensitivity is not None:
+            pnl = with_sensitivity(pnl, sensitivity, money_unit(network))
         assignments = assignment_table(lanes)
         tables.update({"plan_site_pnl.csv": pnl, "plan_lanes.csv": lanes, "plan_assignments.csv": assignments})
         if sensitivity is not None:

@@ -105,3 +105,15 @@ def test_explain_command(tiny, tmp_path):
     assert 'id="sensitivity"' in html and (tmp_path / "out" / "sensitivity.csv").is_file()
     text = CliRunner().invoke(main, ["explain", str(tiny), "--store", str(tmp_path / "e.db")])
     assert text.exit_code == 0 and "per period" in text.output and "break-even rent" in text.output
+
+
+def test_the_pnl_reason_names_the_what_if(tiny, tmp_path):
+    import csv
+
+    res = CliRunner().invoke(main, ["solve", str(tiny), "--explain", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "What if" in res.output and "break-even rent" in res.output
+    with open(tmp_path / "out" / "plan_site_pnl.csv", newline="") as handle:
+        reasons = {row["site"]: row["reason"] for row in csv.DictReader(handle)}
+    assert "closing it: +" in reasons["BRU"] and "(re-solve)" in reasons["BRU"]
+    assert (tiny.parent / "tiny.runs.db").is_file()  # solve --explain keeps its re-solves beside the dataset

@@ -129,6 +129,32 @@ def site_pnl(network: Network, result: Result) -> pd.DataFrame:
     return table[list(outputs.SITE_PNL.names)]
 
 
+def with_sensitivity(pnl: pd.DataFrame, sensitivity: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """The P&L with each site's reason completed by its what-if: what closing (or opening) it would cost.
+
+    Args:
+        pnl: :func:`site_pnl`.
+        sensitivity: :func:`optimizer.runs.sensitivity.sensitivity_table`.
+        unit: The money unit (``USD per week``).
+
+    Returns:
+        A copy of ``pnl``.
+    """
+    out = pnl.copy()
+    what = {}
+    for row in sensitivity.itertuples(index=False):
+        verb = "closing" if row.action == "close" else "opening"
+        if np.isfinite(row.delta):
+            text = f"{verb} it: {row.delta:+,.0f} {unit} (re-solve)"
+            if row.within_tolerance:
+                text += ", within solver tolerance"
+        else:
+            text = f"{verb} it: {row.status}"
+        what[row.site] = text
+    out["reason"] = [f"{r}; {what[s]}" if s in what else r for s, r in zip(out["site"], out["reason"])]
+    return out
+
+
 def lane_table(network: Network, result: Result) -> pd.DataFrame:
     """The site -> region flows with names, distance, transit time, mode and cost.
 
