@@ -218,6 +218,25 @@ def write_outputs(result: Result, network: Network, out_dir: str | Path, protect
     return written
 
 
+def read_base_run(path: str | Path) -> tuple[str, dict[str, float]]:
+    """``(label, costs)`` of an earlier run for the report's waterfall: an ``--out`` folder or its result.json.
+
+    Raises:
+        InputError: No readable result.json with costs there.
+    """
+    path = Path(path)
+    target = path / "result.json" if path.is_dir() else path
+    try:
+        doc = json.loads(target.read_text(encoding="utf-8"))
+        costs = {str(k): float(v) for k, v in doc["costs"].items() if v is not None}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise InputError(Problem(str(target), f"cannot read the base run's costs ({error}); give an --out folder "
+                                              "of an earlier solve or its result.json", field="--base-run")) from None
+    if not costs:
+        raise InputError(Problem(str(target), "the base run has no plan (no costs)", field="--base-run"))
+    return (path.name if path.is_dir() else path.parent.name) or "base", costs
+
+
 def _summary(result: Result, network: Network, audit: dict[str, Any] | None) -> pd.DataFrame:
     """The workbook's first sheet: status, objective, bound, gap, KPIs and the audit trail, one per row."""
     rows: list[tuple[str, Any]] = [("network", network.name), ("status", result.status.value),

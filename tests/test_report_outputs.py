@@ -104,3 +104,13 @@ def test_semicolon_csv_with_decimal_commas_is_rejected_with_a_hint(tmp_path):
     res = run("validate", data)
     assert res.exit_code == 1
     assert "separated by semicolons" in res.output and "decimal" in res.output and "products.csv" in res.output
+
+
+def test_report_draws_a_waterfall_from_a_base_run(tiny_out, tmp_path):
+    out = tmp_path / "again"
+    res = run("solve", TINY, "--out", out, "--base-run", tiny_out)
+    assert res.exit_code == 0, res.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f'alt="waterfall from {tiny_out.name} to this plan"' in page
+    bad = run("solve", TINY, "--out", tmp_path / "x", "--base-run", tmp_path / "nowhere")
+    assert bad.exit_code == 1 and "--base-run" in bad.output

@@ -61,13 +61,15 @@ def main() -> None:
               help="Stop at this relative gap (default: prove optimality to 1e-9).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Solver threads.")
 @click.option("--verbose", is_flag=True, help="Send the solver log to stderr.")
+@click.option("--base-run", "base_run", type=click.Path(path_type=Path), default=None,
+              help="An earlier --out folder (or its result.json): report.html draws a waterfall from its costs.")
 @click.option("--explain", is_flag=True, help="Also re-solve with each open site closed and each unused site opened "
                                              "(2 workers, cached in PATH.runs.db; see `optimizer explain`).")
 @strategy_option
 @log_json_option
 def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str | None,
           time_limit: float | None, mip_gap: float | None, threads: int | None, verbose: bool,
-          explain: bool, strategy: str | None, log_json: bool) -> None:
+          base_run: Path | None, explain: bool, strategy: str | None, log_json: bool) -> None:
     """Solve the network at PATH (a dataset folder or a scenario YAML file) and report the plan.
 
     Ctrl-C or SIGTERM stops the solve within a second or two and reports the best plan so far
@@ -100,8 +102,11 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
 
             audit = audit_trail(path, network, result.solver, {"time_limit": time_limit, "mip_gap": mip_gap,
                                                                "threads": threads, "strategy": strategy})
+            from optimizer.reports import read_base_run
+
+            base = read_base_run(base_run) if base_run is not None else None
             write_outputs(result, network, out_dir, protected_inputs(path), sensitivity=table, marginal=marginal,
-                          audit=audit)
+                          base=base, audit=audit)
     except OptimizerError as error:
         fail(error, as_json)
     if as_json:
