@@ -141,9 +141,10 @@ def with_sensitivity(pnl: pd.DataFrame, sensitivity: pd.DataFrame, unit: str) ->
         A copy of ``pnl``.
     """
     out = pnl.copy()
+    existing = set(out.loc[out["status"] == "existing", "site"])
     what = {}
     for row in sensitivity.itertuples(index=False):
-        verb = "closing" if row.action == "close" else "opening"
+        verb = "closing" if row.action == "close" else ("keeping" if row.site in existing else "opening")
         if np.isfinite(row.delta):
             text = f"{verb} it: {row.delta:+,.0f} {unit} (re-solve)"
             if row.within_tolerance:
