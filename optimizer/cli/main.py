@@ -158,5 +158,5 @@ main.lazy_commands = {  # type: ignore[attr-defined]
     "frontier": ("optimizer.cli.frontier", "frontier_command", "Solve the network at PATH for p = 1..N open sites and tabulate cost by component."),
     "run": ("optimizer.cli.run", "run", "Run every scenario of SWEEP.yaml and store each run."),
     "compare": ("optimizer.cli.compare", "compare", "Compare the runs stored in STORE (a SQLite file or a SQLAlchemy URL) side by side."),
-    "explain": ("optimizer.cli.explain", "explain_command", "Solve PATH and report what closing or opening each site would cost (forced re-solves)."),
+    "explain": ("optimizer.cli.explain", "explain_command", "Solve PATH, then re-solve with each open site closed and each unused site opened, and report the costs."),
 }
