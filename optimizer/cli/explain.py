@@ -20,15 +20,21 @@ if TYPE_CHECKING:
     from optimizer.results import Result
 
 
+#: Default wall-clock seconds for all the re-solves of ``explain`` (``--budget``).
+DEFAULT_BUDGET = 480.0
+
+
 def sensitivities(path: Path, network: Network, result: Result, store: str | None, workers: int,
-                  mip_gap: float | None, time_limit: float | None, force: bool) -> pd.DataFrame:
+                  mip_gap: float | None, time_limit: float | None, force: bool,
+                  budget: float | None = DEFAULT_BUDGET) -> pd.DataFrame:
     """Run the forced re-solves of :func:`optimizer.runs.sensitivity.explain` for the plan solved from ``path``."""
     from optimizer.runs.sensitivity import base_scenario, default_store, explain
     from optimizer.runs.store import RunStore
 
     solver = {k: v for k, v in (("mip_gap", mip_gap), ("time_limit", time_limit)) if v is not None}
     with RunStore(store or default_store(path)) as run_store:
-        return explain(base_scenario(path), network, result, run_store, workers=workers, solver=solver, force=force)
+        return explain(base_scenario(path), network, result, run_store, workers=workers, solver=solver,
+                       budget=budget, force=force)
 
 
 def text_table(table: pd.DataFrame, unit: str) -> str:
@@ -68,13 +74,16 @@ def marginal_text(marginal: pd.DataFrame, unit: str) -> str:
 @click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
               help="Relative gap of the base solve and of every re-solve (default: network.yaml's, else proven).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Seconds per solve.")
+              help="Seconds per solve (default: the base unlimited, each re-solve its share of --budget).")
+@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_BUDGET, show_default=True,
+              help="Wall seconds for all re-solves together: each gets budget x workers / re-solves (at least 5 s); "
+                   "one stopped by it keeps its best plan, labelled feasible with its gap.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Write the plan's outputs, sensitivity.csv and a report.html with the sensitivity table here.")
 @click.option("--force", is_flag=True, help="Re-solve even when the run store has the result.")
 @click.option("--json", "as_json", is_flag=True, help="Print the base objective and the sensitivities as JSON.")
 def explain_command(path: Path, workers: int, store: str | None, mip_gap: float | None, time_limit: float | None,
-                    out_dir: Path | None, force: bool, as_json: bool) -> None:
+                    budget: float, out_dir: Path | None, force: bool, as_json: bool) -> None:
     """Solve PATH, then re-solve with each open site closed and each unused site opened, and report the costs."""
     from optimizer import api
     from optimizer.report.marginal import marginal_values
@@ -90,7 +99,7 @@ def explain_command(path: Path, workers: int, store: str | None, mip_gap: float 
 
             click.echo(f"no plan to explain: {result.status.value}; " + "; ".join(result.messages), err=True)
             sys.exit(exit_code(result))
-        table = sensitivities(path, network, result, store, workers, mip_gap, time_limit, force)
+        table = sensitivities(path, network, result, store, workers, mip_gap, time_limit, force, budget)
         marginal = marginal_values(network, result)
         if out_dir is not None:
             audit = audit_trail(path, network, result.solver, {"mip_gap": mip_gap, "time_limit": time_limit,

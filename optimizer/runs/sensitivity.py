@@ -4,7 +4,8 @@ Each figure is a **re-solve** with that one site forced (``close=ID``: an open s
 ``open=ID``: a site the plan leaves unused forced open), everything else free, with the same
 solver options as the base.  The re-solves are scenarios like any other: they run in parallel
 through the sweep runner (:func:`optimizer.runs.runner.run_sweep`) and are cached in the run
-store, so asking again costs nothing.
+store, so asking again costs nothing (runs stopped by their time limit included: the limit is part
+of each run's key).  A wall-clock ``budget`` for all re-solves sets each one's time limit.
 
 ``delta`` = re-solve cost - base cost, in currency per period.  Both solves stop within their
 gaps, so a ``delta`` smaller than ``gap x cost`` of the re-solve plus ``base_gap x base cost``
@@ -33,6 +34,8 @@ from optimizer.runs.store import RunStore
 
 #: Sites shown as takers of one what-if (the rest are counted).
 MAX_TAKERS = 5
+#: Shortest time limit a re-solve is given by a budget, seconds.
+MIN_RUN_SECONDS = 5.0
 
 
 def forced_scenarios(base: Scenario, network: Network, result: Result, sweep: str,
@@ -132,9 +135,14 @@ def sensitivity_table(network: Network, result: Result, runs: list[tuple[str, st
     return pd.DataFrame(rows, columns=list(outputs.SENSITIVITY.names))
 
 
+def per_run_seconds(budget: float, workers: int, runs: int) -> float:
+    """The time limit of each re-solve that keeps ``runs`` re-solves on ``workers`` within ``budget`` seconds."""
+    return max(MIN_RUN_SECONDS, budget * workers / max(runs, 1))
+
+
 def explain(base: Scenario, network: Network, result: Result, store: RunStore, *, workers: int = 2,
-            solver: dict[str, Any] | None = None, force: bool = False, progress: bool = True,
-            on_result: Callable[[RunReport], None] | None = None) -> pd.DataFrame:
+            solver: dict[str, Any] | None = None, budget: float | None = None, force: bool = False,
+            progress: bool = True, on_result: Callable[[RunReport], None] | None = None) -> pd.DataFrame:
     """Re-solve with each site forced and tabulate the sensitivities.
 
     Args:
@@ -144,6 +152,9 @@ def explain(base: Scenario, network: Network, result: Result, store: RunStore, *
         store: Where the re-solves are looked up and stored.
         workers: Worker processes.
         solver: Solver options of every re-solve (e.g. ``{"mip_gap": 0.001}``).
+        budget: Wall seconds for all the re-solves together: unless ``solver`` sets a ``time_limit``,
+            each re-solve gets :func:`per_run_seconds`; one stopped by it keeps its best plan,
+            labelled ``feasible`` with its gap (and the difference is flagged when within the gaps).
         force: Solve again even when the store has a run.
         progress: Show a progress bar on stderr (a terminal only).
         on_result: Called with each re-solve's report as it is stored.
@@ -151,9 +162,13 @@ def explain(base: Scenario, network: Network, result: Result, store: RunStore, *
     Returns:
         :func:`sensitivity_table` of the re-solves (empty when no site can be forced).
     """
+    solver = dict(solver or {})
+    n_cases = len(forced_scenarios(base, network, result, "", None))
+    if budget is not None and "time_limit" not in solver and n_cases:
+        solver["time_limit"] = round(per_run_seconds(budget, workers, n_cases), 1)
     cases = forced_scenarios(base, network, result, f"explain:{network.name}", solver)
     reports = run_sweep([scenario for _, _, scenario in cases], store, workers=workers, force=force,
-                        progress=progress, on_result=on_result) if cases else []
+                        reuse_limited=True, progress=progress, on_result=on_result) if cases else []
     return sensitivity_table(network, result, [(site, action, report)
                                                for (site, action, _), report in zip(cases, reports)])
 
