@@ -117,3 +117,18 @@ def test_the_pnl_reason_names_the_what_if(tiny, tmp_path):
         reasons = {row["site"]: row["reason"] for row in csv.DictReader(handle)}
     assert "closing it: +" in reasons["BRU"] and "(re-solve)" in reasons["BRU"]
     assert (tiny.parent / "tiny.runs.db").is_file()  # solve --explain keeps its re-solves beside the dataset
+
+
+def test_a_budget_sets_each_re_solve_time_limit(tiny, tmp_path):
+    from optimizer.runs.sensitivity import per_run_seconds
+
+    assert per_run_seconds(480, 2, 40) == 24.0 and per_run_seconds(10, 1, 100) == 5.0
+    network = optimizer.load(tiny)
+    result = optimizer.solve(network, threads=1)
+    seen = []
+    with RunStore(tmp_path / "b.db") as store:
+        explain(base_scenario(tiny), network, result, store, workers=1, budget=30.0, progress=False,
+                on_result=seen.append)
+    n = len(seen)
+    expected = round(per_run_seconds(30.0, 1, n), 1)
+    assert n and all(r.record.definition["overrides"]["solver"]["time_limit"] == expected for r in seen)
