@@ -109,7 +109,9 @@ class Comparison:
         base: Label of the base run.
         table: One row per run (label ``run``): status, objective, cost components, open-site
             counts, sites opened / closed against the base, KPIs, each with ``_diff`` and
-            ``_diff_pct`` columns.
+            ``_diff_pct`` columns; ``tolerance`` (gap x objective of the run and of the base),
+            ``within_tolerance`` and ``objective_note`` (``within solver tolerance``), and
+            ``components_note`` (``plans not proven`` when either plan is not proven optimal).
         costs: Cost components per run (rows: run labels), currency per period; a component a run
             does not report is 0, and every component is NaN for runs without a plan.
         open_matrix: Run x site codes: :data:`CLOSED`, :data:`OPEN` (as in the base),
