@@ -197,3 +197,17 @@ def test_marginal_value_of_a_full_site_is_the_cost_it_saves():
     assert values.loc["A", "value_per_unit"] == pytest.approx(2.0)
     assert values.loc["A", "note"].startswith("estimate")
     assert "B" not in values.index
+
+
+def test_closed_sites_have_no_marginal_value():
+    from optimizer.report.marginal import marginal_values
+
+    # C (capacity 5) is too far to be worth opening: it must not be listed, whatever its row's dual
+    sites = [{"id": "A", "lon": 0.0, "capacity": 10.0, "status": "forced_open"},
+             {"id": "B", "lon": 2.0, "status": "forced_open"}, {"id": "C", "lon": 9.0, "capacity": 5.0,
+                                                                "fixed_cost": 100.0}]
+    net = make_network(sites, [{"id": "R", "lon": 0.0}], [{"id": "p", "shipping_cost_per_km": 1.0 / KM_PER_DEG}],
+                       [("R", "p", 15.0)])
+    result = optimizer.solve(net)
+    assert "C" not in result.open_sites
+    assert list(marginal_values(net, result)["site"]) == ["A"]

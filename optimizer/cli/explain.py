@@ -52,6 +52,8 @@ def text_table(table: pd.DataFrame, unit: str) -> str:
             text += f"; break-even rent {r.break_even_fixed_cost:,.0f}"
         if r.within_tolerance:
             text += " [within solver tolerance]"
+        elif r.note:
+            text += f" [{r.note}]"
         lines.append(text)
     return "\n".join(lines)
 

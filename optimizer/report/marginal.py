@@ -77,8 +77,11 @@ def marginal_values(network: Network, result: Result) -> pd.DataFrame:
     util = result.sites.set_index("site")["utilisation"]
     rows = []
     note = "estimate: the LP with the plan's sites (and single-sourcing assignments) fixed"
+    open_sites = set(result.open_sites)
     for k, i in enumerate(capped):
         site = str(network.sites.index[i])
+        if site not in open_sites:  # a closed site's row only restates that it ships nothing
+            continue
         value = -float(duals[K + C + k])
         if float(util.get(site, 0.0)) >= FULL or abs(value) > 1e-9:
             rows.append(("site capacity (per volume unit)", site, value, float(util.get(site, np.nan)), note))

@@ -127,7 +127,9 @@ def sensitivity_table(network: Network, result: Result, runs: list[tuple[str, st
                    takers=_takers(site, action, base_flows, _served(rec.flows)))
         if action == "open":
             row["break_even_fixed_cost"] = float(network.sites.at[site, "fixed_cost"]) - delta
-        if row["within_tolerance"]:
+        if action == "open" and not row["takers"]:
+            row["note"] = "serves no region when forced open: it would not be used at any rent"
+        elif row["within_tolerance"]:
             row["note"] = "within solver tolerance: the difference may not be real"
         elif delta < 0:
             row["note"] = "the re-solve found a cheaper plan than the base (the base is not proven optimal)"
