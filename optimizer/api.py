@@ -138,6 +138,7 @@ def solve(
     from optimizer.checker import check
     from optimizer.diagnose import explain_infeasibility
     from optimizer.kpis import kpis
+    from optimizer.model.attribution import site_costs
     from optimizer.model.build import BuiltModel, build_model
     from optimizer.model.linear import CrossedBoundsError
     from optimizer.model.pooled import add_pooled_inventory
@@ -250,6 +251,7 @@ def solve(
         result.cost_details["holding"]["approximation_error"] = float(pooled.error)
     result.kpis = kpis(net, plan.open_sites, plan.flows, result.stock, plan.costs, transit_volume(net, plan.routes))
     result.sites = site_table(net, plan)
+    result.site_costs = site_costs(solved, x)
     result.bound = raw.bound if raw.bound is not None and np.isfinite(raw.bound) else None
     result.gap = relative_gap(result.objective, result.bound)
     if result.status is Status.OPTIMAL:  # the plan's exact cost against the proven bound

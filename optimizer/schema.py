@@ -500,6 +500,12 @@ KEYS: tuple[Key, ...] = (
         description="Replenishment lead time of sites without their own lead_time_days."),
     Key(name="inventory.review_days", type="float", unit="days", min=0, min_inclusive=False, max=MAX_QUANTITY,
         default=_I.review_days, description="Order interval of products whose ordering_cost is 0."),
+    # reports (issue 14): the currency named in headers, the KPI service distance
+    Key(name="currency", type="str", nullable=True, default=_S.currency, default_doc="unnamed ('currency')",
+        description="Currency of every cost and price (e.g. `USD`); reports name it in every header."),
+    Key(name="service_km", type="float", unit="km", min=0, min_inclusive=False, max=MAX_QUANTITY, nullable=True,
+        default=_S.service_km, default_doc="max_service_km if set, else 500",
+        description="Service distance of the KPI share_within_service_km (share of units delivered within it)."),
 )
 
 #: Mappings (sections) of network.yaml.
