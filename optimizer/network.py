@@ -35,8 +35,8 @@ class SolverSettings:
         mip_gap: Relative gap, ``None`` for the default 1e-9.
         threads: Threads, ``None`` for the solver's choice.
         strategy: Solve strategy: ``auto`` (by model size and features), ``compact`` (the whole
-            MIP to the backend) or ``decompose`` (Lagrangian relaxation, heuristic, reduced MIP;
-            see :mod:`optimizer.strategies`).
+            MIP to the backend), ``sites`` (branch on the site and link binaries, HiGHS) or
+            ``decompose`` (Lagrangian relaxation, heuristic, reduced MIP; see :mod:`optimizer.strategies`).
     """
 
     name: str = "highs"
@@ -106,6 +106,9 @@ class Settings:
         solver: Solver defaults.
         transport: Lane graph and routing settings.
         inventory: Stock model settings.
+        currency: Currency of every cost (``USD``, ``EUR`` ...), named in report headers; ``None``: unnamed.
+        service_km: Service distance of the KPI ``share_within_service_km``, road km; ``None``:
+            ``max_service_km`` if set, else 500 km.
     """
 
     period_days: float = 7.0
@@ -121,6 +124,8 @@ class Settings:
     solver: SolverSettings = field(default_factory=SolverSettings)
     transport: TransportSettings = field(default_factory=TransportSettings)
     inventory: InventorySettings = field(default_factory=InventorySettings)
+    currency: str | None = None
+    service_km: float | None = None
 
     @property
     def closing_horizon(self) -> int:

@@ -512,8 +512,9 @@ KEYS: tuple[Key, ...] = (
         description="Stop when the relative gap is below this; null for proven optimality (1e-9)."),
     Key(name="solver.threads", type="int", unit="threads", min=1, nullable=True, default=_V.threads,
         description="Solver threads; null for the solver's choice."),
-    Key(name="solver.strategy", type="enum", choices=("auto", "compact", "decompose"), default=_V.strategy,
-        description="`compact`: the whole MIP to the solver; `decompose`: Lagrangian bound, heuristic plan and a "
+    Key(name="solver.strategy", type="enum", choices=("auto", "compact", "sites", "decompose"), default=_V.strategy,
+        description="`compact`: the whole MIP to the solver; `sites`: branch on the site and link binaries "
+        "(HiGHS; pooled stock and single sourcing with suppliers); `decompose`: Lagrangian bound, heuristic plan and a "
         "reduced MIP (one-echelon networks with linear stock); `auto` picks by size and features (the command "
         "line can override it)."),
     Key(name="transport.outbound", type="enum", choices=("distance_and_links", "links_only"), default=_T.outbound,
@@ -538,6 +539,12 @@ KEYS: tuple[Key, ...] = (
         description="Replenishment lead time of sites without their own lead_time_days."),
     Key(name="inventory.review_days", type="float", unit="days", min=0, min_inclusive=False, max=MAX_QUANTITY,
         default=_I.review_days, description="Order interval of products whose ordering_cost is 0."),
+    # reports (issue 14): the currency named in headers, the KPI service distance
+    Key(name="currency", type="str", nullable=True, default=_S.currency, default_doc="unnamed ('currency')",
+        description="Currency of every cost and price (e.g. `USD`); reports name it in every header."),
+    Key(name="service_km", type="float", unit="km", min=0, min_inclusive=False, max=MAX_QUANTITY, nullable=True,
+        default=_S.service_km, default_doc="max_service_km if set, else 500",
+        description="Service distance of the KPI share_within_service_km (share of units delivered within it)."),
 )
 
 #: Mappings (sections) of network.yaml.
