@@ -258,3 +258,19 @@ def test_demo_study_solves_to_a_checked_plan() -> None:
     opened = sum(len(result.to_dict()["periods"][t]["opened"]) for t in range(5))
     assert opened >= 3
     assert result.bound is not None and result.bound <= result.objective
+
+
+def test_rounded_design_keeps_budgets_and_never_closes_an_opened_site(tmp_path: Path) -> None:
+    from optimizer.expansion.model import build_study_model
+    from optimizer.expansion.solve import _rounded_design
+
+    sites = TWO_SITES + "    C,0,5,100,100,candidate\n"
+    path = write_case(tmp_path, sites, TWO_REGIONS, THREE_PERIODS + "budget: {per_period: 1500, total: 2500}\n",
+                      "site,opening_capex\nB,1000\nC,1000\n")
+    model = build_study_model(load_study(path))
+    x = np.zeros(model.lp.n_cols)
+    x[model.u] = 1.0  # an LP that holds every site in every period
+    held = _rounded_design(model, x, 0.5)
+    opens = held & ~np.column_stack([[True, False, False], held[:, :-1]])
+    assert (opens.sum(axis=0) <= [1, 1, 1]).all() and opens.sum() == 2  # 1,000 each: one a period, two in all
+    assert held[0].all() and (held[1:, 1:] >= held[1:, :-1]).all()     # A kept, nothing opened closes
