@@ -77,10 +77,16 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
     stderr shows the best plan, the bound and the gap as they move (--log-json: as JSON lines).
     """
     from optimizer import api
+    from optimizer.expansion.studyfile import is_study
     from optimizer.reports import summary, write_outputs
     from optimizer.solvers import interrupt
     from optimizer.solvers.base import Status
 
+    if fmt == "dataset" and is_study(path):  # an expansion study (a YAML file with periods:)
+        from optimizer.cli.expansion import solve_study_file
+
+        sys.exit(solve_study_file(path, as_json=as_json, out_dir=out_dir, solver=solver, time_limit=time_limit,
+                                  mip_gap=mip_gap, threads=threads, verbose=verbose))
     try:
         with interrupt.handle_signals(), shown(log_json, live=not verbose) as display:
             network = api.load(path, format=fmt)
@@ -138,8 +144,14 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
 def validate(path: Path, as_json: bool) -> None:
     """Check the dataset at PATH and report every problem found."""
     from optimizer import api
+    from optimizer.expansion.studyfile import is_study
 
-    problems = api.validate(path)
+    if is_study(path):  # an expansion study (a YAML file with periods:)
+        from optimizer.expansion.studyfile import study_problems
+
+        problems = study_problems(path)
+    else:
+        problems = api.validate(path)
     if as_json:
         doc: dict[str, Any] = {
             "valid": not problems,
