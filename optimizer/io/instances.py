@@ -250,7 +250,7 @@ def ladder_network(n_sites: int, n_regions: int, seed: int = LADDER_SEED,
     sites = _points(rng, n_sites, "S", *US_BOX)
     regions = _points_near(rng, n_regions, "R", sites, service_km / LADDER_CIRCUITY)
     products = LADDER_PRODUCTS.assign(weight_kg=0.0, holding_rate=0.25, service_level=0.95,
-                                      ordering_cost=0.0)[PRODUCTS.frame_columns]
+                                      ordering_cost=0.0, pack_size=1.0)[PRODUCTS.frame_columns]
     median, sigma = (LADDER_PRODUCTS[c].to_numpy() for c in ("median_demand", "demand_sigma"))
     quantity = np.maximum(1.0, np.round(rng.lognormal(np.log(median), sigma, size=(n_regions, len(products)))))
     demand = _demand_table(regions, products, quantity)
