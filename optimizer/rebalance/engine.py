@@ -1,0 +1,395 @@
+"""Decide the transfers of a rebalancing run at least cost: transfer cost + penalties.
+
+The model, per product ``k`` and participating site ``i``: the site's stock on hand is kept,
+sent on or passed through; what ends there, plus stock in transit arriving within the run, is its
+final stock, whose penalty (:mod:`optimizer.rebalance.penalty`) is a convex piecewise-linear
+function modelled by one band per piece, filled in order.  Three engines, chosen by the inputs:
+
+* ``min_cost_flow`` (links and docks uncapacitated, no MIP option): the products are
+  independent; each is a min-cost flow from every site to a sink through the site's bands, over
+  the cheapest edge of each linked pair (the flow finds the shortest paths; the shortest-path
+  costs themselves are computed once, :func:`optimizer.rebalance.graph.shortest_paths`, for the
+  summary).  OR-Tools' ``SimpleMinCostFlow`` solves :data:`BATCH_ARCS` arcs' worth of products at
+  once (disjoint copies of the graph in one instance), so 10,000 products are a few dozen calls.
+  Supplies are whole units; costs are scaled to integers of :data:`COST_SCALE` (1e-4 currency per
+  unit per edge): the plan is optimal for the rounded costs, so its true cost is within 1e-4 x
+  (units moved x edges of their paths + units in each band) of the optimum; every reported cost is
+  recomputed in floating point from the plan.
+* ``lp`` (some link capacity or dock limit, which all products share): one multi-commodity LP
+  over every edge and mode (HiGHS, through :mod:`optimizer.solvers`).  Its transfers are rounded
+  down to whole units after the path decomposition (never above capacity or stock on hand); the
+  LP optimum is the reported bound and the gap says what rounding cost.
+* ``mip`` (pack sizes above 1, ``--min-shipment``, per-truck costs or ``--max-transfers``): the
+  same model with whole packs per edge, a binary per (edge, product) shipment (min shipment: 0 or
+  at least Q units per edge and product; ``--max-transfers`` caps their number), and whole trucks
+  per edge (``truck_cost`` per ``truck_capacity`` volume started).  Solved with the time limit;
+  the gap is the solver's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from optimizer.model.linear import LinearModel
+from optimizer.rebalance.flows import decompose
+from optimizer.rebalance.graph import TransferGraph
+from optimizer.rebalance.inputs import RebalanceInputs
+from optimizer.rebalance.penalty import BANDS, band_edges, band_rates, penalty
+from optimizer.solvers import get_solver, interrupt
+from optimizer.solvers.base import SolveOptions, Status, Termination
+
+#: Integer cost units per currency unit in the min-cost flow (costs rounded to 1e-4).
+COST_SCALE = 1e4
+#: Arcs per SimpleMinCostFlow instance (products are batched up to this many arcs).
+BATCH_ARCS = 2_000_000
+#: Columns of the transfers table (transfers.csv), in order.
+TRANSFER_COLUMNS = ("from", "to", "product", "quantity", "cost", "path", "modes", "transit_days")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Options of a run (the command line's).
+
+    Attributes:
+        min_shipment: Least units per (edge, product) shipment, or None.
+        max_transfers: Most (edge, product) shipments, or None.
+        time_limit: Seconds for the LP / MIP, or None.
+    """
+
+    min_shipment: float | None = None
+    max_transfers: int | None = None
+    time_limit: float | None = None
+
+
+@dataclass
+class Plan:
+    """The transfers decided, and how.
+
+    Attributes:
+        engine: ``min_cost_flow``, ``lp`` or ``mip``.
+        status: ``optimal``, ``feasible`` or ``no_solution``.
+        termination: Why the solve stopped (``optimal``, ``time_limit``, ``interrupted``, ...).
+        transfers: One row per transfer: ``from``/``to``/``product`` indices (``o``, ``d``, ``k``),
+            ``quantity`` (units) and ``edges`` (tuple of edge indices of the path).
+        final: Final stock per (site, product), units (on hand kept + received + arriving).
+        trucks: Trucks per edge (the MIP with truck costs), else zeros.
+        bound: Proven lower bound on the total cost (LP / MIP), else None.
+        solve_seconds: Time in the solver (not written to the outputs).
+        messages: What happened, in words.
+    """
+
+    engine: str
+    status: str
+    termination: str
+    transfers: pd.DataFrame
+    final: np.ndarray
+    trucks: np.ndarray
+    bound: float | None = None
+    solve_seconds: float = 0.0
+    messages: list[str] = field(default_factory=list)
+
+
+def choose_engine(inputs: RebalanceInputs, graph: TransferGraph, options: Options, docks: np.ndarray) -> str:
+    """``mip`` when an option needs whole packs, shipments or trucks; ``lp`` when capacities couple
+    the products; else ``min_cost_flow``."""
+    if (inputs.pack_size > 1).any() or options.min_shipment or options.max_transfers is not None \
+            or graph.has_trucks:
+        return "mip"
+    if graph.capacitated or np.isfinite(docks).any():
+        return "lp"
+    return "min_cost_flow"
+
+
+def band_capacities(inputs: RebalanceInputs) -> tuple[np.ndarray, np.ndarray]:
+    """Units each band takes beyond the stock arriving, (n, m, 7), and the rate of each band, (n, m, 7).
+
+    A band ``[lo, hi)`` of final stock takes ``hi - max(lo, arriving)`` units of stock kept or
+    received (at least 0, at most the product's total stock on hand).
+    """
+    edges = band_edges(inputs.minimum, inputs.target, inputs.maximum)
+    total = inputs.on_hand.sum(axis=0).astype(float)[None, :, None]
+    arriving = inputs.arriving.astype(float)[:, :, None]
+    with np.errstate(invalid="ignore"):
+        caps = np.clip(edges[..., 1:] - np.maximum(edges[..., :-1], arriving), 0.0, None)
+    caps = np.minimum(np.nan_to_num(caps, nan=0.0), total)  # inf - inf: an empty band above an unlimited max
+    shape = inputs.on_hand.shape
+    rates = band_rates(*(np.broadcast_to(v[None, :], shape) for v in (inputs.shortage, inputs.below_target,
+                                                                       inputs.excess)))
+    return caps, rates
+
+
+def active_products(inputs: RebalanceInputs) -> np.ndarray:
+    """Products where a transfer could help: some stock on hand, and a site below target or above max."""
+    start = inputs.on_hand + inputs.arriving
+    short = (start < inputs.target).any(axis=0)
+    over = ((start > inputs.maximum) & (inputs.excess[None, :] > 0)).any(axis=0)
+    return np.flatnonzero((inputs.on_hand.sum(axis=0) > 0) & (short | over))
+
+
+def solve(inputs: RebalanceInputs, graph: TransferGraph, options: Options, docks: np.ndarray) -> Plan:
+    """Decide the transfers (see the module docstring).
+
+    Args:
+        inputs: The run's arrays.
+        graph: The transfer graph.
+        options: Command-line options.
+        docks: ``max_outbound`` and ``max_inbound`` per participating site, (2, n) units per run.
+
+    Returns:
+        The plan.
+    """
+    engine = choose_engine(inputs, graph, options, docks)
+    products = active_products(inputs)
+    start = time.perf_counter()
+    if engine == "min_cost_flow" or not graph.n_edges:
+        plan = _solve_flows(inputs, graph, products)
+    else:
+        plan = _solve_program(inputs, graph, products, options, docks, engine)
+    plan.solve_seconds = time.perf_counter() - start
+    plan.messages.insert(0, f"{engine}: {len(products)} of {len(inputs.products)} products need a decision; "
+                            f"graph of {len(graph.sites)} sites and {graph.n_edges} edges ({graph.source})")
+    return plan
+
+
+def _empty_transfers() -> pd.DataFrame:
+    return pd.DataFrame({"o": pd.Series(dtype=np.int64), "d": pd.Series(dtype=np.int64),
+                         "k": pd.Series(dtype=np.int64), "quantity": pd.Series(dtype=float),
+                         "edges": pd.Series(dtype=object)})
+
+
+def _final(inputs: RebalanceInputs, transfers: pd.DataFrame) -> np.ndarray:
+    """Final stock after the transfers: on hand - sent + received + arriving."""
+    final = (inputs.on_hand + inputs.arriving).astype(float)
+    if len(transfers):
+        q = transfers["quantity"].to_numpy(dtype=float)
+        k = transfers["k"].to_numpy()
+        np.subtract.at(final, (transfers["o"].to_numpy(), k), q)
+        np.add.at(final, (transfers["d"].to_numpy(), k), q)
+    return final
+
+
+def _frame(rows: list[tuple[int, int, int, float, tuple[int, ...]]]) -> pd.DataFrame:
+    if not rows:
+        return _empty_transfers()
+    o, d, k, q, e = zip(*rows)
+    return pd.DataFrame({"o": np.array(o, dtype=np.int64), "d": np.array(d, dtype=np.int64),
+                         "k": np.array(k, dtype=np.int64), "quantity": np.array(q, dtype=float),
+                         "edges": list(e)})
+
+
+def _solve_flows(inputs: RebalanceInputs, graph: TransferGraph, products: np.ndarray) -> Plan:
+    """One min-cost flow per product, batched into OR-Tools instances (see the module docstring)."""
+    from ortools.graph.python import min_cost_flow
+
+    n = len(inputs.sites)
+    best = graph.cheapest()
+    tail, head = graph.tail[best], graph.head[best]
+    edge_cost = graph.edges["cost_per_volume"].to_numpy(dtype=float)[best]
+    caps, rates = band_capacities(inputs)
+    n_bands = len(BANDS)
+    band_cost = (rates.max(axis=2, keepdims=True) - rates)  # >= 0, rising band by band
+    per_product = len(best) + n * n_bands
+    batch = max(1, BATCH_ARCS // max(per_product, 1))
+    rows: list[tuple[int, int, int, float, tuple[int, ...]]] = []
+    messages: list[str] = []
+    termination = Termination.OPTIMAL
+    for first in range(0, len(products), batch):
+        if interrupt.requested():
+            termination = Termination.INTERRUPTED
+            messages.append(f"interrupted: {first} of {len(products)} products decided, the others keep their stock")
+            break
+        ks = products[first:first + batch]
+        b = len(ks)
+        base = (np.arange(b) * (n + 1))[:, None]
+        supply = inputs.on_hand[:, ks].T.astype(np.int64)  # (b, n)
+        total = supply.sum(axis=1)
+        t_tail = (base + tail[None, :]).ravel()
+        t_head = (base + head[None, :]).ravel()
+        t_cap = np.repeat(total, len(best))
+        t_cost = np.rint(edge_cost[None, :] * inputs.volume[ks][:, None] * COST_SCALE).astype(np.int64).ravel()
+        cap = np.rint(caps[:, ks, :].transpose(1, 0, 2)).astype(np.int64)  # (b, n, bands)
+        keep = cap > 0
+        b_tail = np.broadcast_to(base[:, :, None] + np.arange(n)[None, :, None], cap.shape)[keep]
+        b_head = np.broadcast_to(base[:, :, None] + n, cap.shape)[keep]
+        b_cost = np.rint(band_cost[:, ks, :].transpose(1, 0, 2) * COST_SCALE).astype(np.int64)[keep]
+        solver = min_cost_flow.SimpleMinCostFlow()
+        arcs = solver.add_arcs_with_capacity_and_unit_cost(
+            np.concatenate([t_tail, b_tail]), np.concatenate([t_head, b_head]),
+            np.concatenate([t_cap, cap[keep]]), np.concatenate([t_cost, b_cost]))
+        supplies = np.concatenate([supply, -total[:, None]], axis=1).ravel()
+        solver.set_nodes_supplies(np.arange(b * (n + 1)), supplies)
+        status = solver.solve()
+        if status != solver.OPTIMAL:
+            raise ArithmeticError(f"the min-cost flow returned status {status} (costs or stock too large for "
+                                  "64-bit integers)")
+        flow = solver.flows(arcs[:len(t_tail)]).reshape(b, len(best))
+        for j in np.flatnonzero(flow.any(axis=1)):
+            k = int(ks[j])
+            rows += [(o, d, k, q, tuple(int(best[e]) for e in path))
+                     for o, d, q, path in decompose(n, tail, head, flow[j].astype(float))]
+    transfers = _frame(rows)
+    return Plan("min_cost_flow", Status.FEASIBLE.value if termination is Termination.INTERRUPTED
+                else Status.OPTIMAL.value, termination.value, transfers, _final(inputs, transfers),
+                np.zeros(graph.n_edges), messages=messages)
+
+
+def _solve_program(inputs: RebalanceInputs, graph: TransferGraph, products: np.ndarray, options: Options,
+                   docks: np.ndarray, engine: str) -> Plan:
+    """The multi-commodity LP or MIP over every edge (see the module docstring)."""
+    model, layout = _build(inputs, graph, products, options, docks, engine == "mip")
+    threads = 1  # deterministic
+    result = get_solver("highs").solve(model, SolveOptions(time_limit=options.time_limit, threads=threads))
+    termination = result.termination.value if result.termination is not None else "numerical"
+    n_e, m = graph.n_edges, len(products)
+    if not result.status.has_plan:
+        return Plan(engine, Status.NO_SOLUTION.value, termination, _empty_transfers(),
+                    _final(inputs, _empty_transfers()), np.zeros(n_e), bound=result.bound,
+                    messages=[result.message] if result.message else [])
+    x = result.x[:n_e * m].reshape(m, n_e)
+    packs = inputs.pack_size[products].astype(float)
+    units = x * packs[:, None]
+    if engine == "mip":
+        units = np.rint(x) * packs[:, None]
+    rows = []
+    for j in np.flatnonzero((units > 1e-7).any(axis=1)):
+        k = int(products[j])
+        for o, d, q, path in decompose(len(inputs.sites), graph.tail, graph.head, units[j]):
+            whole = np.floor(q / packs[j] + 1e-6) * packs[j]  # whole units (packs); LP round-off never adds
+            if whole > 0:
+                rows.append((o, d, k, float(whole), path))
+    transfers = _frame(rows)
+    trucks = np.zeros(n_e)
+    if layout.get("trucks") is not None:
+        trucks[layout["truck_edges"]] = np.rint(result.x[layout["trucks"]])
+    status = result.status.value
+    messages = [result.message] if result.message else []
+    if engine == "lp":
+        lp_units = float(units.sum())
+        moved = float(transfers["quantity"].sum()) if len(transfers) else 0.0
+        if lp_units - moved > 1e-6 * max(1.0, lp_units):
+            status = Status.FEASIBLE.value
+            messages.append("the LP's fractional transfers were rounded down to whole units "
+                            "(the gap is against the LP bound)")
+    return Plan(engine, status, termination, transfers, _final(inputs, transfers), trucks, bound=result.bound,
+                messages=messages)
+
+
+def _build(inputs: RebalanceInputs, graph: TransferGraph, products: np.ndarray, options: Options,
+           docks: np.ndarray, mip: bool) -> tuple[LinearModel, dict]:
+    """The LP / MIP of the products in ``products`` (see the module docstring), and where its columns are.
+
+    Columns: flows in packs x[k, e] (product-major), then bands y[k, i, b] with capacity > 0, then
+    shipment binaries z[k, e] (min shipment / max transfers), then trucks t[e] (edges with trucks).
+    """
+    n, n_e, m = len(inputs.sites), graph.n_edges, len(products)
+    caps, rates = band_capacities(inputs)
+    caps, rates = caps[:, products, :].transpose(1, 0, 2), rates[:, products, :].transpose(1, 0, 2)  # (m, n, B)
+    packs = inputs.pack_size[products].astype(float)
+    volume = inputs.volume[products]
+    total = inputs.on_hand[:, products].sum(axis=0).astype(float)
+    edge_cost = graph.edges["cost_per_volume"].to_numpy(dtype=float)
+    blocks_c, blocks_lo, blocks_hi, blocks_int = [], [], [], []
+    # x[k, e]: packs of product k over edge e
+    blocks_c.append((volume[:, None] * packs[:, None] * edge_cost[None, :]).ravel())
+    blocks_lo.append(np.zeros(m * n_e))
+    blocks_hi.append(np.repeat(np.floor(total / packs), n_e))
+    blocks_int.append(np.full(m * n_e, mip))
+    keep = caps > 0
+    kk, ii, _ = np.nonzero(keep)
+    n_y = len(kk)
+    blocks_c.append(-rates[keep])
+    blocks_lo.append(np.zeros(n_y))
+    blocks_hi.append(caps[keep])
+    blocks_int.append(np.zeros(n_y, dtype=bool))
+    x_k = np.repeat(np.arange(m), n_e)
+    x_e = np.tile(np.arange(n_e), m)
+    # conservation (k, i): packs x out - packs x in + bands = on hand
+    rows = [np.concatenate([x_k * n + graph.tail[x_e], x_k * n + graph.head[x_e], kk * n + ii])]
+    cols = [np.concatenate([np.arange(m * n_e), np.arange(m * n_e), m * n_e + np.arange(n_y)])]
+    vals = [np.concatenate([packs[x_k], -packs[x_k], np.ones(n_y)])]
+    on_hand = inputs.on_hand[:, products].T.astype(float).ravel()
+    lower, upper = [on_hand], [on_hand]
+    row = m * n
+    units = packs[x_k]
+    capacity = graph.edges["capacity"].to_numpy(dtype=float)
+    for e in np.flatnonzero(np.isfinite(capacity)):  # link capacity, volume per run
+        sel = x_e == e
+        rows.append(np.full(sel.sum(), row))
+        cols.append(np.flatnonzero(sel))
+        vals.append(volume[x_k[sel]] * units[sel])
+        lower.append([-np.inf])
+        upper.append([capacity[e]])
+        row += 1
+    for side, ends in ((0, graph.tail), (1, graph.head)):  # docks, units per run
+        for i in np.flatnonzero(np.isfinite(docks[side])):
+            sel = ends[x_e] == i
+            rows.append(np.full(sel.sum(), row))
+            cols.append(np.flatnonzero(sel))
+            vals.append(units[sel])
+            lower.append([-np.inf])
+            upper.append([docks[side][i]])
+            row += 1
+    n_cols = m * n_e + n_y
+    layout: dict = {}
+    if mip and (options.min_shipment or options.max_transfers is not None):
+        z0 = n_cols
+        blocks_c.append(np.zeros(m * n_e))
+        blocks_lo.append(np.zeros(m * n_e))
+        blocks_hi.append(np.ones(m * n_e))
+        blocks_int.append(np.ones(m * n_e, dtype=bool))
+        n_cols += m * n_e
+        big = total[x_k]
+        least = float(options.min_shipment or 0.0)
+        # units x <= total z (no shipment without its binary); units x >= least z
+        idx = np.arange(m * n_e)
+        rows += [row + idx, row + idx, row + m * n_e + idx, row + m * n_e + idx]
+        cols += [idx, z0 + idx, idx, z0 + idx]
+        vals += [units, -big, units, np.full(m * n_e, -least)]
+        lower += [np.full(m * n_e, -np.inf), np.zeros(m * n_e)]
+        upper += [np.zeros(m * n_e), np.full(m * n_e, np.inf)]
+        row += 2 * m * n_e
+        if options.max_transfers is not None:
+            rows.append(np.full(m * n_e, row))
+            cols.append(z0 + idx)
+            vals.append(np.ones(m * n_e))
+            lower.append([-np.inf])
+            upper.append([float(options.max_transfers)])
+            row += 1
+    truck_cap = graph.edges["truck_capacity"].to_numpy(dtype=float)
+    truck_cost = graph.edges["truck_cost"].to_numpy(dtype=float)
+    truck_edges = np.flatnonzero(np.isfinite(truck_cap) & (truck_cost > 0))
+    if mip and len(truck_edges):
+        t0 = n_cols
+        blocks_c.append(truck_cost[truck_edges])
+        blocks_lo.append(np.zeros(len(truck_edges)))
+        blocks_hi.append(np.full(len(truck_edges), np.inf))
+        blocks_int.append(np.ones(len(truck_edges), dtype=bool))
+        n_cols += len(truck_edges)
+        for j, e in enumerate(truck_edges):  # volume over the edge <= trucks x truck capacity
+            sel = x_e == e
+            rows += [np.full(sel.sum(), row), [row]]
+            cols += [np.flatnonzero(sel), [t0 + j]]
+            vals += [volume[x_k[sel]] * units[sel], [-truck_cap[e]]]
+            lower.append([-np.inf])
+            upper.append([0.0])
+            row += 1
+        layout.update(trucks=t0 + np.arange(len(truck_edges)), truck_edges=truck_edges)
+    matrix = sp.csr_matrix((np.concatenate([np.asarray(v, dtype=float) for v in vals]),
+                            (np.concatenate([np.asarray(r, dtype=np.int64) for r in rows]),
+                             np.concatenate([np.asarray(c, dtype=np.int64) for c in cols]))), shape=(row, n_cols))
+    # the penalty with nothing kept (active products) or everything kept (the others, which do not move)
+    start = (inputs.on_hand + inputs.arriving).astype(float)
+    start[:, products] = inputs.arriving[:, products]
+    parts = penalty(start, inputs.minimum, inputs.target, inputs.maximum, inputs.shortage[None, :],
+                    inputs.below_target[None, :], inputs.excess[None, :])
+    offset = float(sum(parts[part].sum() for part in ("below_min", "below_target", "excess")))
+    model = LinearModel(c=np.concatenate(blocks_c), A=matrix, row_lower=np.concatenate(lower).astype(float),
+                        row_upper=np.concatenate(upper).astype(float), col_lower=np.concatenate(blocks_lo),
+                        col_upper=np.concatenate(blocks_hi), integer=np.concatenate(blocks_int), offset=offset,
+                        name="rebalance")
+    return model, layout
