@@ -106,15 +106,40 @@ def _rates(network: Network, products: list[str]) -> pd.DataFrame:
                          "excess": value * table["excess_rate"]})
 
 
-def _penalty(final: float, minimum: float, target: float, maximum: float, rate: pd.Series) -> tuple[float, ...]:
-    """below-min, below-target and excess penalty of one final stock (the README's quarter rule)."""
-    below_min = 0.0
+def _penalty(final: np.ndarray, minimum: np.ndarray, target: np.ndarray, maximum: np.ndarray,
+             rates: pd.DataFrame) -> np.ndarray:
+    """below-min, below-target and excess penalties summed over all rows (the README's quarter rule)."""
+    below_min = np.zeros(len(final))
     for s, weight in enumerate((1.3, 1.2, 1.1, 1.0)):
-        low, high = math.floor(s * minimum / 4), math.floor((s + 1) * minimum / 4) if s < 3 else minimum
-        below_min += weight * rate["shortage"] * max(0.0, high - max(low, final))
-    below_target = rate["below_target"] * max(0.0, target - max(final, minimum))
-    excess = rate["excess"] * max(0.0, final - maximum) if math.isfinite(maximum) else 0.0
-    return below_min, below_target, excess
+        low = np.floor(s * minimum / 4)
+        high = np.floor((s + 1) * minimum / 4) if s < 3 else minimum
+        below_min += weight * np.maximum(0.0, high - np.maximum(low, final))
+    below_target = np.maximum(0.0, target - np.maximum(final, minimum))
+    excess = np.where(np.isfinite(maximum), np.maximum(0.0, final - np.where(np.isfinite(maximum), maximum, 0.0)),
+                      0.0)
+    return np.array([(below_min * rates["shortage"].to_numpy()).sum(),
+                     (below_target * rates["below_target"].to_numpy()).sum(),
+                     (excess * rates["excess"].to_numpy()).sum()])
+
+
+def _hops(transfers: pd.DataFrame, bad: list[str]) -> pd.DataFrame:
+    """One row per hop of every transfer: ``row``, ``a``, ``b``, ``mode``, ``product``, ``quantity``."""
+    rows, a, b, mode = [], [], [], []
+    for n, (frm, to, path, modes) in enumerate(zip(transfers["from"].astype(str), transfers["to"].astype(str),
+                                                   transfers["path"].astype(str), transfers["modes"].astype(str))):
+        nodes = [x.strip() for x in path.split(">")]
+        ways = [x.strip() for x in modes.split(">")]
+        if nodes[0] != frm or nodes[-1] != to or len(ways) != len(nodes) - 1:
+            bad.append(f"transfer {frm} -> {to}: path '{path}' with modes '{modes}' does not lead from {frm} to {to}")
+            continue
+        rows += [n] * len(ways)
+        a += nodes[:-1]
+        b += nodes[1:]
+        mode += ways
+    rows_array = np.asarray(rows, dtype=np.int64)
+    return pd.DataFrame({"row": rows_array, "a": a, "b": b, "mode": mode,
+                         "product": transfers["product"].astype(str).to_numpy()[rows_array],
+                         "quantity": transfers["quantity"].to_numpy(dtype=float)[rows_array]})
 
 
 def check_rebalance(network: Network, transfers: pd.DataFrame, stock: pd.DataFrame, run_days: float,
@@ -143,59 +168,58 @@ def check_rebalance(network: Network, transfers: pd.DataFrame, stock: pd.DataFra
     volume = products["volume"].astype(float)
     pack = products["pack_size"].astype(float) if "pack_size" in products.columns else pd.Series(1.0, products.index)
     key = pd.MultiIndex.from_frame(stock[["site", "product"]])
-    final = pd.Series(stock["on_hand"].to_numpy(dtype=float) + stock["arriving"].to_numpy(dtype=float), index=key)
-    sent = pd.Series(0.0, index=key)
-    hop_units: dict[tuple[str, str, str, str], float] = {}
-    transfer_cost = 0.0
-    for row in transfers.itertuples(index=False):
-        frm, to, product, q = str(row[0]), str(row[1]), str(row[2]), float(row[3])
-        nodes = [s.strip() for s in str(row[5]).split(">")]
-        modes = [s.strip() for s in str(row[6]).split(">")]
-        where = f"transfer {frm} -> {to} of {product}"
-        if (frm, product) not in final.index or (to, product) not in final.index:
-            bad.append(f"{where}: a site or product that does not take part in the run")
-            continue
-        if q <= 0 or q != math.floor(q) or (whole_packs and q % pack.get(product, 1.0)):
-            bad.append(f"{where}: quantity {q:g} is not a positive whole number of units (packs)")
-        if nodes[0] != frm or nodes[-1] != to or len(modes) != len(nodes) - 1:
-            bad.append(f"{where}: path '{row[5]}' with modes '{row[6]}' does not lead from {frm} to {to}")
-            continue
-        per_volume = 0.0
-        for a, b, mode in zip(nodes[:-1], nodes[1:], modes):
-            if (a, b, mode) not in links.index:
-                bad.append(f"{where}: hop {a} > {b} by {mode} is not a link between participating sites")
-                continue
-            per_volume += float(links.loc[(a, b, mode), "per_volume"])
-            hop_units[(a, b, mode, product)] = hop_units.get((a, b, mode, product), 0.0) + q
-        cost = q * float(volume[product]) * per_volume
-        transfer_cost += cost
-        if abs(cost - float(row[4])) > REL_TOL * max(1.0, abs(cost)):
-            bad.append(f"{where}: cost {float(row[4]):.6g} but {cost:.6g} recomputed")
-        sent[(frm, product)] += q
-        final[(frm, product)] -= q
-        final[(to, product)] += q
-    over = sent > stock["on_hand"].to_numpy(dtype=float) + 1e-9
-    bad += [f"site {s} sends {sent[(s, p)]:g} units of {p} but has {h:g} on hand"
-            for (s, p), h in zip(sent.index[over], stock["on_hand"].to_numpy()[over])]
-    _check_capacities(network, links, hop_units, volume, run_days, bad)
-    per_hop = pd.Series(hop_units, dtype=float)
-    if min_shipment and len(per_hop) and (per_hop < min_shipment - 1e-9).any():
+    q = transfers["quantity"].to_numpy(dtype=float)
+    frm = pd.MultiIndex.from_arrays([transfers["from"].astype(str), transfers["product"].astype(str)])
+    to = pd.MultiIndex.from_arrays([transfers["to"].astype(str), transfers["product"].astype(str)])
+    i_from, i_to = key.get_indexer(frm), key.get_indexer(to)
+    unknown = (i_from < 0) | (i_to < 0)
+    bad += [f"transfer {a} -> {b} of {p}: a site or product that does not take part in the run"
+            for (a, p), (b, _) in zip(frm[unknown], to[unknown])]
+    packs = pack.reindex(transfers["product"].astype(str)).fillna(1.0).to_numpy() if whole_packs else 1.0
+    wrong = (q <= 0) | (q != np.floor(q)) | (np.mod(q, packs) != 0)
+    bad += [f"transfer {a} -> {b} of {p}: quantity {x:g} is not a positive whole number of units (packs)"
+            for (a, p), (b, _), x in zip(frm[wrong], to[wrong], q[wrong])]
+    hops = _hops(transfers, bad)
+    hop_key = pd.MultiIndex.from_arrays([hops["a"], hops["b"], hops["mode"]])
+    at = links.index.get_indexer(hop_key)
+    off = at < 0
+    bad += [f"transfer {transfers['from'].iloc[r]} -> {transfers['to'].iloc[r]} of {p}: hop {a} > {b} by {m} is not "
+            "a link between participating sites" for r, a, b, m, p in
+            zip(hops["row"][off], hops["a"][off], hops["b"][off], hops["mode"][off], hops["product"][off])]
+    per_volume = np.bincount(hops["row"].to_numpy()[~off], weights=links["per_volume"].to_numpy()[at[~off]],
+                             minlength=len(transfers))
+    cost = q * volume.reindex(transfers["product"].astype(str)).to_numpy(dtype=float) * per_volume
+    given = transfers["cost"].to_numpy(dtype=float)
+    wrong = np.abs(cost - given) > REL_TOL * np.maximum(1.0, np.abs(cost))
+    bad += [f"transfer {a} -> {b} of {p}: cost {g:.6g} but {c:.6g} recomputed"
+            for (a, p), (b, _), g, c in zip(frm[wrong], to[wrong], given[wrong], cost[wrong])]
+    ok_rows = ~unknown
+    sent = np.bincount(i_from[ok_rows], weights=q[ok_rows], minlength=len(key))
+    received = np.bincount(i_to[ok_rows], weights=q[ok_rows], minlength=len(key))
+    on_hand = stock["on_hand"].to_numpy(dtype=float)
+    over = sent > on_hand + 1e-9
+    bad += [f"site {s} sends {x:g} units of {p} but has {h:g} on hand"
+            for (s, p), x, h in zip(key[over], sent[over], on_hand[over])]
+    final = on_hand + stock["arriving"].to_numpy(dtype=float) - sent + received
+    hops = hops[~off].assign(volume=lambda h: h["quantity"] * volume.reindex(h["product"]).to_numpy(dtype=float))
+    _check_capacities(network, links, hops, run_days, bad)
+    per_hop = hops.groupby(["a", "b", "mode", "product"])["quantity"].sum()
+    if min_shipment and (per_hop < min_shipment - 1e-9).any():
         bad.append(f"{int((per_hop < min_shipment - 1e-9).sum())} (link, product) shipments below the minimum "
                    f"shipment of {min_shipment:g} units")
     if max_transfers is not None and len(per_hop) > max_transfers:
         bad.append(f"{len(per_hop)} (link, product) shipments, more than the cap of {max_transfers}")
+    by_link = hops.groupby(["a", "b", "mode"])["volume"].sum()
     trucks = 0.0
-    if len(per_hop):
-        by_link = (per_hop * volume.reindex(per_hop.index.get_level_values(3)).to_numpy()).groupby(level=[0, 1, 2]).sum()
-        for link, vol in by_link.items():
-            cap, cost = links.loc[link, "truck_capacity"], links.loc[link, "truck_cost"]
-            if math.isfinite(cap) and cost > 0:
-                trucks += math.ceil(vol / cap - 1e-9) * cost
-    rates = _rates(network, sorted(set(stock["product"])))
-    parts = np.zeros(3)
-    for (s, p), f, lo, tg, hi in zip(final.index, final.to_numpy(), stock["min"], stock["target"], stock["max"]):
-        parts += _penalty(f, float(lo), float(tg), float(hi), rates.loc[p])
-    costs = {"transfer": transfer_cost, "trucks": trucks, "penalty_below_min": float(parts[0]),
+    if len(by_link):
+        link = links.loc[by_link.index]
+        use = np.isfinite(link["truck_capacity"].to_numpy()) & (link["truck_cost"].to_numpy() > 0)
+        trucks = float((np.ceil(by_link.to_numpy()[use] / link["truck_capacity"].to_numpy()[use] - 1e-9)
+                        * link["truck_cost"].to_numpy()[use]).sum())
+    rates = _rates(network, sorted(set(stock["product"]))).reindex(stock["product"])
+    parts = _penalty(final, stock["min"].to_numpy(dtype=float), stock["target"].to_numpy(dtype=float),
+                     stock["max"].to_numpy(dtype=float), rates)
+    costs = {"transfer": float(cost.sum()), "trucks": trucks, "penalty_below_min": float(parts[0]),
              "penalty_below_target": float(parts[1]), "penalty_excess": float(parts[2])}
     costs["total"] = float(sum(costs.values()))
     for name, value in costs.items():
@@ -208,26 +232,21 @@ def check_rebalance(network: Network, transfers: pd.DataFrame, stock: pd.DataFra
     return RebalanceCheck(ok=not bad, violations=bad, costs=costs)
 
 
-def _check_capacities(network: Network, links: pd.DataFrame, hop_units: dict[tuple[str, str, str, str], float],
-                      volume: pd.Series, run_days: float, bad: list[str]) -> None:
-    """Link capacities per run and dock limits of the sites."""
-    link_volume: dict[tuple[str, str, str], float] = {}
-    out_units: dict[str, float] = {}
-    in_units: dict[str, float] = {}
-    for (a, b, mode, product), q in hop_units.items():
-        link_volume[(a, b, mode)] = link_volume.get((a, b, mode), 0.0) + q * float(volume[product])
-        out_units[a] = out_units.get(a, 0.0) + q
-        in_units[b] = in_units.get(b, 0.0) + q
+def _check_capacities(network: Network, links: pd.DataFrame, hops: pd.DataFrame, run_days: float,
+                      bad: list[str]) -> None:
+    """Link capacities per run and dock limits of the sites (every hop counts at both its ends)."""
     scale = run_days / network.settings.period_days
-    for link, used in link_volume.items():
-        cap = float(links.loc[link, "capacity"]) * scale
-        if used > cap * (1 + 1e-9) + 1e-9:
-            bad.append(f"link {link[0]} > {link[1]} ({link[2]}) carries {used:.6g} volume units, above its "
-                       f"capacity of {cap:.6g} per run")
-    for column, used in (("max_outbound", out_units), ("max_inbound", in_units)):
-        if column not in network.sites.columns:
+    used = hops.groupby(["a", "b", "mode"])["volume"].sum()
+    if len(used):
+        cap = links["capacity"].reindex(used.index).to_numpy(dtype=float) * scale
+        over = used.to_numpy() > cap * (1 + 1e-9) + 1e-9
+        bad += [f"link {a} > {b} ({m}) carries {v:.6g} volume units, above its capacity of {c:.6g} per run"
+                for (a, b, m), v, c in zip(used.index[over], used.to_numpy()[over], cap[over])]
+    for column, end in (("max_outbound", "a"), ("max_inbound", "b")):
+        if column not in network.sites.columns or not len(hops):
             continue
-        for site, units in used.items():
-            limit = float(network.sites.loc[site, column])
-            if units > limit + 1e-9:
-                bad.append(f"site {site} {column[4:]} {units:g} units, above its {column} of {limit:g}")
+        units = hops.groupby(end)["quantity"].sum()
+        limit = network.sites[column].reindex(units.index).to_numpy(dtype=float)
+        over = units.to_numpy() > limit + 1e-9
+        bad += [f"site {s} {column[4:]} {u:g} units, above its {column} of {x:g}"
+                for s, u, x in zip(units.index[over], units.to_numpy()[over], limit[over])]

@@ -182,18 +182,49 @@ def _frame(rows: list[tuple[int, int, int, float, tuple[int, ...]]]) -> pd.DataF
                          "edges": list(e)})
 
 
+def _segments(inputs: RebalanceInputs, ks: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The bands a site may give from or receive into, per product of ``ks`` (arrays (b, n, 7)).
+
+    Giving empties bands below the starting stock ``F0`` (on hand + arriving), at most the stock on
+    hand; receiving fills bands above it.  A give band is kept only when some site would receive at
+    a higher rate, a receive band only when some site would give at a lower one (transfers cost >= 0).
+
+    Returns:
+        give capacity, give rate, receive capacity, receive rate.
+    """
+    edges = band_edges(inputs.minimum[:, ks], inputs.target[:, ks], inputs.maximum[:, ks]).transpose(1, 0, 2)
+    rates = band_rates(*(np.broadcast_to(v[ks][:, None], edges.shape[:2]) for v in (
+        inputs.shortage, inputs.below_target, inputs.excess)))
+    lo, hi = edges[..., :-1], edges[..., 1:]
+    start = (inputs.on_hand[:, ks] + inputs.arriving[:, ks]).T.astype(float)[..., None]
+    floor = start - inputs.on_hand[:, ks].T.astype(float)[..., None]
+    total = inputs.on_hand[:, ks].sum(axis=0).astype(float)[:, None, None]
+    with np.errstate(invalid="ignore"):
+        give = np.clip(np.minimum(hi, start) - np.maximum(lo, floor), 0.0, None)
+        take = np.clip(np.minimum(hi, np.inf) - np.maximum(lo, start), 0.0, None)
+    give, take = np.nan_to_num(give), np.minimum(np.nan_to_num(take), total)
+    best_take = np.where(take > 0, rates, -np.inf).max(axis=(1, 2))[:, None, None]
+    least_give = np.where(give > 0, rates, np.inf).min(axis=(1, 2))[:, None, None]
+    give = np.where(rates < best_take, give, 0.0)
+    take = np.where(rates > least_give, take, 0.0)
+    return give, rates, take, rates
+
+
 def _solve_flows(inputs: RebalanceInputs, graph: TransferGraph, products: np.ndarray) -> Plan:
-    """One min-cost flow per product, batched into OR-Tools instances (see the module docstring)."""
+    """One min-cost flow per product, batched into OR-Tools instances (see the module docstring).
+
+    Per product: a source ``S`` gives through each site's give bands (cost: the penalty the unit
+    leaves behind), units travel over the cheapest edge of each linked pair, and reach a sink
+    ``T`` through the receive bands (cost: minus the penalty they save); a bypass ``S -> T``
+    carries what is not moved.  Costs are shifted to be non-negative (a constant per unit).
+    """
     from ortools.graph.python import min_cost_flow
 
     n = len(inputs.sites)
     best = graph.cheapest()
     tail, head = graph.tail[best], graph.head[best]
     edge_cost = graph.edges["cost_per_volume"].to_numpy(dtype=float)[best]
-    caps, rates = band_capacities(inputs)
-    n_bands = len(BANDS)
-    band_cost = (rates.max(axis=2, keepdims=True) - rates)  # >= 0, rising band by band
-    per_product = len(best) + n * n_bands
+    per_product = len(best) + 2 * n * len(BANDS) + 1
     batch = max(1, BATCH_ARCS // max(per_product, 1))
     rows: list[tuple[int, int, int, float, tuple[int, ...]]] = []
     messages: list[str] = []
@@ -204,30 +235,41 @@ def _solve_flows(inputs: RebalanceInputs, graph: TransferGraph, products: np.nda
             messages.append(f"interrupted: {first} of {len(products)} products decided, the others keep their stock")
             break
         ks = products[first:first + batch]
+        give, give_rate, take, take_rate = _segments(inputs, ks)
+        useful = (give.sum(axis=(1, 2)) > 0) & (take.sum(axis=(1, 2)) > 0)
+        ks, give, give_rate, take, take_rate = ks[useful], give[useful], give_rate[useful], take[useful], \
+            take_rate[useful]
         b = len(ks)
-        base = (np.arange(b) * (n + 1))[:, None]
-        supply = inputs.on_hand[:, ks].T.astype(np.int64)  # (b, n)
-        total = supply.sum(axis=1)
-        t_tail = (base + tail[None, :]).ravel()
-        t_head = (base + head[None, :]).ravel()
-        t_cap = np.repeat(total, len(best))
-        t_cost = np.rint(edge_cost[None, :] * inputs.volume[ks][:, None] * COST_SCALE).astype(np.int64).ravel()
-        cap = np.rint(caps[:, ks, :].transpose(1, 0, 2)).astype(np.int64)  # (b, n, bands)
-        keep = cap > 0
-        b_tail = np.broadcast_to(base[:, :, None] + np.arange(n)[None, :, None], cap.shape)[keep]
-        b_head = np.broadcast_to(base[:, :, None] + n, cap.shape)[keep]
-        b_cost = np.rint(band_cost[:, ks, :].transpose(1, 0, 2) * COST_SCALE).astype(np.int64)[keep]
+        if not b:
+            continue
+        width = n + 2  # sites, then S, then T
+        base = (np.arange(b) * width)[:, None]
+        source, sink = base[:, 0] + n, base[:, 0] + n + 1
+        low = np.where(give > 0, give_rate, np.inf).min(axis=(1, 2))  # G
+        high = np.where(take > 0, take_rate, -np.inf).max(axis=(1, 2))  # R
+        supply = np.rint(give.sum(axis=(1, 2))).astype(np.int64)
+        node = np.broadcast_to(base[:, :, None] + np.arange(n)[None, :, None], give.shape)
+        g_keep, t_keep = give > 0, take > 0
+        tails = [(base + tail[None, :]).ravel(), np.broadcast_to(source[:, None, None], give.shape)[g_keep],
+                 node[t_keep], source]
+        heads = [(base + head[None, :]).ravel(), node[g_keep],
+                 np.broadcast_to(sink[:, None, None], take.shape)[t_keep], sink]
+        caps = [np.repeat(supply, len(best)), np.rint(give[g_keep]).astype(np.int64),
+                np.rint(take[t_keep]).astype(np.int64), supply]
+        costs = [(edge_cost[None, :] * inputs.volume[ks][:, None]).ravel(),
+                 (give_rate - low[:, None, None])[g_keep], (high[:, None, None] - take_rate)[t_keep], high - low]
         solver = min_cost_flow.SimpleMinCostFlow()
         arcs = solver.add_arcs_with_capacity_and_unit_cost(
-            np.concatenate([t_tail, b_tail]), np.concatenate([t_head, b_head]),
-            np.concatenate([t_cap, cap[keep]]), np.concatenate([t_cost, b_cost]))
-        supplies = np.concatenate([supply, -total[:, None]], axis=1).ravel()
-        solver.set_nodes_supplies(np.arange(b * (n + 1)), supplies)
+            np.concatenate(tails), np.concatenate(heads), np.concatenate(caps),
+            np.rint(np.concatenate(costs) * COST_SCALE).astype(np.int64))
+        supplies = np.zeros((b, width), dtype=np.int64)
+        supplies[:, n], supplies[:, n + 1] = supply, -supply
+        solver.set_nodes_supplies(np.arange(b * width), supplies.ravel())
         status = solver.solve()
         if status != solver.OPTIMAL:
             raise ArithmeticError(f"the min-cost flow returned status {status} (costs or stock too large for "
                                   "64-bit integers)")
-        flow = solver.flows(arcs[:len(t_tail)]).reshape(b, len(best))
+        flow = solver.flows(arcs[:b * len(best)]).reshape(b, len(best))
         for j in np.flatnonzero(flow.any(axis=1)):
             k = int(ks[j])
             rows += [(o, d, k, q, tuple(int(best[e]) for e in path))

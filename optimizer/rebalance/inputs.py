@@ -88,10 +88,15 @@ def _check_ids(parsed: ParsedTable, column: str, known: pd.Index, what: str, pro
     if column not in parsed.values:
         return np.zeros(len(parsed.lines), dtype=bool)
     values = parsed.values[column]
-    bad = (values != "") & ~np.isin(values, np.asarray(known, dtype=object))
+    bad = (values != "") & ~_isin(values, known)
     report_rows(problems, parsed.display, column, parsed.lines[bad], values[bad],
                 lambda t: f"'{t}' is not an id in {what}", f"unknown {column}")
     return (values != "") & ~bad
+
+
+def _isin(values: np.ndarray, known: Any) -> np.ndarray:
+    """Element-wise membership of text values (hashed: np.isin on object arrays sorts)."""
+    return pd.Series(values, dtype=object).isin(set(known)).to_numpy()
 
 
 def _check_whole(parsed: ParsedTable, columns: tuple[str, ...], problems: list[Problem]) -> None:
@@ -111,12 +116,12 @@ def _check_operating(parsed: ParsedTable, column: str, valid: np.ndarray, networ
     """Sites must operate (``existing`` / ``forced_open``) and, when given, be among ``participating``."""
     values = parsed.values[column]
     status = network.sites["status"].reindex(pd.Index(values, dtype=object)).to_numpy(dtype=object)
-    idle = valid & ~np.isin(status, OPERATING)
+    idle = valid & ~_isin(status, OPERATING)
     report_rows(problems, parsed.display, column, parsed.lines[idle], list(zip(values[idle], status[idle])),
                 lambda item: f"site '{item[0]}' is {item[1]}; only existing or forced_open sites take part "
                              "in a rebalancing run", "not operating")
     if participating is not None:
-        absent = valid & ~idle & ~np.isin(values, list(participating))
+        absent = valid & ~idle & ~_isin(values, participating)
         report_rows(problems, parsed.display, column, parsed.lines[absent], values[absent],
                     lambda t: f"site '{t}' is not in the inventory file; only the sites listed there take part",
                     "not taking part")
@@ -157,7 +162,8 @@ def _grid(frame: pd.DataFrame, column: str, sites: pd.Index, products: pd.Index,
     if len(frame):
         i, k = sites.get_indexer(frame["site"]), products.get_indexer(frame["product"])
         keep = (i >= 0) & (k >= 0)
-        np.add.at(out, (i[keep], k[keep]), frame[column].to_numpy(dtype=float)[keep] - fill)
+        out[i[keep], k[keep]] = 0.0
+        np.add.at(out, (i[keep], k[keep]), frame[column].to_numpy(dtype=float)[keep])
     return out
 
 
