@@ -115,7 +115,7 @@ def solve(
         threads: Solver threads.
         verbose: Send the solver log to stderr.
         run_check: Run the independent checker on the plan.
-        strategy: ``auto``, ``compact`` or ``decompose`` (see :mod:`optimizer.strategies.select`);
+        strategy: ``auto``, ``compact``, ``sites`` or ``decompose`` (see :mod:`optimizer.strategies.select`);
             default: the network's ``solver.strategy``.  A fallback to ``compact`` is stated in
             ``messages``.
 
@@ -149,7 +149,6 @@ def solve(
     from optimizer.strategies.decompose import Unsupported, solve_decomposed
     from optimizer.strategies.pooled import solve_pooled_model
     from optimizer.strategies.select import choose
-    from optimizer.strategies.sites import applies as applies_by_sites
     from optimizer.strategies.sites import solve_by_sites
 
     built = network if isinstance(network, BuiltModel) else build_model(network)
@@ -163,7 +162,7 @@ def solve(
         verbose=verbose,
     )
     pooled = None
-    chosen, notes = choose(built, strategy or defaults.strategy)
+    chosen, notes = choose(built, strategy or defaults.strategy, backend.name)
     try:  # every backend validates the model first (crossed bounds, NaN, magnitudes)
         raw = None
         solved = built
@@ -180,12 +179,13 @@ def solve(
             pass
         elif net.settings.inventory.model == "pooled":
             pooled, pooled_notes = solve_pooled_model(add_pooled_inventory(built), backend, options,
-                                                      rel_tol=POOLED_REL_TOL, rough_gap=POOLED_ROUGH_GAP)
+                                                      rel_tol=POOLED_REL_TOL, rough_gap=POOLED_ROUGH_GAP,
+                                                      by_sites=chosen == "sites")
             notes += pooled_notes
             raw = replace(pooled.result, status=pooled.status, x=pooled.x, solve_seconds=pooled.solve_seconds,
                           bound=pooled.bound, termination=_pooled_termination(pooled))
             solved = pooled.model.built if pooled.model is not None else built
-        elif applies_by_sites(built, backend):  # single sourcing with a supply side: branch on sites
+        elif chosen == "sites":
             raw, tree_notes = solve_by_sites(built, backend, options)
             notes += tree_notes
         else:

@@ -35,8 +35,8 @@ class SolverSettings:
         mip_gap: Relative gap, ``None`` for the default 1e-9.
         threads: Threads, ``None`` for the solver's choice.
         strategy: Solve strategy: ``auto`` (by model size and features), ``compact`` (the whole
-            MIP to the backend) or ``decompose`` (Lagrangian relaxation, heuristic, reduced MIP;
-            see :mod:`optimizer.strategies`).
+            MIP to the backend), ``sites`` (branch on the site and link binaries, HiGHS) or
+            ``decompose`` (Lagrangian relaxation, heuristic, reduced MIP; see :mod:`optimizer.strategies`).
     """
 
     name: str = "highs"

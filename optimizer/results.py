@@ -53,7 +53,7 @@ class Result:
         messages: Explanations (why infeasible, why no plan, solver notes).
         model_size: Number of variables, integer variables and constraints.
         network_name: Name of the solved network.
-        strategy: The solve strategy that ran (``compact`` or ``decompose``, see
+        strategy: The solve strategy that ran (``compact``, ``sites`` or ``decompose``, see
             :mod:`optimizer.strategies.select`).
     """
 

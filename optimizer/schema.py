@@ -565,8 +565,9 @@ KEYS: tuple[Key, ...] = (
         description="Stop when the relative gap is below this; null for proven optimality (1e-9)."),
     Key(name="solver.threads", type="int", unit="threads", min=1, nullable=True, default=_V.threads,
         description="Solver threads; null for the solver's choice."),
-    Key(name="solver.strategy", type="enum", choices=("auto", "compact", "decompose"), default=_V.strategy,
-        description="`compact`: the whole MIP to the solver; `decompose`: Lagrangian bound, heuristic plan and a "
+    Key(name="solver.strategy", type="enum", choices=("auto", "compact", "sites", "decompose"), default=_V.strategy,
+        description="`compact`: the whole MIP to the solver; `sites`: branch on the site and link binaries "
+        "(HiGHS; pooled stock and single sourcing with suppliers); `decompose`: Lagrangian bound, heuristic plan and a "
         "reduced MIP (one-echelon networks with linear stock); `auto` picks by size and features (the command "
         "line can override it)."),
     Key(name="transport.outbound", type="enum", choices=("distance_and_links", "links_only"), default=_T.outbound,

@@ -45,7 +45,8 @@ def two_echelon(seed: int, n_sites: int = 6, n_regions: int = 12, pooled: bool =
               for j in range(n_regions) for p in ("A", "B")]
     inventory = InventorySettings(model="pooled", lead_time_days=3.0, review_days=7.0) if pooled \
         else InventorySettings()
-    net = make_network(sites, regions, products, demand, single_sourcing=True, max_service_km=4.5 * KM_PER_DEG,
+    settings = {"single_sourcing": True, **settings}
+    net = make_network(sites, regions, products, demand, max_service_km=4.5 * KM_PER_DEG,
                        period_days=7.0, days_of_cover=5.0, inventory=inventory, **settings)
     links = []
     for i in range(n_sites):
@@ -223,3 +224,45 @@ def test_separated_cuts_never_cut_off_a_binary_plan():
         pick = np.array([rng.choice(np.flatnonzero(units == k)) for k in range(units.max() + 1)])
         x[lanes[pick]] = 1.0
         assert np.all(new @ pooled.lift(x) >= -1e-7)
+
+
+def test_strategy_selection_and_fallbacks():
+    """auto branches on sites where the whole MIP is slow to prove (HiGHS only); an explicit choice is
+    honoured or falls back to compact with a message; compact never branches on sites."""
+    from optimizer.strategies import select
+
+    single = build_model(two_echelon(1))
+    pooled = build_model(two_echelon(1, pooled=True))
+    multi = build_model(two_echelon(1, single_sourcing=False))
+    assert select.choose(single, "auto") == ("sites", [])
+    assert select.choose(pooled, "auto") == ("sites", [])
+    assert select.choose(multi, "auto") == ("compact", [])  # LP-like assignments: the whole MIP is fast
+    assert select.choose(multi, "sites") == ("sites", [])
+    assert select.choose(pooled, "compact") == ("compact", [])
+    assert select.choose(single, "auto", "cbc") == ("compact", [])
+    chosen, notes = select.choose(single, "sites", "cbc")
+    assert chosen == "compact" and "cbc" in notes[0] and "HiGHS" in notes[0]
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_explicit_strategies_agree(pooled):
+    """compact (the whole MIP, or for pooled stock the loop of whole MIPs) and sites find the same optimum,
+    and the result names the strategy that ran."""
+    net = two_echelon(2, pooled=pooled)
+    by_sites = optimizer.solve(net, strategy="sites")
+    whole = optimizer.solve(net, strategy="compact")
+    assert (by_sites.strategy, whole.strategy) == ("sites", "compact")
+    assert by_sites.status is whole.status is Status.OPTIMAL
+    assert by_sites.objective == pytest.approx(whole.objective, rel=1e-6)
+    assert by_sites.check.ok and whole.check.ok
+    assert any("site tree" in m.lower() or "branch" in m.lower() for m in by_sites.messages)
+    assert not any("site tree" in m.lower() for m in whole.messages)
+
+
+def test_sites_on_a_multi_sourcing_model_matches_compact():
+    net = two_echelon(3, single_sourcing=False)
+    by_sites = optimizer.solve(net, strategy="sites")
+    whole = optimizer.solve(net, strategy="compact")
+    assert by_sites.status is whole.status is Status.OPTIMAL
+    assert by_sites.objective == pytest.approx(whole.objective, rel=1e-7)
+    assert by_sites.check.ok

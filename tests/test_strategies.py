@@ -103,7 +103,7 @@ def test_auto_picks_by_size_and_features(tmp_path):
     assert select.choose(single, "auto") == ("compact", [])
     with pytest.raises(ValueError):
         select.choose(small, "fastest")
-    assert set(STRATEGIES) == {"auto", "compact", "decompose"}
+    assert set(STRATEGIES) == {"auto", "compact", "sites", "decompose"}
 
 
 def test_decompose_is_deterministic(tmp_path):
@@ -241,21 +241,47 @@ def test_restricted_model_lifts_back_and_keeps_costs(tmp_path):
     assert np.all(lp.A @ x <= lp.row_upper + 1e-7) and np.all(lp.A @ x >= lp.row_lower - 1e-7)
 
 
-def test_lane_pricing_reaches_the_full_transportation_optimum(tmp_path):
-    built = build_model(orlib_network(tmp_path, 10, 60, 9))
+def all_lanes_lp(built, is_open: np.ndarray) -> float | None:
+    """The transportation LP over every lane, from scratch (None when infeasible)."""
+    lp = built.lp
+    fixed = np.zeros(lp.n_cols)
+    fixed[:built.n_sites] = is_open
+    every = restrict(lp, lp.A.tocsc(), np.arange(built.n_sites, lp.n_cols), fixed, relax=True)
+    full = get_solver("highs").solve(every.lp, SolveOptions())
+    return None if full.status is Status.INFEASIBLE else float(full.objective)
+
+
+@pytest.mark.parametrize("first", [1, 4])
+@pytest.mark.parametrize("settings", [{}, {"max_sites": 6}, {"min_sites": 5}], ids=["plain", "max", "min"])
+def test_lane_pricing_reaches_the_full_transportation_optimum(tmp_path, monkeypatch, settings, first):
+    """One hot-started session costs a sequence of site sets (as the local search does: closing,
+    opening, swapping, infeasible sets in between); each equals the all-lanes LP from scratch, and
+    each plan satisfies every row of the full model."""
+    import optimizer.strategies.transport as transport
+
+    monkeypatch.setattr(transport, "FIRST_LANES", first)  # 1: most lanes enter by pricing
+    built = build_model(orlib_network(tmp_path, 10, 60, 9, **settings))
+    solver = TransportSolver(built)
+    rng = np.random.default_rng(3)
     is_open = np.zeros(built.n_sites, dtype=bool)
     is_open[::2] = True
-    priced = TransportSolver(built).plan(is_open)
     lp = built.lp
-    S = built.n_sites
-    fixed = np.zeros(lp.n_cols)
-    fixed[:S] = is_open
-    every = restrict(lp, lp.A.tocsc(), np.arange(S, lp.n_cols), fixed, relax=True)
-    full = get_solver("highs").solve(every.lp, SolveOptions())
-    if full.status is Status.INFEASIBLE:
-        assert priced is None
-    else:
-        assert priced is not None and priced[0] == pytest.approx(full.objective, rel=1e-9)
+    seen = 0
+    for step in range(14):
+        priced = solver.score(is_open)
+        expected = all_lanes_lp(built, is_open)
+        if expected is None:
+            assert priced is None
+        else:
+            seen += 1
+            assert priced is not None and priced[0] == pytest.approx(expected, rel=1e-9)
+            activity = lp.A @ priced[1]
+            assert np.all(activity >= lp.row_lower - 1e-7) and np.all(activity <= lp.row_upper + 1e-7)
+            assert priced[0] == pytest.approx(lp.c @ priced[1] + lp.offset, rel=1e-12)
+        is_open = is_open.copy()
+        flip = rng.choice(built.n_sites, size=1 + step % 3, replace=False)
+        is_open[flip] = ~is_open[flip]
+    assert seen >= 5
 
 
 def test_time_limit_keeps_a_plan_and_a_valid_bound(tmp_path):

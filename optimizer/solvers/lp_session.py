@@ -3,8 +3,9 @@
 :class:`LPSession` passes a :class:`~optimizer.model.linear.LinearModel` to HiGHS once, with every
 integrality dropped; each :meth:`LPSession.solve` changes the bounds of some columns and re-solves
 with the dual simplex from the previous basis (a *hot start*: a branching step costs tens of
-iterations instead of a solve from scratch), and :meth:`LPSession.add_rows` appends cuts.  The
-session needs ``highspy``.
+iterations instead of a solve from scratch), :meth:`LPSession.add_rows` appends cuts,
+:meth:`LPSession.add_cols` priced columns and :meth:`LPSession.set_row_bounds` moves right-hand
+sides.  The session needs ``highspy``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class LPOutcome:
         reduced_cost: Reduced cost of every column (``optimal`` only): raising a column at its lower
             bound by ``t`` raises the relaxation's value by at least ``t`` times its reduced cost,
             lowering one at its upper bound by ``t`` by at least ``-t`` times it.
+        row_dual: Dual value of every row (``optimal`` only): column ``j``'s reduced cost is
+            ``c_j - A_j^T row_dual``.
         iterations: Simplex iterations of this solve.
     """
 
@@ -41,6 +44,7 @@ class LPOutcome:
     x: np.ndarray | None = None
     objective: float = float("inf")
     reduced_cost: np.ndarray | None = None
+    row_dual: np.ndarray | None = None
     iterations: int = 0
 
 
@@ -129,7 +133,8 @@ class LPSession:
         solution = highs.getSolution()
         return LPOutcome("optimal", x=np.asarray(solution.col_value, dtype=np.float64),
                          objective=float(highs.getInfo().objective_function_value),
-                         reduced_cost=np.asarray(solution.col_dual, dtype=np.float64), iterations=iterations)
+                         reduced_cost=np.asarray(solution.col_dual, dtype=np.float64),
+                         row_dual=np.asarray(solution.row_dual, dtype=np.float64), iterations=iterations)
 
     def _run(self, deadline: float | None) -> tuple[Any, int]:
         """One run of the simplex: (model status, iterations)."""
@@ -156,3 +161,27 @@ class LPSession:
         if status.name == "kError":
             raise RuntimeError("HiGHS rejected the added rows")
         self.n_rows += n
+
+    def add_cols(self, c: np.ndarray, lower: np.ndarray, upper: np.ndarray, cols: sp.spmatrix) -> None:
+        """Append continuous columns: costs ``c``, bounds, and their entries ``cols`` (one column each,
+        over the session's rows); they start nonbasic, so the next solve is still a hot start."""
+        csc = sp.csc_matrix(cols, dtype=np.float64)
+        n = csc.shape[1]
+        if n == 0:
+            return
+        if csc.shape[0] != self.n_rows:
+            raise ValueError(f"columns have {csc.shape[0]} rows, the session {self.n_rows}")
+        csc.sort_indices()
+        status = self._highs.addCols(n, np.asarray(c, dtype=np.float64), np.asarray(lower, dtype=np.float64),
+                                     np.asarray(upper, dtype=np.float64), int(csc.nnz),
+                                     csc.indptr[:-1].astype(np.int32), csc.indices.astype(np.int32), csc.data)
+        if status.name == "kError":
+            raise RuntimeError("HiGHS rejected the added columns")
+        self.n_cols += n
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Set the bounds of ``rows`` (they stay set for later solves)."""
+        rows = np.asarray(rows, dtype=np.int32)
+        if len(rows):
+            self._highs.changeRowsBounds(len(rows), rows, np.asarray(lower, dtype=np.float64),
+                                         np.asarray(upper, dtype=np.float64))

@@ -337,22 +337,16 @@ class PooledTree:
         return float(_evaluate(self.model, x)["objective"])  # type: ignore[arg-type]
 
 
-def tree_applies(pooled: PooledInventory, backend: Solver) -> bool:
-    """Whether :func:`solve_pooled_model` branches on sites: HiGHS and a free design column."""
-    lp = pooled.built.lp
-    design = design_columns(lp, pooled.lane_cols)
-    return backend.name == "highs" and bool(np.any(lp.col_lower[design] < lp.col_upper[design]))
-
-
 def solve_pooled_model(pooled: PooledInventory, backend: Solver, options: SolveOptions, *, rel_tol: float,
-                       rough_gap: float) -> tuple[PooledSolve, list[str]]:
+                       rough_gap: float, by_sites: bool) -> tuple[PooledSolve, list[str]]:
     """Solve the pooled model: by branching on sites (:mod:`optimizer.strategies.sites`) with the
-    cuts separated at every node and a loop of MIPs per site plan, or (other backends, nothing to
-    branch on) by :func:`solve_pooled`'s loop over the whole model.
+    cuts separated at every node and a loop of MIPs per site plan, or by :func:`solve_pooled`'s loop
+    over the whole model.
 
     Args:
         pooled: The model (unchanged).
         backend: The MIP solver.
+        by_sites: Branch on sites (the ``sites`` strategy; HiGHS, with a free design column).
         options: Time limit (for the whole solve), gap and threads.
         rel_tol: Tolerance of the holding cost (see :func:`solve_pooled`).
         rough_gap: MIP gap of the loops' first rounds.
@@ -373,7 +367,7 @@ def solve_pooled_model(pooled: PooledInventory, backend: Solver, options: SolveO
     def rough_fn(lp: LinearModel) -> SolverResult:
         return solve_round(lp, rough)
 
-    if not tree_applies(pooled, backend):
+    if not by_sites:
         return solve_pooled(pooled, solve_round, rel_tol=rel_tol, rough_fn=rough_fn), []
     lp = pooled.built.lp
     design = design_columns(lp, pooled.lane_cols)

@@ -429,17 +429,6 @@ class MipLeaves:
         return raw
 
 
-def applies(built: BuiltModel, backend: Solver) -> bool:
-    """Whether :func:`solve_by_sites` takes ``built``: HiGHS, binary assignments (single sourcing) and
-    a supply side (routing columns), and at least one design column free.  Without a supply side the
-    site-assignment structure is the one :mod:`optimizer.strategies.decompose` is made for."""
-    lp = built.lp
-    lanes = built.n_sites + np.arange(len(built.lane_site))
-    design = design_columns(lp, lanes)
-    return (backend.name == "highs" and built.routing.n_cols > 0 and bool(lp.integer[lanes].any())
-            and bool(np.any(lp.col_lower[design] < lp.col_upper[design])))
-
-
 def node_budget(design: np.ndarray) -> int:
     """LP nodes after which the tree hands over to the compact MIP (it then starts from the tree's plan)."""
     return NODE_BUDGET_BASE + NODE_BUDGET_PER_DESIGN * len(design)
@@ -451,7 +440,8 @@ NODE_BUDGET_PER_DESIGN = 20
 
 
 def solve_by_sites(built: BuiltModel, backend: Solver, options: SolveOptions) -> tuple[SolverResult, list[str]]:
-    """Solve the linear-stock model of ``built`` by branching on sites (see :func:`applies`).
+    """Solve the linear-stock model of ``built`` by branching on sites (HiGHS; see
+    :func:`optimizer.strategies.select.sites_unsupported`).
 
     When the tree exceeds its node budget, the compact MIP finishes the solve, warm-started from the
     tree's best plan, within the time left.

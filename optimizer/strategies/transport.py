@@ -2,9 +2,10 @@
 
 With the sites fixed, the rest of the one-echelon model is a transportation problem: an LP
 with fractional shares (multi-sourcing), a generalised assignment MIP with single sourcing.
-The LP is solved by lane pricing: it starts from each unit's ``k`` cheapest lanes to open
-sites, prices the omitted lanes with the LP's duals (reduced cost ``c_j - A_j^T pi``) and adds
-those of negative reduced cost until none is left, so its optimum covers every lane.
+The LP is solved by lane pricing in one hot-started session (:mod:`optimizer.strategies.priced`):
+it starts from each unit's ``k`` cheapest lanes to open sites, prices the omitted lanes with the
+LP's duals (reduced cost ``c_j - A_j^T pi``) and adds those of negative reduced cost until none is
+left, so its optimum covers every lane.
 :func:`local_search` then tries closing, opening and swapping sites, each move costed by that
 LP.  Everything is deterministic: budgets count moves and pricing rounds, not seconds.
 """
@@ -22,18 +23,13 @@ from optimizer import progress
 from optimizer.model.build import BuiltModel
 from optimizer.solvers import get_solver, interrupt
 from optimizer.model.linear import LinearModel
-from optimizer.solvers.base import SolveOptions, SolverResult, Status
+from optimizer.solvers.base import SolveOptions, SolverResult
+from optimizer.strategies.priced import FIRST_LANES, PricedTransport
 from optimizer.strategies.restrict import restrict
 
 #: Costs a set of open sites: ``(objective, x)`` or ``None`` when the set cannot serve the demand.
 Evaluate = Callable[[np.ndarray], "tuple[float, np.ndarray] | None"]
 
-#: Cheapest lanes per assignment unit in the first pricing round.
-FIRST_LANES = 4
-#: Most pricing rounds before every lane of the open sites is added.
-PRICING_ROUNDS = 25
-#: Reduced costs above ``-PRICE_TOL * (1 + |c_j|)`` do not enter.
-PRICE_TOL = 1e-9
 #: MIP gap of the generalised assignment problem (single sourcing) inside the heuristic.
 ASSIGNMENT_GAP = 1e-4
 #: Branch-and-bound nodes of that problem (a deterministic limit: the heuristic needs a good plan, not a proof).
@@ -47,7 +43,7 @@ class TransportSolver:
     Attributes:
         built: The one-echelon model.
         deadline: ``time.monotonic()`` value after which solves stop, or ``None``.
-        lp_solves: Number of LP/MIP solves so far.
+        lp_solves: Number of LP/MIP solves so far (simplex runs of the transportation LP included).
         csc: ``built.lp.A`` in CSC form (column slices of it build every sub-model).
     """
 
@@ -56,6 +52,7 @@ class TransportSolver:
     lp_solves: int = 0
     csc: sp.csc_matrix = field(init=False, repr=False)
     _lane_order: np.ndarray = field(init=False, repr=False)
+    _priced: PricedTransport = field(init=False, repr=False)
     _memo: dict[bytes, tuple[float, np.ndarray, np.ndarray] | None] = field(init=False, repr=False,
                                                                            default_factory=dict)
 
@@ -66,6 +63,7 @@ class TransportSolver:
         C = len(built.lane_site)
         # Lanes by unit, cheapest first (ties by lane index): the pricing's starting columns.
         self._lane_order = np.lexsort((np.arange(C), built.lp.c[S:S + C], built.lane_unit))
+        self._priced = PricedTransport(built, self.csc)
 
     @property
     def single_sourcing(self) -> bool:
@@ -156,44 +154,16 @@ class TransportSolver:
 
     def _priced_lp(self, is_open: np.ndarray) -> tuple[float, np.ndarray] | None:
         """The transportation LP, from the cheapest lanes per unit, adding priced lanes until none pays."""
-        built = self.built
-        lp = built.lp
-        S = built.n_sites
         fixed = self._fixed(is_open)
         if fixed is None:
             return None
         candidates = self._open_lanes(is_open)
-        unit = built.lane_unit[candidates]
+        unit = self.built.lane_unit[candidates]
         rank = np.arange(candidates.size) - np.searchsorted(unit, unit)
-        keep = np.sort(S + candidates[rank < FIRST_LANES])
-        all_open = np.sort(S + candidates)
-        for _ in range(PRICING_ROUNDS + 1):
-            if interrupt.requested():
-                return None
-            sub = restrict(lp, self.csc, keep, fixed, relax=True, name=f"{lp.name}-transport")
-            raw = self._run(sub.lp)
-            if raw.status is Status.INFEASIBLE or raw.x is None:
-                if keep.size == all_open.size or raw.status is not Status.INFEASIBLE:
-                    return None
-                keep = all_open  # the cheapest lanes alone cannot carry the demand: take them all
-                continue
-            if keep.size == all_open.size or raw.row_dual is None:
-                return float(raw.objective), sub.lift(raw.x)
-            entering = self._price(sub.full_duals(raw.row_dual, lp.n_rows), all_open, keep)
-            if entering.size == 0:
-                return float(raw.objective), sub.lift(raw.x)
-            keep = np.union1d(keep, entering)
-        return None
-
-    def _price(self, duals: np.ndarray, all_open: np.ndarray, keep: np.ndarray) -> np.ndarray:
-        """Omitted open lanes of negative reduced cost ``c_j - A_j^T duals``."""
-        omitted = np.setdiff1d(all_open, keep, assume_unique=True)
-        if omitted.size == 0:
-            return omitted
-        c = self.built.lp.c[omitted]
-        reduced = c - self.csc[:, omitted].T @ duals
-        return omitted[reduced < -PRICE_TOL * (1.0 + np.abs(c))]
-
+        before = self._priced.solves
+        solved = self._priced.solve(fixed, candidates, candidates[rank < FIRST_LANES], self.deadline)
+        self.lp_solves += self._priced.solves - before
+        return solved
 
 def repair(evaluate: Evaluate, is_open: np.ndarray, order: np.ndarray) -> tuple[np.ndarray,
                                                                               tuple[float, np.ndarray] | None]:
