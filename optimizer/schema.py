@@ -601,7 +601,7 @@ KEYS: tuple[Key, ...] = (
         description="Penalty of one unit between min and target, as a fraction of the below-min penalty."),
     Key(name="rebalance.excess_rate", type="float", unit="fraction of unit_value per unit", min=0, max=MAX_COST,
         default=_R.excess_rate, description="Penalty of one unit above a site's max: unit_value x this."),
-    Key(name="rebalance.products", type="mapping", default=None, default_doc="none",
+    Key(name="rebalance.products", type="mapping", nullable=True, default=None, default_doc="none",
         description="Per-product overrides: product id -> a mapping of shortage_rate, target_factor and/or "
         "excess_rate, e.g. `ELEC: {shortage_rate: 0.2}`."),
 )
