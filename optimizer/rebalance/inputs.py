@@ -254,7 +254,7 @@ def read_inputs(network: Network, inventory: Path, targets: Path | None = None, 
     frames = [_frame(inv, ("site", "product"))] + ([_frame(tgt, ("site", "product"))] if tgt is not None else [])
     if transit is not None:
         frames.append(_frame(transit, ("to", "product")).rename(columns={"to": "site"}))
-    used = set(pd.concat(frames)["product"])
+    used = set(pd.concat(frames)["product"].unique().tolist())
     products = pd.Index([p for p in network.products.index if p in used], dtype=object)
     sites = pd.Index([s for s in network.sites.index if s in participating], dtype=object)
     rates = _penalties(network, products, problems)

@@ -45,29 +45,30 @@ def transfer_table(plan: Plan, inputs: RebalanceInputs, graph: TransferGraph) ->
     """transfers.csv as a table: one row per (origin, destination, product, path), in site and product order."""
     if not len(plan.transfers):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in TRANSFER_COLUMNS})
-    rows = plan.transfers.groupby(["k", "o", "d", "edges"], sort=False, as_index=False)["quantity"].sum()
+    path_id, paths = pd.factorize(plan.transfers["edges"])  # few distinct paths: strings built once each
+    rows = plan.transfers[["k", "o", "d"]].assign(p=path_id, quantity=plan.transfers["quantity"])
+    rows = rows.groupby(["k", "o", "d", "p"], sort=False, as_index=False)["quantity"].sum()
     rows = rows.sort_values(["o", "d", "k"], kind="stable")
     edges = graph.edges
     cost_per_volume = edges["cost_per_volume"].to_numpy(dtype=float)
     transit = edges["transit_days"].to_numpy(dtype=float)
     modes = edges["mode"].to_numpy(dtype=object)
     heads = edges["to"].to_numpy(dtype=object)
+    tails = edges["from"].to_numpy(dtype=object)
+    path_text = np.array([" > ".join([tails[p[0]], *heads[list(p)]]) for p in paths], dtype=object)
+    mode_text = np.array([" > ".join(modes[list(p)]) for p in paths], dtype=object)
+    path_cost = np.array([cost_per_volume[list(p)].sum() for p in paths])
+    path_days = np.array([float(transit[list(p)].sum()) for p in paths])
     sites = np.asarray(inputs.sites, dtype=object)
-    paths = rows["edges"].tolist()
+    o, d, k, p = (rows[c].to_numpy() for c in ("o", "d", "k", "p"))
     quantity = rows["quantity"].to_numpy(dtype=float)
-    volume = inputs.volume[rows["k"].to_numpy()]
-    per_volume = np.array([cost_per_volume[list(p)].sum() for p in paths])
     frame = pd.DataFrame({
-        "from": sites[rows["o"].to_numpy()], "to": sites[rows["d"].to_numpy()],
-        "product": np.asarray(inputs.products, dtype=object)[rows["k"].to_numpy()],
-        "quantity": quantity.astype(np.int64), "cost": quantity * volume * per_volume,
-        "path": [" > ".join([sites[o], *heads[list(p)]]) for o, p in zip(rows["o"], paths)],
-        "modes": [" > ".join(modes[list(p)]) for p in paths],
-        "transit_days": [float(transit[list(p)].sum()) for p in paths],
+        "from": sites[o], "to": sites[d], "product": np.asarray(inputs.products, dtype=object)[k],
+        "quantity": quantity.astype(np.int64), "cost": quantity * inputs.volume[k] * path_cost[p],
+        "path": path_text[p], "modes": mode_text[p], "transit_days": path_days[p],
     }, columns=list(TRANSFER_COLUMNS))
-    rows_order = np.lexsort((frame["path"].to_numpy(dtype=str), rows["k"].to_numpy(), rows["d"].to_numpy(),
-                             rows["o"].to_numpy()))
-    return frame.iloc[rows_order].reset_index(drop=True)
+    rank = np.unique(path_text.astype(str), return_inverse=True)[1].ravel()  # path order by its text
+    return frame.iloc[np.lexsort((rank[p], k, d, o))].reset_index(drop=True)
 
 
 def csv_text(table: pd.DataFrame) -> str:
