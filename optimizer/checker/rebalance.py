@@ -124,20 +124,31 @@ def _penalty(final: np.ndarray, minimum: np.ndarray, target: np.ndarray, maximum
 
 def _hops(transfers: pd.DataFrame, bad: list[str]) -> pd.DataFrame:
     """One row per hop of every transfer: ``row``, ``a``, ``b``, ``mode``, ``product``, ``quantity``."""
-    rows, a, b, mode = [], [], [], []
-    for n, (frm, to, path, modes) in enumerate(zip(transfers["from"].astype(str), transfers["to"].astype(str),
-                                                   transfers["path"].astype(str), transfers["modes"].astype(str))):
-        nodes = [x.strip() for x in path.split(">")]
-        ways = [x.strip() for x in modes.split(">")]
-        if nodes[0] != frm or nodes[-1] != to or len(ways) != len(nodes) - 1:
-            bad.append(f"transfer {frm} -> {to}: path '{path}' with modes '{modes}' does not lead from {frm} to {to}")
-            continue
-        rows += [n] * len(ways)
+    frm, to = transfers["from"].astype(str).to_numpy(), transfers["to"].astype(str).to_numpy()
+    path, modes = transfers["path"].astype(str).to_numpy(), transfers["modes"].astype(str).to_numpy()
+    which, routes = pd.MultiIndex.from_arrays([path, modes]).factorize()  # each distinct route split once
+    first, last, a, b, mode, count = [], [], [], [], [], []
+    for route, ways_text in routes:
+        nodes = [x.strip() for x in route.split(">")]
+        ways = [x.strip() for x in ways_text.split(">")]
+        first.append(nodes[0])
+        last.append(nodes[-1])
+        count.append(len(ways) if len(ways) == len(nodes) - 1 else -1)
         a += nodes[:-1]
         b += nodes[1:]
         mode += ways
-    rows_array = np.asarray(rows, dtype=np.int64)
-    return pd.DataFrame({"row": rows_array, "a": a, "b": b, "mode": mode,
+    count_array = np.asarray(count, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(np.maximum(count_array, 0))])
+    ok = (count_array[which] >= 0) & (np.asarray(first, dtype=object)[which] == frm) & \
+        (np.asarray(last, dtype=object)[which] == to)
+    bad += [f"transfer {f} -> {t}: path '{r}' with modes '{m}' does not lead from {f} to {t}"
+            for f, t, r, m in zip(frm[~ok], to[~ok], path[~ok], modes[~ok])]
+    hops = np.where(ok, count_array[which], 0)
+    rows_array = np.repeat(np.arange(len(transfers), dtype=np.int64), hops)
+    within = np.arange(len(rows_array)) - np.repeat(np.cumsum(hops) - hops, hops)
+    at = starts[which[rows_array]] + within
+    return pd.DataFrame({"row": rows_array, "a": np.asarray(a, dtype=object)[at],
+                         "b": np.asarray(b, dtype=object)[at], "mode": np.asarray(mode, dtype=object)[at],
                          "product": transfers["product"].astype(str).to_numpy()[rows_array],
                          "quantity": transfers["quantity"].to_numpy(dtype=float)[rows_array]})
 

@@ -113,25 +113,35 @@ def _reasons(plan: Plan, inputs: RebalanceInputs, dist: np.ndarray) -> tuple[lis
         decided = moved
     shortfalls, excesses = [], []
     short_i, short_k = np.nonzero(final < inputs.target)
-    for i, k in zip(short_i.tolist(), short_k.tolist()):
-        givers = spare[:, k].copy()
-        givers[i] = False
-        record: dict[str, Any] = {"site": inputs.sites[i], "product": inputs.products[k], "final": float(final[i, k]),
-                                  "min": float(inputs.minimum[i, k]), "target": float(inputs.target[i, k]),
-                                  "short_of_min": float(max(0.0, inputs.minimum[i, k] - final[i, k])),
-                                  "short_of_target": float(inputs.target[i, k] - final[i, k])}
-        if not givers.any():
-            record["reason"] = "no_stock"
-        elif not np.isfinite(dist[givers, i]).any():
-            record["reason"] = "unreachable"
-        else:
-            cost = dist[givers, i] * inputs.volume[k]
-            saved = rate[i, k] + np.where(over[givers, k], inputs.excess[k], 0.0)
-            best = int(np.argmax(saved - cost))
-            record["transfer_cost"] = float(cost[best])
-            record["penalty_saved"] = float(saved[best])
-            pays = saved[best] - cost[best] > PAYS_TOLERANCE
-            record["reason"] = "interrupted" if not decided[k] else BLOCKED_BY[plan.engine] if pays else "not_worth"
+    reason = np.full(len(short_i), "", dtype=object)
+    cost_best, saved_best = np.full(len(short_i), np.nan), np.full(len(short_i), np.nan)
+    by_product = np.argsort(short_k, kind="stable")
+    bounds = np.flatnonzero(np.diff(short_k[by_product], prepend=-1, append=-1))
+    for lo, hi in zip(bounds[:-1], bounds[1:]):  # per product: its deficits against its givers at once
+        at = by_product[lo:hi]
+        k, sinks = int(short_k[at[0]]), short_i[at]
+        givers = np.flatnonzero(spare[:, k])  # never a deficit site itself
+        if not len(givers):
+            reason[at] = "no_stock"
+            continue
+        cost = dist[np.ix_(givers, sinks)] * inputs.volume[k]
+        saved = rate[sinks, k][None, :] + np.where(over[givers, k], inputs.excess[k], 0.0)[:, None]
+        best = np.argmax(saved - cost, axis=0)
+        column = np.arange(len(sinks))
+        cost_best[at], saved_best[at] = cost[best, column], saved[best, column]
+        pays = saved_best[at] - cost_best[at] > PAYS_TOLERANCE
+        reason[at] = np.where(~decided[k], "interrupted", np.where(pays, BLOCKED_BY[plan.engine], "not_worth"))
+        reason[at[~np.isfinite(cost).any(axis=0)]] = "unreachable"
+    columns = (final[short_i, short_k], inputs.minimum[short_i, short_k], inputs.target[short_i, short_k])
+    for i, k, left, low, goal, why, cost_k, saved_k in zip(
+            short_i.tolist(), short_k.tolist(), *(c.astype(float).tolist() for c in columns), reason.tolist(),
+            cost_best.tolist(), saved_best.tolist()):
+        record: dict[str, Any] = {"site": inputs.sites[i], "product": inputs.products[k], "final": left,
+                                  "min": low, "target": goal, "short_of_min": max(0.0, low - left),
+                                  "short_of_target": goal - left}
+        if why not in ("no_stock", "unreachable"):
+            record["transfer_cost"], record["penalty_saved"] = cost_k, saved_k
+        record["reason"] = why
         shortfalls.append(record)
     over_i, over_k = np.nonzero(over & (inputs.excess[None, :] > 0))
     for i, k in zip(over_i.tolist(), over_k.tolist()):
