@@ -300,3 +300,45 @@ def test_checker_flags_hops_that_are_not_links_and_wrong_costs(tmp_path):
     assert not report.ok and any("X > C" in v for v in report.violations)
     report = check_rebalance(network, plan.assign(cost=[19.0]), stock, 1.0, costs)
     assert not report.ok and any("recomputed" in v for v in report.violations)
+
+
+def test_worker_processes_and_batches_do_not_change_the_plan(tmp_path, monkeypatch):
+    """The min-cost flow's batches are fixed by the product order: forked workers give the same plan,
+    and the summary's reasons and the transfers are those of one process."""
+    import numpy as np
+
+    from benchmarks.suites.rebalance import write_case
+    from optimizer.rebalance import engine
+    from optimizer.rebalance.inputs import read_inputs
+    from optimizer.rebalance.summary import csv_text, transfer_table
+
+    write_case(tmp_path, 12, 40, capacitated=False)
+    network = read_dataset(tmp_path / "data")
+    inputs = read_inputs(network, tmp_path / "inventory.csv", tmp_path / "targets.csv")
+    graph = build_graph(network, inputs.sites, 1.0)
+    monkeypatch.setattr(engine, "BATCH_ARCS", 1)  # one product per batch: many tasks
+    products = engine.active_products(inputs)
+    alone, forked = (engine._solve_flows(inputs, graph, products, workers=w) for w in (1, 2))
+    assert len(alone.transfers) > 20
+    assert csv_text(transfer_table(alone, inputs, graph)) == csv_text(transfer_table(forked, inputs, graph))
+    assert np.array_equal(alone.final, forked.final)
+
+
+def test_plain_csv_texts_read_as_the_csv_module_reads_them(tmp_path):
+    """The reader's fast path (no quotes, no blanks) gives the same columns as the csv module's path."""
+    import numpy as np
+
+    from optimizer.io import csvtable
+    from optimizer.schema import INVENTORY
+
+    text = "site,product,on_hand\nA,P1,3\nB,P1,0.5e1\nC,P2,\nD,P2,-1\nE,P3,1_0\n"
+    for name, body in (("plain.csv", text), ("crlf.csv", text.replace("\n", "\r\n")),
+                       ("quoted.csv", text.replace("A,", '"A",'))):
+        problems: list = []
+        path = tmp_path / name
+        path.write_bytes(body.encode())
+        parsed = csvtable.parse_table(INVENTORY, path, name, problems)
+        assert (csvtable._plain_cells(body) is None) == (name == "quoted.csv")
+        assert list(parsed.values["site"]) == ["A", "B", "C", "D", "E"]
+        assert np.array_equal(parsed.values["on_hand"], [3, 5, np.nan, np.nan, np.nan], equal_nan=True)
+        assert sorted(p.line for p in problems) == [4, 5, 6], problems

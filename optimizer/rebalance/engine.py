@@ -28,8 +28,12 @@ function modelled by one band per piece, filled in order.  Three engines, chosen
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +51,14 @@ from optimizer.solvers.base import SolveOptions, Status, Termination
 COST_SCALE = 1e4
 #: Arcs per SimpleMinCostFlow instance (products are batched up to this many arcs).
 BATCH_ARCS = 40_000  # small instances solve faster per arc (cache); 10,000 products are ~1,000 calls
+#: Most worker processes of the min-cost flow (the issue's target machine has 2 cores).
+MAX_WORKERS = 2
+#: Fewer products than this are decided in the calling process (a fork costs more than it saves).
+PARALLEL_PRODUCTS = 500
+#: Tasks per worker process (smaller tasks: a finer interrupt, a more even load).
+TASKS_PER_WORKER = 8
+#: What the worker processes decide on: (inputs, graph, products per batch), set while they run.
+_FLOW_STATE: tuple[RebalanceInputs, TransferGraph, int] | None = None
 #: Columns of the transfers table (transfers.csv), in order.
 TRANSFER_COLUMNS = ("from", "to", "product", "quantity", "cost", "path", "modes", "transit_days")
 
@@ -210,31 +222,103 @@ def _segments(inputs: RebalanceInputs, ks: np.ndarray) -> tuple[np.ndarray, ...]
     return give, rates, take, rates
 
 
-def _solve_flows(inputs: RebalanceInputs, graph: TransferGraph, products: np.ndarray) -> Plan:
+def _solve_flows(inputs: RebalanceInputs, graph: TransferGraph, products: np.ndarray,
+                 workers: int | None = None) -> Plan:
     """One min-cost flow per product, batched into OR-Tools instances (see the module docstring).
 
     Per product: a source ``S`` gives through each site's give bands (cost: the penalty the unit
     leaves behind), units travel over the cheapest edge of each linked pair, and reach a sink
     ``T`` through the receive bands (cost: minus the penalty they save); a bypass ``S -> T``
     carries what is not moved.  Costs are shifted to be non-negative (a constant per unit).
+
+    The batches are fixed by the product order alone (:data:`BATCH_ARCS`); with ``workers`` > 1
+    (default: :func:`flow_workers`) groups of whole batches run in forked worker processes and
+    are joined in order, so the plan is the same whatever the number of workers.
+    """
+    n = len(inputs.sites)
+    per_product = len(graph.cheapest()) + 2 * n * len(BANDS) + 1
+    batch = max(1, BATCH_ARCS // max(per_product, 1))
+    starts = list(range(0, len(products), batch))
+    workers = flow_workers(len(products)) if workers is None else workers
+    per_task = 1 if workers == 1 else max(1, -(-len(starts) // (TASKS_PER_WORKER * workers)))
+    tasks = [products[starts[t]:starts[t] + per_task * batch] for t in range(0, len(starts), per_task)]
+    global _FLOW_STATE
+    _FLOW_STATE = (inputs, graph, batch)
+    paths: dict[tuple[int, ...], int] = {}
+    parts: list[tuple[np.ndarray, ...]] = []
+    messages: list[str] = []
+    termination = Termination.OPTIMAL
+    decided = 0
+    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 and len(tasks) > 1 else None
+    try:
+        results = pool.imap(_flow_task, tasks) if pool is not None else map(_flow_task, tasks)
+        for ks in tasks:
+            result = _next_result(results, pool)
+            if result is None:
+                termination = Termination.INTERRUPTED
+                messages.append(f"interrupted: {decided} of {len(products)} products decided, "
+                                "the others keep their stock")
+                break
+            o, d, k, q, path_index, task_paths = result
+            ids = np.array([paths.setdefault(path, len(paths)) for path in task_paths], dtype=np.int64)
+            parts.append((o, d, k, q, ids[path_index]))
+            decided += len(ks)
+    finally:
+        _FLOW_STATE = None
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    transfers = _flow_frame(parts, list(paths))
+    return Plan("min_cost_flow", Status.FEASIBLE.value if termination is Termination.INTERRUPTED
+                else Status.OPTIMAL.value, termination.value, transfers, _final(inputs, transfers),
+                np.zeros(graph.n_edges), messages=messages)
+
+
+def flow_workers(n_products: int) -> int:
+    """Worker processes of the min-cost flow: the CPUs this process may use (at most
+    :data:`MAX_WORKERS`), or 1 below :data:`PARALLEL_PRODUCTS` products."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cpus)) if n_products >= PARALLEL_PRODUCTS else 1
+
+
+def _next_result(results: Iterator, pool: Any) -> tuple | None:
+    """The next task's result, or None when an interrupt was requested first."""
+    while not interrupt.requested():
+        if pool is None:
+            return next(results)
+        try:
+            return results.next(timeout=interrupt.POLL_SECONDS)
+        except multiprocessing.TimeoutError:
+            continue
+    return None
+
+
+def _flow_frame(parts: list[tuple[np.ndarray, ...]], paths: list[tuple[int, ...]]) -> pd.DataFrame:
+    """The transfers of the decided tasks (``edges``: the path's tuple, shared by equal paths)."""
+    if not parts or not sum(len(part[0]) for part in parts):
+        return _empty_transfers()
+    o, d, k, q, ids = (np.concatenate(column) for column in zip(*parts))
+    edges = np.empty(len(paths), dtype=object)
+    edges[:] = paths
+    return pd.DataFrame({"o": o, "d": d, "k": k, "quantity": q, "edges": edges[ids]})
+
+
+def _flow_task(products: np.ndarray) -> tuple:
+    """The transfers of ``products`` (whole batches), as arrays; runs in a worker process or inline.
+
+    Returns:
+        origin, destination, product, quantity, index of the path in the list of paths, paths.
     """
     from ortools.graph.python import min_cost_flow
 
+    inputs, graph, batch = _FLOW_STATE
     n = len(inputs.sites)
     best = graph.cheapest()
     best_edge = best.tolist()
     tail, head = graph.tail[best], graph.head[best]
     edge_cost = graph.edges["cost_per_volume"].to_numpy(dtype=float)[best]
-    per_product = len(best) + 2 * n * len(BANDS) + 1
-    batch = max(1, BATCH_ARCS // max(per_product, 1))
     rows: list[tuple[int, int, int, float, tuple[int, ...]]] = []
-    messages: list[str] = []
-    termination = Termination.OPTIMAL
     for first in range(0, len(products), batch):
-        if interrupt.requested():
-            termination = Termination.INTERRUPTED
-            messages.append(f"interrupted: {first} of {len(products)} products decided, the others keep their stock")
-            break
         ks = products[first:first + batch]
         give, give_rate, take, take_rate = _segments(inputs, ks)
         useful = (give.sum(axis=(1, 2)) > 0) & (take.sum(axis=(1, 2)) > 0)
@@ -275,10 +359,12 @@ def _solve_flows(inputs: RebalanceInputs, graph: TransferGraph, products: np.nda
             k = int(ks[j])
             rows += [(o, d, k, q, tuple([best_edge[e] for e in path]))
                      for o, d, q, path in decompose(n, tail, head, flow[j].astype(float))]
-    transfers = _frame(rows)
-    return Plan("min_cost_flow", Status.FEASIBLE.value if termination is Termination.INTERRUPTED
-                else Status.OPTIMAL.value, termination.value, transfers, _final(inputs, transfers),
-                np.zeros(graph.n_edges), messages=messages)
+    if not rows:
+        return tuple(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.int64, float, np.int64)) + ([],)
+    o, d, k, q, path = zip(*rows)
+    path_index, paths = pd.factorize(pd.Series(path, dtype=object))
+    return (np.array(o, dtype=np.int64), np.array(d, dtype=np.int64), np.array(k, dtype=np.int64),
+            np.array(q, dtype=float), path_index.astype(np.int64), list(paths))
 
 
 def _solve_program(inputs: RebalanceInputs, graph: TransferGraph, products: np.ndarray, options: Options,
