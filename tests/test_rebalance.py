@@ -342,3 +342,27 @@ def test_plain_csv_texts_read_as_the_csv_module_reads_them(tmp_path):
         assert list(parsed.values["site"]) == ["A", "B", "C", "D", "E"]
         assert np.array_equal(parsed.values["on_hand"], [3, 5, np.nan, np.nan, np.nan], equal_nan=True)
         assert sorted(p.line for p in problems) == [4, 5, 6], problems
+
+
+def test_settled_bands_keep_the_lp_optimum(tmp_path, monkeypatch):
+    """The LP without the bands settled beforehand has the same optimum (and more columns)."""
+    import numpy as np
+
+    from benchmarks.suites.rebalance import write_case
+    from optimizer.rebalance import engine
+    from optimizer.rebalance.inputs import read_inputs
+    from optimizer.solvers import get_solver
+    from optimizer.solvers.base import SolveOptions
+
+    write_case(tmp_path, 12, 30, capacitated=True)
+    network = read_dataset(tmp_path / "data")
+    inputs = read_inputs(network, tmp_path / "inventory.csv", tmp_path / "targets.csv")
+    graph = build_graph(network, inputs.sites, 1.0)
+    products, docks = engine.active_products(inputs), np.full((2, len(inputs.sites)), np.inf)
+    settled, _ = engine._build(inputs, graph, products, engine.Options(), docks, False)
+    monkeypatch.setattr(engine, "_settled_bands", lambda inputs, products, caps, rates: (
+        caps, np.zeros(caps.shape[:2]), 0.0))
+    full, _ = engine._build(inputs, graph, products, engine.Options(), docks, False)
+    assert settled.A.shape[1] < full.A.shape[1]
+    optima = [get_solver("highs").solve(model, SolveOptions(threads=1)).objective for model in (settled, full)]
+    assert optima[0] == pytest.approx(optima[1], rel=1e-9)

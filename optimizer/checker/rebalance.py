@@ -173,7 +173,7 @@ def check_rebalance(network: Network, transfers: pd.DataFrame, stock: pd.DataFra
         The verdict with every violation found and the recomputed costs.
     """
     bad: list[str] = []
-    sites = sorted(set(stock["site"]))
+    sites = sorted(set(stock["site"].unique().tolist()))
     links = _links(network, sites)
     products = network.products
     volume = products["volume"].astype(float)
@@ -227,7 +227,7 @@ def check_rebalance(network: Network, transfers: pd.DataFrame, stock: pd.DataFra
         use = np.isfinite(link["truck_capacity"].to_numpy()) & (link["truck_cost"].to_numpy() > 0)
         trucks = float((np.ceil(by_link.to_numpy()[use] / link["truck_capacity"].to_numpy()[use] - 1e-9)
                         * link["truck_cost"].to_numpy()[use]).sum())
-    rates = _rates(network, sorted(set(stock["product"]))).reindex(stock["product"])
+    rates = _rates(network, sorted(set(stock["product"].unique().tolist()))).reindex(stock["product"])
     parts = _penalty(final, stock["min"].to_numpy(dtype=float), stock["target"].to_numpy(dtype=float),
                      stock["max"].to_numpy(dtype=float), rates)
     costs = {"transfer": float(cost.sum()), "trucks": trucks, "penalty_below_min": float(parts[0]),

@@ -107,12 +107,14 @@ def _plain_cells(text: str) -> tuple[np.ndarray, np.ndarray] | None:
     """
     text = text.replace("\r\n", "\n") if "\r" in text else text
     text = text[:-1] if text.endswith("\n") else text
-    if not text or _NOT_PLAIN.search(text) is not None:
+    if not text or any(c in text for c in '"\0\r \t') or not text.isascii() and _NOT_PLAIN.search(text):
         return None
     data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    if (data < 32).sum() != text.count("\n"):  # a control character such as a form feed (whitespace to strip)
+        return None
     ends = np.flatnonzero(data == ord("\n"))
-    commas = np.cumsum(data == ord(","))
-    per_line = np.diff(np.concatenate([[0], commas[ends], [commas[-1]]]))
+    commas = np.flatnonzero(data == ord(","))
+    per_line = np.diff(np.searchsorted(commas, np.concatenate([[0], ends, [len(data)]])))
     length = np.diff(np.concatenate([[-1], ends, [len(data)]])) - 1
     if (per_line != per_line[0]).any() or (length == per_line).any():  # a line of another width, or blank
         return None

@@ -59,6 +59,9 @@ PARALLEL_PRODUCTS = 500
 TASKS_PER_WORKER = 8
 #: What the worker processes decide on: (inputs, graph, products per batch), set while they run.
 _FLOW_STATE: tuple[RebalanceInputs, TransferGraph, int] | None = None
+#: HiGHS's algorithm for the multi-commodity LP: interior point (then crossover to a vertex); at 200 sites
+#: x 1,000 products (a million columns) dual simplex does not finish within 600 s.
+LP_METHOD = "ipm"
 #: Columns of the transfers table (transfers.csv), in order.
 TRANSFER_COLUMNS = ("from", "to", "product", "quantity", "cost", "path", "modes", "transit_days")
 
@@ -372,7 +375,9 @@ def _solve_program(inputs: RebalanceInputs, graph: TransferGraph, products: np.n
     """The multi-commodity LP or MIP over every edge (see the module docstring)."""
     model, layout = _build(inputs, graph, products, options, docks, engine == "mip")
     threads = 1  # deterministic
-    result = get_solver("highs").solve(model, SolveOptions(time_limit=options.time_limit, threads=threads))
+    method = None if engine == "mip" else LP_METHOD
+    result = get_solver("highs").solve(model, SolveOptions(time_limit=options.time_limit, threads=threads,
+                                                           lp_method=method))
     termination = result.termination.value if result.termination is not None else "numerical"
     n_e, m = graph.n_edges, len(products)
     if not result.status.has_plan:
@@ -408,6 +413,38 @@ def _solve_program(inputs: RebalanceInputs, graph: TransferGraph, products: np.n
                 messages=messages)
 
 
+def _settled_bands(inputs: RebalanceInputs, products: np.ndarray, caps: np.ndarray, rates: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, float]:
+    """The bands an LP optimum need not decide, settled beforehand (the LP keeps its optimum, with
+    far fewer columns).
+
+    Transfers cost >= 0, so a band wholly below a site's starting stock whose rate is at least the
+    best rate any site could receive at is never given from (it stays full), and a band wholly
+    above the start whose rate is at most the least rate any site could give at is never filled.
+    Not for the MIP (whole packs may need units from such a band).
+
+    Args:
+        inputs: The run's arrays.
+        products: The products of the model.
+        caps, rates: Band capacities and rates, (m, n, B).
+
+    Returns:
+        The capacities left to decide (settled bands 0), the units kept in full bands per (product,
+        site), (m, n), and the penalty those units save (currency).
+    """
+    edges = band_edges(inputs.minimum[:, products], inputs.target[:, products],
+                       inputs.maximum[:, products]).transpose(1, 0, 2)
+    lo, hi = edges[..., :-1], edges[..., 1:]
+    start = (inputs.on_hand + inputs.arriving)[:, products].T.astype(float)[..., None]
+    has = caps > 0
+    best_take = np.where(has & (hi > start), rates, -np.inf).max(axis=(1, 2))[:, None, None]
+    least_give = np.where(has & (lo < start), rates, np.inf).min(axis=(1, 2))[:, None, None]
+    full = has & (hi <= start) & (rates >= best_take)
+    empty = has & (lo >= start) & (rates <= least_give)
+    held = np.where(full, caps, 0.0)
+    return np.where(full | empty, 0.0, caps), held.sum(axis=2), float((rates * held).sum())
+
+
 def _build(inputs: RebalanceInputs, graph: TransferGraph, products: np.ndarray, options: Options,
            docks: np.ndarray, mip: bool) -> tuple[LinearModel, dict]:
     """The LP / MIP of the products in ``products`` (see the module docstring), and where its columns are.
@@ -418,6 +455,9 @@ def _build(inputs: RebalanceInputs, graph: TransferGraph, products: np.ndarray, 
     n, n_e, m = len(inputs.sites), graph.n_edges, len(products)
     caps, rates = band_capacities(inputs)
     caps, rates = caps[:, products, :].transpose(1, 0, 2), rates[:, products, :].transpose(1, 0, 2)  # (m, n, B)
+    kept, kept_saved = np.zeros((m, n)), 0.0
+    if not mip:
+        caps, kept, kept_saved = _settled_bands(inputs, products, caps, rates)
     packs = inputs.pack_size[products].astype(float)
     volume = inputs.volume[products]
     total = inputs.on_hand[:, products].sum(axis=0).astype(float)
@@ -441,7 +481,7 @@ def _build(inputs: RebalanceInputs, graph: TransferGraph, products: np.ndarray, 
     rows = [np.concatenate([x_k * n + graph.tail[x_e], x_k * n + graph.head[x_e], kk * n + ii])]
     cols = [np.concatenate([np.arange(m * n_e), np.arange(m * n_e), m * n_e + np.arange(n_y)])]
     vals = [np.concatenate([packs[x_k], -packs[x_k], np.ones(n_y)])]
-    on_hand = inputs.on_hand[:, products].T.astype(float).ravel()
+    on_hand = (inputs.on_hand[:, products].T - kept).ravel()
     lower, upper = [on_hand], [on_hand]
     row = m * n
     units = packs[x_k]
@@ -517,6 +557,7 @@ def _build(inputs: RebalanceInputs, graph: TransferGraph, products: np.ndarray, 
     parts = penalty(start, inputs.minimum, inputs.target, inputs.maximum, inputs.shortage[None, :],
                     inputs.below_target[None, :], inputs.excess[None, :])
     offset = float(sum(parts[part].sum() for part in ("below_min", "below_target", "excess")))
+    offset -= kept_saved
     model = LinearModel(c=np.concatenate(blocks_c), A=matrix, row_lower=np.concatenate(lower).astype(float),
                         row_upper=np.concatenate(upper).astype(float), col_lower=np.concatenate(blocks_lo),
                         col_upper=np.concatenate(blocks_hi), integer=np.concatenate(blocks_int), offset=offset,

@@ -156,14 +156,18 @@ def _penalties(network: Network, products: pd.Index, problems: list[Problem]) ->
             "excess": unit_value * rates["excess_rate"]}
 
 
-def _grid(frame: pd.DataFrame, column: str, sites: pd.Index, products: pd.Index, fill: float) -> np.ndarray:
-    """A (site, product) matrix of one column of a (site, product) table; ``fill`` where no row."""
-    out = np.full((len(sites), len(products)), fill, dtype=float)
-    if len(frame):
-        i, k = sites.get_indexer(frame["site"]), products.get_indexer(frame["product"])
-        keep = (i >= 0) & (k >= 0)
-        out[i[keep], k[keep]] = 0.0
-        np.add.at(out, (i[keep], k[keep]), frame[column].to_numpy(dtype=float)[keep])
+def _grids(frame: pd.DataFrame, fills: dict[str, float], sites: pd.Index, products: pd.Index
+           ) -> dict[str, np.ndarray]:
+    """(site, product) matrices of columns of a (site, product) table, each with its ``fill`` where no row."""
+    i, k = sites.get_indexer(frame["site"]), products.get_indexer(frame["product"])  # once for all columns
+    keep = (i >= 0) & (k >= 0)
+    out = {}
+    for column, fill in fills.items():
+        grid = np.full((len(sites), len(products)), fill, dtype=float)
+        if len(frame):
+            grid[i[keep], k[keep]] = 0.0
+            np.add.at(grid, (i[keep], k[keep]), frame[column].to_numpy(dtype=float)[keep])
+        out[column] = grid
     return out
 
 
@@ -186,8 +190,8 @@ def pooled_targets(network: Network, sites: pd.Index, products: pd.Index) -> tup
     demand = network.demand.assign(site=region_site.reindex(network.demand["region"]).to_numpy(),
                                    variance=network.demand["std"] ** 2)
     grouped = demand.groupby(["site", "product"])[["quantity", "variance"]].sum().reset_index()
-    mean = _grid(grouped, "quantity", sites, products, 0.0)
-    variance = _grid(grouped, "variance", sites, products, 0.0)
+    grids = _grids(grouped, {"quantity": 0.0, "variance": 0.0}, sites, products)
+    mean, variance = grids["quantity"], grids["variance"]
     params = stock.product_parameters(network).reindex(products)
     lead = network.sites["lead_time_days"].reindex(sites).to_numpy(dtype=float) \
         if "lead_time_days" in network.sites.columns else np.full(len(sites), np.nan)
@@ -260,19 +264,18 @@ def read_inputs(network: Network, inventory: Path, targets: Path | None = None, 
     rates = _penalties(network, products, problems)
     if problems:
         raise InputError(problems)
-    on_hand = _grid(_frame(inv, ("site", "product", "on_hand")), "on_hand", sites, products, 0.0)
+    on_hand = _grids(_frame(inv, ("site", "product", "on_hand")), {"on_hand": 0.0}, sites, products)["on_hand"]
     arriving = np.zeros_like(on_hand)
     if transit is not None:
         rows = _frame(transit, ("to", "product", "quantity", "arrival_days")).rename(columns={"to": "site"})
         rows = rows[rows["arrival_days"] <= run_days]
-        arriving = _grid(rows.groupby(["site", "product"], as_index=False)["quantity"].sum(), "quantity",
-                         sites, products, 0.0)
+        arriving = _grids(rows.groupby(["site", "product"], as_index=False)["quantity"].sum(), {"quantity": 0.0},
+                          sites, products)["quantity"]
     if tgt is not None:
         rows = _frame(tgt, ("site", "product", "target", "min", "max"))
         rows["min"] = rows["min"].where(~rows["min"].isna(), rows["target"])
-        target = _grid(rows, "target", sites, products, 0.0)
-        minimum = _grid(rows, "min", sites, products, 0.0)
-        maximum = _grid(rows, "max", sites, products, np.inf)
+        grids = _grids(rows, {"target": 0.0, "min": 0.0, "max": np.inf}, sites, products)
+        target, minimum, maximum = grids["target"], grids["min"], grids["max"]
         maximum[np.isnan(maximum)] = np.inf  # inf - inf on a listed row with max blank
         source = "targets.csv"
     else:

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 import numpy as np
@@ -192,4 +194,34 @@ def summary_document(plan: Plan, inputs: RebalanceInputs, graph: TransferGraph, 
 
 def summary_text(document: dict[str, Any], transfers_sha256: str) -> str:
     """summary.json's text: the document plus ``transfers_sha256`` (of transfers.csv's bytes)."""
-    return json.dumps({**document, "transfers_sha256": transfers_sha256}, indent=1, allow_nan=False) + "\n"
+    document = {**document, "transfers_sha256": transfers_sha256}
+    lists = {key: document[key] for key in RECORD_LISTS if document.get(key)}
+    text = json.dumps({**document, **{key: [] for key in lists}}, indent=1, allow_nan=False) + "\n"
+    for key, records in lists.items():  # the long lists of flat records, written as json.dumps(indent=1) would
+        text = text.replace(f"\n {json.dumps(key)}: [],", f"\n {json.dumps(key)}: [\n{_records_text(records)}\n ],", 1)
+    return text
+
+
+#: The summary's lists of flat records (one per deficit or excess left), written by :func:`_records_text`.
+RECORD_LISTS = ("shortfalls", "excess")
+
+
+def _records_text(records: list[dict[str, Any]]) -> str:
+    """Flat records as items of a top-level list in ``json.dumps(..., indent=1)`` (text, numbers, None)."""
+    key_text: dict[str, str] = {}
+
+    def value(v: Any) -> str:
+        if type(v) is float:
+            if not math.isfinite(v):
+                raise ValueError(f"Out of range float values are not JSON compliant: {v!r}")
+            return float.__repr__(v)
+        if type(v) is str:
+            return encode_basestring_ascii(v)
+        return json.dumps(v, allow_nan=False)
+
+    def item(record: dict[str, Any]) -> str:
+        return "  {\n" + ",\n".join(
+            f"   {key_text.get(k) or key_text.setdefault(k, encode_basestring_ascii(k))}: {value(v)}"
+            for k, v in record.items()) + "\n  }"
+
+    return ",\n".join(map(item, records))

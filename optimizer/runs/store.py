@@ -634,7 +634,11 @@ def _insert(conn: Connection, record: RunRecord, created: datetime) -> int:
         "versions": _json_safe(dict(record.versions)) or None,
     }
     run_id = int(conn.execute(_runs.insert().returning(_runs.c.run_id), row).scalar_one())
-    if record.flows:
+    if record.flows and conn.dialect.name == "sqlite":  # tuples straight to the driver (sa.JSON stores JSON text)
+        conn.exec_driver_sql('INSERT INTO run_flows (run_id, "from", "to", product, quantity, extra) VALUES '
+                             "(?, ?, ?, ?, ?, ?)", [(r["run_id"], r["from"], r["to"], r["product"], r["quantity"],
+                                                     json.dumps(r["extra"])) for r in _flow_rows(run_id, record.flows)])
+    elif record.flows:
         conn.execute(_flows.insert(), list(_flow_rows(run_id, record.flows)))
     return run_id
 
@@ -644,7 +648,13 @@ def _flow_rows(run_id: int, flows: list[dict[str, Any]]) -> Iterator[dict[str, A
     for flow in flows:
         extra = {k: v for k, v in flow.items() if k not in FLOW_FIELDS}
         yield {"run_id": run_id, "from": flow.get("from"), "to": flow.get("to"), "product": flow.get("product"),
-               "quantity": _finite(flow.get("quantity")), "extra": _json_safe(extra) if extra else None}
+               "quantity": _finite(flow.get("quantity")),
+               "extra": (extra if _plain(extra) else _json_safe(extra)) if extra else None}
+
+
+def _plain(values: dict[str, Any]) -> bool:
+    """Whether a flat dict holds only text, whole numbers and finite floats (nothing for :func:`_json_safe`)."""
+    return all(type(v) is str or type(v) is int or type(v) is float and math.isfinite(v) for v in values.values())
 
 
 def _flow_dict(row: Any) -> dict[str, Any]:
