@@ -366,3 +366,24 @@ def test_settled_bands_keep_the_lp_optimum(tmp_path, monkeypatch):
     assert settled.A.shape[1] < full.A.shape[1]
     optima = [get_solver("highs").solve(model, SolveOptions(threads=1)).objective for model in (settled, full)]
     assert optima[0] == pytest.approx(optima[1], rel=1e-9)
+
+
+def test_the_run_store_keeps_a_flow_table_as_it_keeps_flow_rows(tmp_path):
+    """A table of transfers is stored in bulk, with the same columns and JSON text as its rows would be."""
+    import sqlalchemy as sa
+
+    from optimizer.runs.store import RunRecord, RunStore
+
+    table = pd.DataFrame({"from": ["A", "B\u00e9"], "to": ["C", 'D"'], "product": ["P", "Q"], "quantity": [3.0, 1.0],
+                          "cost": [0.1 + 0.2, 1e-300], "path": ["A > C", 'B\u00e9 > D"'], "modes": ["road", "rail"],
+                          "transit_days": [1.5, 2.0], "count": [1, 2]})
+    with RunStore(tmp_path / "runs.db") as store:
+        ids = [store.save(RunRecord("s", "x", "h", {}, "optimal", 1.0, None, None, flows=flows))
+               for flows in (table, table.to_dict(orient="records"), table.assign(cost=[float("nan"), 1.0]))]
+        stored = [store.flows(i) for i in ids]
+        with store.engine.connect() as conn:
+            raw = conn.exec_driver_sql("SELECT run_id, extra FROM run_flows ORDER BY run_id, rowid").fetchall()
+    pd.testing.assert_frame_equal(stored[0], stored[1])
+    pd.testing.assert_frame_equal(stored[0], table)
+    assert [r[1] for r in raw if r[0] == ids[0]] == [r[1] for r in raw if r[0] == ids[1]]
+    assert stored[2]["cost"].isna().iloc[0]  # a non-finite value takes the general path (null)

@@ -222,13 +222,6 @@ def _stock_table(inputs: RebalanceInputs) -> pd.DataFrame:
                          "max": inputs.maximum.ravel()})
 
 
-def _flows(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """The transfers as the run store's flow rows (plain Python values, quantity a float)."""
-    names = list(table.columns)
-    columns = [table[c].to_numpy(dtype=float if c == "quantity" else None).tolist() for c in names]
-    return [dict(zip(names, row)) for row in zip(*columns)]
-
-
 def run(request: Request, note: Any = None) -> Outcome:
     """One locked, checked, atomically published and recorded rebalancing run.
 
@@ -280,7 +273,7 @@ def run(request: Request, note: Any = None) -> Outcome:
                         "output": str(published) if published else None},
             status=plan.status, objective=document["objective"] if has_plan else None, bound=plan.bound,
             gap=document["gap"], costs=document["costs"], open_sites=list(inputs.sites),
-            flows=_flows(table),
+            flows=table.assign(quantity=table["quantity"].astype(float)),
             kpis={"engine": plan.engine, "units_moved": document["units_moved"], "transfers": document["transfers"],
                   "short_of_target_units": document["short_of_target_units"], "transfers_sha256": digest,
                   "check_ok": check.ok, "published": published is not None},
