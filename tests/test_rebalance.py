@@ -387,3 +387,13 @@ def test_the_run_store_keeps_a_flow_table_as_it_keeps_flow_rows(tmp_path):
     pd.testing.assert_frame_equal(stored[0], table)
     assert [r[1] for r in raw if r[0] == ids[0]] == [r[1] for r in raw if r[0] == ids[1]]
     assert stored[2]["cost"].isna().iloc[0]  # a non-finite value takes the general path (null)
+
+
+@pytest.mark.parametrize("cells", [["0"], ["007", "10", "999999999999999"], ["1234567890123456789", "5"],
+                                   [str(3 ** k) for k in range(30)]])
+def test_whole_number_columns_read_as_float_reads_them(cells):
+    import numpy as np
+
+    from optimizer.io.csvtable import _whole_numbers
+
+    assert np.array_equal(_whole_numbers("\n".join(cells), len(cells)), [float(c) for c in cells])

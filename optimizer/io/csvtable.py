@@ -157,9 +157,11 @@ def _parse_numbers(
     blank = texts == ""
     joined = "\n".join(texts)
     digits = joined.replace("\n", "")
-    if joined.count("\n") == len(texts) - 1 and (digits.isascii() and (digits.isdigit() or not digits)
-                                                 or _PLAIN_COLUMN.fullmatch(joined) is not None):  # plain or blank
-        values = np.full(len(texts), np.nan)
+    whole = digits.isascii() and (digits.isdigit() or not digits)
+    if joined.count("\n") == len(texts) - 1 and whole and not blank.any():  # whole numbers only
+        values = _whole_numbers(joined, len(texts))
+    elif joined.count("\n") == len(texts) - 1 and (whole or _PLAIN_COLUMN.fullmatch(joined) is not None):
+        values = np.full(len(texts), np.nan)  # plain decimals or blank
         values[~blank] = np.fromiter(map(float, texts[~blank]), dtype=float, count=int((~blank).sum()))
     else:
         values = np.array([_to_float(t) for t in texts], dtype=float)
@@ -205,6 +207,21 @@ def _parse_numbers(
 #: A number as FORMAT.md allows it: a plain decimal with an optional exponent, or inf / nan (any case).
 _PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?(?:inf|infinity|nan)",
                            re.IGNORECASE)
+
+
+def _whole_numbers(joined: str, count: int) -> np.ndarray:
+    """The values of ``count`` non-blank cells of ASCII digits joined by line ends (as ``float`` reads them)."""
+    if not count:
+        return np.zeros(0)
+    data = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    ends = np.append(np.flatnonzero(data == ord("\n")), len(data))  # one past each cell
+    lengths = np.diff(ends, prepend=-1) - 1
+    if lengths.max() > 15:  # beyond 15 digits int64 powers overflow or float rounds: float itself
+        return np.fromiter(map(float, joined.split("\n")), dtype=float, count=count)
+    digit = data != ord("\n")
+    power = (np.repeat(ends, lengths + 1)[:len(data)] - np.arange(len(data)) - 1)[digit]
+    value = (data[digit].astype(np.int64) - ord("0")) * 10 ** power
+    return np.add.reduceat(value, np.cumsum(lengths) - lengths).astype(float)
 
 
 #: A column of plain decimals (no inf / nan) or blanks, joined by line ends.
