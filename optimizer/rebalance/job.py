@@ -283,5 +283,5 @@ def run(request: Request, note: Any = None) -> Outcome:
         location: Any = request.store if request.store is not None else folder / STORE_FILE
         with RunStore(location) as store:
             run_id = store.save(record)
-    return Outcome(summary=json.loads(text), plan=plan, published=published is not None, check_ok=check.ok,
-                   run_id=run_id, folder=published)
+    return Outcome(summary={**document, "transfers_sha256": digest}, plan=plan, published=published is not None,
+                   check_ok=check.ok, run_id=run_id, folder=published)
