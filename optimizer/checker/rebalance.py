@@ -126,9 +126,13 @@ def _hops(transfers: pd.DataFrame, bad: list[str]) -> pd.DataFrame:
     """One row per hop of every transfer: ``row``, ``a``, ``b``, ``mode``, ``product``, ``quantity``."""
     frm, to = transfers["from"].astype(str).to_numpy(), transfers["to"].astype(str).to_numpy()
     path, modes = transfers["path"].astype(str).to_numpy(), transfers["modes"].astype(str).to_numpy()
-    which, routes = pd.MultiIndex.from_arrays([path, modes]).factorize()  # each distinct route split once
+    path_code, path_text = pd.factorize(path)  # each distinct (path, modes) route is split once
+    mode_code, mode_text = pd.factorize(modes)
+    width = max(len(mode_text), 1)
+    routes, which = np.unique(path_code * width + mode_code, return_inverse=True)
+    which = which.ravel()
     first, last, a, b, mode, count = [], [], [], [], [], []
-    for route, ways_text in routes:
+    for route, ways_text in zip(path_text[routes // width], mode_text[routes % width]):
         nodes = [x.strip() for x in route.split(">")]
         ways = [x.strip() for x in ways_text.split(">")]
         first.append(nodes[0])
