@@ -10,13 +10,15 @@ function modelled by one band per piece, filled in order.  Three engines, chosen
   the cheapest edge of each linked pair (the flow finds the shortest paths; the shortest-path
   costs themselves are computed once, :func:`optimizer.rebalance.graph.shortest_paths`, for the
   summary).  OR-Tools' ``SimpleMinCostFlow`` solves :data:`BATCH_ARCS` arcs' worth of products at
-  once (disjoint copies of the graph in one instance), so 10,000 products are about a thousand calls.
+  once (disjoint copies of the graph in one instance), so 10,000 products are about a thousand calls,
+  shared by up to :data:`MAX_WORKERS` forked worker processes.
   Supplies are whole units; costs are scaled to integers of :data:`COST_SCALE` (1e-4 currency per
   unit per edge): the plan is optimal for the rounded costs, so its true cost is within 1e-4 x
   (units moved x edges of their paths + units in each band) of the optimum; every reported cost is
   recomputed in floating point from the plan.
 * ``lp`` (some link capacity or dock limit, which all products share): one multi-commodity LP
-  over every edge and mode (HiGHS, through :mod:`optimizer.solvers`).  Its transfers are rounded
+  over every edge and mode (HiGHS interior point, through :mod:`optimizer.solvers`), without the
+  bands an optimum never moves (:func:`_settled_bands`).  Its transfers are rounded
   down to whole units after the path decomposition (never above capacity or stock on hand); the
   LP optimum is the reported bound and the gap says what rounding cost.
 * ``mip`` (pack sizes above 1, ``--min-shipment``, per-truck costs or ``--max-transfers``): the
