@@ -138,12 +138,14 @@ def solve(
     from optimizer.checker import check
     from optimizer.diagnose import explain_infeasibility
     from optimizer.kpis import kpis
+    from optimizer.model.attribution import site_costs
     from optimizer.model.build import BuiltModel, build_model
     from optimizer.model.linear import CrossedBoundsError
     from optimizer.model.pooled import add_pooled_inventory
     from optimizer.model.size import check_fits
     from optimizer.results import Result, site_table, transit_volume
     from optimizer.solvers import get_solver
+    from optimizer.solvers.blas import one_blas_thread
     from optimizer.solvers.base import SolveOptions, Status, Termination, proven_optimal, relative_gap
     from optimizer.stock import plan_stock
     from optimizer.strategies.decompose import Unsupported, solve_decomposed
@@ -163,39 +165,39 @@ def solve(
     )
     pooled = None
     chosen, notes = choose(built, strategy or defaults.strategy, backend.name)
-    try:  # every backend validates the model first (crossed bounds, NaN, magnitudes)
-        raw = None
-        solved = built
-        if chosen == "decompose":
-            try:
-                raw, report = solve_decomposed(built, backend, options)
-                notes += report.messages()
-            except Unsupported as why:
-                notes.append(f"Strategy decompose stopped ({why}): solved compact instead.")
-                chosen = "compact"
-        if raw is None:
-            check_fits(net)  # the compact model in the solver: refuse before it exhausts memory
-        if raw is not None:
-            pass
-        elif net.settings.inventory.model == "pooled":
-            pooled, pooled_notes = solve_pooled_model(add_pooled_inventory(built), backend, options,
-                                                      rel_tol=POOLED_REL_TOL, rough_gap=POOLED_ROUGH_GAP,
-                                                      by_sites=chosen == "sites")
-            notes += pooled_notes
-            raw = replace(pooled.result, status=pooled.status, x=pooled.x, solve_seconds=pooled.solve_seconds,
-                          bound=pooled.bound, termination=_pooled_termination(pooled))
-            solved = pooled.model.built if pooled.model is not None else built
-        elif chosen == "sites":
-            raw, tree_notes = solve_by_sites(built, backend, options)
-            notes += tree_notes
-        else:
-            raw = backend.solve(built.lp, options)
-    except CrossedBoundsError:
-        reasons = explain_infeasibility(net)  # e.g. min_sites above max_sites set from Python
-        if not reasons:
-            raise
-        return Result(status=Status.INFEASIBLE, solver=backend.name, termination=Termination.INFEASIBLE,
-                      build_seconds=built.build_seconds, messages=reasons, network_name=net.name)
+    with one_blas_thread():  # see optimizer.solvers.blas
+        try:  # every backend validates the model first (crossed bounds, NaN, magnitudes)
+            raw = None
+            solved = built
+            if chosen == "decompose":
+                try:
+                    raw, report = solve_decomposed(built, backend, options)
+                    notes += report.messages()
+                except Unsupported as why:
+                    notes.append(f"Strategy decompose stopped ({why}): solved compact instead.")
+                    chosen = "compact"
+            if raw is None:
+                check_fits(net)  # the compact model in the solver: refuse before it exhausts memory
+                if net.settings.inventory.model == "pooled":
+                    pooled, pooled_notes = solve_pooled_model(add_pooled_inventory(built), backend, options,
+                                                              rel_tol=POOLED_REL_TOL, rough_gap=POOLED_ROUGH_GAP,
+                                                              by_sites=chosen == "sites")
+                    notes += pooled_notes
+                    raw = replace(pooled.result, status=pooled.status, x=pooled.x,
+                                  solve_seconds=pooled.solve_seconds, bound=pooled.bound,
+                                  termination=_pooled_termination(pooled))
+                    solved = pooled.model.built if pooled.model is not None else built
+                elif chosen == "sites":
+                    raw, tree_notes = solve_by_sites(built, backend, options)
+                    notes += tree_notes
+                else:
+                    raw = backend.solve(built.lp, options)
+        except CrossedBoundsError:
+            reasons = explain_infeasibility(net)  # e.g. min_sites above max_sites set from Python
+            if not reasons:
+                raise
+            return Result(status=Status.INFEASIBLE, solver=backend.name, termination=Termination.INFEASIBLE,
+                          build_seconds=built.build_seconds, messages=reasons, network_name=net.name)
     model_lp = solved.lp
     result = Result(
         status=raw.status,
@@ -249,6 +251,7 @@ def solve(
         result.cost_details["holding"]["approximation_error"] = float(pooled.error)
     result.kpis = kpis(net, plan.open_sites, plan.flows, result.stock, plan.costs, transit_volume(net, plan.routes))
     result.sites = site_table(net, plan)
+    result.site_costs = site_costs(solved, x)
     result.bound = raw.bound if raw.bound is not None and np.isfinite(raw.bound) else None
     result.gap = relative_gap(result.objective, result.bound)
     if result.status is Status.OPTIMAL:  # the plan's exact cost against the proven bound

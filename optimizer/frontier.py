@@ -255,6 +255,7 @@ def frontier(network: Network, axis: str = "sites", values: Sequence[float] | No
             "gap": float(result.gap) if result.gap is not None else float("nan"),
             "solve_seconds": float(result.solve_seconds),
             "warm_started": start is not None,
+            "reason": "" if result.has_plan else ("; ".join(result.messages) or result.status.value),
         }
         rows.append(row)
         if progress is not None:
@@ -262,7 +263,7 @@ def frontier(network: Network, axis: str = "sites", values: Sequence[float] | No
         if result.has_plan:
             previous = result
     columns = [spec.column, "status", "termination", *components, "total", "open_sites", "gap", "solve_seconds",
-               "warm_started"]
+               "warm_started", "reason"]
     table = pd.DataFrame(rows, columns=columns)
     table.attrs["axis"] = axis
     return table
@@ -316,6 +317,15 @@ def _chart(table: pd.DataFrame, path: Path) -> None:
         bottom += heights
     if len(solved):
         ax.plot(x, solved["total"].to_numpy(dtype=float), color="black", marker="o", label="total")
+        limited = solved["status"].to_numpy() != "optimal"
+        if limited.any():  # stopped by a time limit or a gap: the total is an upper bound on that point's optimum
+            ax.scatter(x[limited], solved["total"].to_numpy(dtype=float)[limited], s=120, facecolors="none",
+                       edgecolors="#d62728", linewidths=1.8, zorder=5, label="not proven optimal (time limit or gap)")
+    missing = table[table["total"].isna()] if "total" in table else table.iloc[0:0]
+    for value, status in zip(missing[column], missing["status"]):
+        ax.axvline(float(value), color="#d62728", linestyle=":", linewidth=1.2)
+        ax.annotate(str(status), (float(value), 0), xytext=(2, 4), textcoords="offset points", rotation=90,
+                    fontsize=8, color="#d62728", va="bottom")
     ax.set_xlabel(axis.label if axis is not None else column)
     ax.set_ylabel("cost, currency per period")
     ax.set_title("Cost by component" + (f" against the {axis.label}" if axis is not None else ""))

@@ -15,7 +15,8 @@ from optimizer.network import Network
 
 #: Truck speed for transit days when the settings give none (``transport.km_per_day``), road km per day.
 TRUCK_KM_PER_DAY = 800.0
-#: Service distance for ``share_within_service_km`` when ``max_service_km`` is not set, road km.
+#: Service distance for ``share_within_service_km`` when neither ``service_km`` nor ``max_service_km`` is set,
+#: road km (documented with network.yaml's ``service_km`` key).
 DEFAULT_SERVICE_KM = 500.0
 #: Percentile reported for distance and transit time.
 PERCENTILE = 95.0
@@ -48,9 +49,11 @@ def km_per_day(network: Network) -> float:
 
 
 def service_km(network: Network) -> float:
-    """Service distance: ``max_service_km`` if set, else :data:`DEFAULT_SERVICE_KM`."""
-    limit = network.settings.max_service_km
-    return DEFAULT_SERVICE_KM if limit is None else float(limit)
+    """Service distance: network.yaml's ``service_km``, else ``max_service_km``, else :data:`DEFAULT_SERVICE_KM`."""
+    for limit in (getattr(network.settings, "service_km", None), network.settings.max_service_km):
+        if limit is not None:
+            return float(limit)
+    return DEFAULT_SERVICE_KM
 
 
 def kpis(network: Network, open_sites: list[str], flows: pd.DataFrame, stock: pd.DataFrame,

@@ -1,11 +1,11 @@
-"""Maps of a plan: an interactive folium page and a static matplotlib picture.
+"""Maps of a plan: an interactive page (Leaflet, inlined: it works offline) and a static matplotlib picture.
 
 Both draw suppliers (triangles), sites as squares styled by their decision
 (:data:`~optimizer.results.DECISIONS`: ``open`` and ``keep`` filled, ``close``
 pale red, ``unused`` hollow), regions as circles sized by demand, the
 site -> region flows as thin lines and the supplier -> site routes as lines
-along their links, coloured by mode and weighted by volume.  The PNG needs no
-network access; the HTML page loads its map tiles and scripts when opened.
+along their links, coloured by mode and weighted by volume.  Neither needs network access
+(the page is drawn by :mod:`optimizer.report.mapview`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import folium  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from optimizer.io.files import replace_file  # noqa: E402
+from optimizer.io.files import replace_file, write_text  # noqa: E402
 from optimizer.links import coordinates  # noqa: E402
 from optimizer.network import Network  # noqa: E402
 from optimizer.results import Result, site_table  # noqa: E402
@@ -138,7 +137,7 @@ def write_png(network: Network, result: Result, path: str | Path) -> Path:
 
 
 def write_html(network: Network, result: Result, path: str | Path) -> Path:
-    """Write an interactive folium map of the plan.
+    """Write the interactive map of the plan: one page that works offline (Leaflet inlined).
 
     Args:
         network: The network.
@@ -148,55 +147,9 @@ def write_html(network: Network, result: Result, path: str | Path) -> Path:
     Returns:
         The path written.
     """
-    pts = coordinates(network)
-    centre = [float(np.nanmean(pts["lat"])), float(np.nanmean(pts["lon"]))] if len(pts) else [0.0, 0.0]
-    fmap = folium.Map(location=centre, zoom_start=4, control_scale=True)
-    demand = pd.Series(network.demand_matrix.sum(axis=1), index=network.regions.index)
-    top = max(float(demand.max()), 1e-12) if len(demand) else 1.0
-    regions = folium.FeatureGroup(name="regions (size: demand)")
-    for rid, row in network.regions.iterrows():
-        folium.CircleMarker([row["lat"], row["lon"]], radius=2 + 10 * np.sqrt(demand[rid] / top), color="#888888",
-                            fill=True, weight=0, fill_opacity=0.5,
-                            tooltip=f"region {rid}: {demand[rid]:,.0f} units per period").add_to(regions)
-    regions.add_to(fmap)
-    out = _outbound(network, result)
-    lanes = folium.FeatureGroup(name="site -> region flows")
-    if len(out):
-        top_v = float(out["volume"].max())
-        for a, b, v in zip(out["from"], out["to"], out["volume"]):
-            folium.PolyLine([[pts.at[a, "lat"], pts.at[a, "lon"]], [pts.at[b, "lat"], pts.at[b, "lon"]]],
-                            weight=1 + 3 * v / top_v, color="#777777", opacity=0.5,
-                            tooltip=f"{a} -> {b}: {v:,.1f} volume units per period").add_to(lanes)
-    lanes.add_to(fmap)
-    loads = link_loads(network, result)
-    routes = folium.FeatureGroup(name="supplier routes (links)")
-    extra: dict[str, str] = {}
-    if len(loads):
-        top_v = float(loads["volume"].max())
-        for a, b, mode, v in zip(loads["from"], loads["to"], loads["mode"], loads["volume"]):
-            folium.PolyLine([[pts.at[a, "lat"], pts.at[a, "lon"]], [pts.at[b, "lat"], pts.at[b, "lon"]]],
-                            weight=2 + 8 * v / top_v, color=_colour(mode, extra), opacity=0.8,
-                            tooltip=f"{a} -> {b} by {mode}: {v:,.1f} volume units per period").add_to(routes)
-    routes.add_to(fmap)
-    sites = folium.FeatureGroup(name="sites (open, keep, close, unused)")
-    decisions = site_decisions(network, result)
-    for sid, row in network.sites.iterrows():
-        decision = str(decisions[str(sid)])
-        chosen = decision in ("open", "keep")
-        folium.RegularPolygonMarker([row["lat"], row["lon"]], number_of_sides=4, radius=8 if chosen else 5,
-                                    color="#d62728" if decision == "close" else "black", weight=1, fill=True,
-                                    fill_color=DECISION_STYLE[decision][0], fill_opacity=0.9,
-                                    tooltip=f"site {sid} ({row['name']}): {decision}").add_to(sites)
-    sites.add_to(fmap)
-    if network.suppliers is not None:
-        group = folium.FeatureGroup(name="suppliers")
-        for sid, row in network.suppliers.iterrows():
-            folium.RegularPolygonMarker([row["lat"], row["lon"]], number_of_sides=3, radius=10, color="black",
-                                        weight=1, fill=True, fill_color="#2ca02c", fill_opacity=0.9,
-                                        tooltip=f"supplier {sid} ({row['name']})").add_to(group)
-        group.add_to(fmap)
-    folium.LayerControl().add_to(fmap)
+    from optimizer.report.mapview import map_data, map_page
+    from optimizer.report.tables import lane_table
+
     path = Path(path)
-    with replace_file(path) as tmp:  # never through a symbolic link at path
-        fmap.save(str(tmp))
+    write_text(path, map_page(network, result, map_data(network, result, lane_table(network, result))))
     return path

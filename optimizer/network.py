@@ -125,6 +125,9 @@ class Settings:
         transport: Lane graph and routing settings.
         inventory: Stock model settings.
         rebalance: Penalties of rebalancing runs.
+        currency: Currency of every cost (``USD``, ``EUR`` ...), named in report headers; ``None``: unnamed.
+        service_km: Service distance of the KPI ``share_within_service_km``, road km; ``None``:
+            ``max_service_km`` if set, else 500 km.
     """
 
     period_days: float = 7.0
@@ -141,6 +144,8 @@ class Settings:
     transport: TransportSettings = field(default_factory=TransportSettings)
     inventory: InventorySettings = field(default_factory=InventorySettings)
     rebalance: RebalanceSettings = field(default_factory=RebalanceSettings)
+    currency: str | None = None
+    service_km: float | None = None
 
     @property
     def closing_horizon(self) -> int:

@@ -129,10 +129,83 @@ FRONTIER = OutputTable("frontier.csv", "One row per point of `optimizer frontier
     _C("gap", "number", "Relative gap of the point's solve (empty when unknown).", "fraction"),
     _C("solve_seconds", "number", "Solver time of the point.", "seconds"),
     _C("warm_started", "true/false", "Whether the solve started from the previous point's plan."),
+    _C("reason", "text", "Why the point has no plan (the solver's explanation, e.g. capacity short); empty with a "
+                         "plan."),
 ), dynamic="One column per cost component (currency per period) follows `termination`, before `total`.")
 
+# The decision report (issue 14): site P&L, lanes, assignments, sensitivity.
+_PNL_COSTS = ("shipping", "fixed", "handling", "holding_cycle", "holding_safety", "closing", "inbound", "transfer")
+SITE_PNL = OutputTable("plan_site_pnl.csv", "One row per site of sites.csv, in its order: the site's P&L. Every "
+                       "cost of the plan is charged to one site, so `total` sums to the objective: inbound, transfer, "
+                       "the handling of volume cross-docked onto a link and link fixed costs go to the site at the "
+                       "link's head (the receiving site; with shortest-path routing, the site a path ends at).", (
+    _C("site", "text", "Site id."),
+    _C("name", "text", "Display name."),
+    _C("status", "text", "Status given in sites.csv."),
+    _C("decision", "text", "open, keep, close or unused (as in plan_sites.csv)."),
+    _C("reason", "text", "Why: forced by its status, an existing site kept or closed, a candidate opened or not."),
+    _C("throughput_volume", "number", "Volume the site handles, transit included.", "volume units per period"),
+    _C("capacity", "number", "Capacity from sites.csv (`inf` for unlimited).", "volume units per period"),
+    _C("utilisation", "number", "throughput_volume / capacity.", "fraction"),
+    _C("regions_served", "whole number", "Regions the site ships to."),
+    _C("units_served", "number", "Units the site ships to regions.", PER_PERIOD),
+    _C("demand_share", "number", "units_served / all units delivered.", "fraction"),
+    *(_C(name, "number", f"{name.replace('_', ' ').capitalize()} charged to the site.", MONEY) for name in _PNL_COSTS[:5]),
+    _C("holding", "number", "holding_cycle + holding_safety.", MONEY),
+    *(_C(name, "number", f"{name.capitalize()} charged to the site.", MONEY) for name in _PNL_COSTS[5:]),
+    _C("total", "number", "Sum of the components (holding counted once).", MONEY),
+    _C("cost_per_unit", "number", "total / units_served (empty when it serves none).", "currency per unit"),
+))
+
+LANES = OutputTable("plan_lanes.csv", "One row per site -> region flow, largest volume first.", (
+    _C("from", "text", "Site id."),
+    _C("from_name", "text", "Site name."),
+    _C("to", "text", "Region id."),
+    _C("to_name", "text", "Region name."),
+    _C("product", "text", "Product id."),
+    _C("mode", "text", "`road` for the distance-based lane, else the mode of the site -> region link."),
+    _C("quantity", "number", "Units shipped.", PER_PERIOD),
+    _C("volume", "number", "quantity x product volume.", "volume units per period"),
+    _C("km", "number", "Road km (great-circle x circuity), or the link's km; empty for cost matrices.", "km"),
+    _C("transit_days", "number", "km / transport km_per_day, or the link's transit_days.", "days"),
+    _C("cost_per_unit", "number", "Shipping cost of one unit on the lane.", "currency per unit"),
+    _C("shipping_cost", "number", "quantity x cost_per_unit.", MONEY),
+))
+
+ASSIGNMENTS = OutputTable("plan_assignments.csv", "One row per (region, serving site), by region then share.", (
+    _C("region", "text", "Region id."),
+    _C("region_name", "text", "Region name."),
+    _C("site", "text", "Site id."),
+    _C("site_name", "text", "Site name."),
+    _C("units", "number", "Units the site delivers to the region, all products.", PER_PERIOD),
+    _C("share", "number", "units / the region's units.", "fraction"),
+    _C("km", "number", "Unit-weighted distance.", "km"),
+    _C("shipping_cost", "number", "Shipping on these lanes.", MONEY),
+))
+
+SENSITIVITY = OutputTable("sensitivity.csv", "One row per forced re-solve of `optimizer explain` / `solve --explain`: "
+                          "each open site closed, each unused candidate opened.", (
+    _C("site", "text", "Site id."),
+    _C("name", "text", "Site name."),
+    _C("action", "text", "`close` (an open site forced closed) or `open` (an unused site forced open)."),
+    _C("run", "text", "Name of the re-solve in the run store (`close=ID` or `open=ID`)."),
+    _C("status", "text", "Status of the re-solve (optimal, feasible, infeasible, ...)."),
+    _C("objective", "number", "Cost of the re-solve's plan.", MONEY),
+    _C("delta", "number", "objective - the base plan's cost: what forcing the site costs.", MONEY),
+    _C("gap", "number", "Relative gap of the re-solve.", "fraction"),
+    _C("base_gap", "number", "Relative gap of the base solve.", "fraction"),
+    _C("tolerance", "number", "gap x objective + base_gap x base cost: differences below it may not be real.",
+       MONEY),
+    _C("within_tolerance", "true/false", "Whether |delta| <= tolerance."),
+    _C("takers", "list", "Sites that take over the closed site's regions, or that the opened site replaces; spaces."),
+    _C("break_even_fixed_cost", "number", "For `open`: the rent at which opening the site would cost nothing "
+                                          "more (its fixed_cost - delta).", MONEY),
+    _C("note", "text", "Why a figure is missing (infeasible, no plan)."),
+))
+
 #: Every declared output table, in the order the docs list them.
-TABLES: tuple[OutputTable, ...] = (SITES, FLOWS, COSTS, ROUTES, STOCK, FRONTIER)
+TABLES: tuple[OutputTable, ...] = (SITES, FLOWS, COSTS, ROUTES, STOCK, FRONTIER, SITE_PNL, LANES, ASSIGNMENTS,
+                                   SENSITIVITY)
 
 
 def format_markdown() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -14,9 +15,10 @@ from optimizer.results import Result
 
 #: Marker file that says a folder holds optimizer output (and may be overwritten by it).
 OUTPUT_MARKER = ".optimizer-output"
-#: Files written into an output folder.
+#: Files written into an output folder (the tables first, then the pages, the pictures and the workbook).
 OUTPUT_FILES = ("result.json", "plan_sites.csv", "plan_flows.csv", "plan_costs.csv", "routes.csv", "stock.csv",
-                "map.html", "map.png")
+                "plan_site_pnl.csv", "plan_lanes.csv", "plan_assignments.csv", "sensitivity.csv", "report.html",
+                "map.html", "map.png", "result.xlsx")
 
 
 def summary(result: Result, network: Network) -> str:
@@ -66,58 +68,92 @@ def summary(result: Result, network: Network) -> str:
     return "\n".join(lines)
 
 
+def written_before(out_dir: str | Path) -> set[str] | None:
+    """The file names the :data:`OUTPUT_MARKER` of ``out_dir`` lists as written by optimizer.
+
+    Returns:
+        The names; ``None`` when the folder has no marker, or a marker of an earlier release that
+        lists no names (it marks the whole folder as optimizer output).
+    """
+    marker = Path(out_dir) / OUTPUT_MARKER
+    if not marker.is_file():
+        return None
+    names = {line.strip() for line in marker.read_text(encoding="utf-8", errors="replace").splitlines()
+             if line.strip() and not line.startswith("#") and not line.startswith("This folder")}
+    return names or None
+
+
 def prepare_output(out_dir: str | Path, names: tuple[str, ...] | list[str], protected: list[Path] | tuple = ()
                    ) -> list[Path]:
     """Make sure ``out_dir`` may receive the files ``names``, create it and mark it as optimizer output.
 
-    Every output file is then written through :func:`optimizer.io.files.replace_file` (a
-    temporary file renamed over the target), so a symbolic link planted at a target is
-    replaced, never written through.
+    The :data:`OUTPUT_MARKER` lists every file optimizer wrote into the folder; only those may be
+    replaced.  So a dataset folder can receive output twice: the second run's "input files"
+    include the first run's output, which the marker names as optimizer's own.  Every output
+    file is written through :func:`optimizer.io.files.replace_file` (a temporary file renamed
+    over the target), so a symbolic link planted at a target is replaced, never written through.
 
     Args:
         out_dir: The output folder (created if missing).
         names: File names about to be written into it.
-        protected: Input files that must never be overwritten.
+        protected: Input files that must never be overwritten (unless the marker lists them).
 
     Returns:
         The target paths, in the order of ``names``.
 
     Raises:
         InputError: ``out_dir`` is a file or cannot be created or written, a target is an
-            input file, or the folder holds a target file without the :data:`OUTPUT_MARKER`
-            (a file optimizer did not write).
+            input file, or the folder holds a target file optimizer did not write (not listed in
+            the marker, or no marker at all).
     """
     out = Path(out_dir)
     targets = [out / name for name in names]
     if out.exists() and not out.is_dir():
         raise InputError(Problem(str(out), "is a file, not a folder; choose another --out folder", field="--out"))
-    guarded = {Path(p).resolve() for p in protected}
+    before = written_before(out) if out.is_dir() else None
+    ours = {(out / name).resolve() for name in before or ()}
+    guarded = {Path(p).resolve() for p in protected} - ours
     clash = [t for t in targets if t.resolve() in guarded]
     if clash:
         raise InputError(Problem(str(out), f"refusing to overwrite input file {clash[0]}; choose another --out folder",
                                  field="--out"))
-    if out.exists() and not (out / OUTPUT_MARKER).exists():
-        foreign = [t for t in targets if t.exists() or t.is_symlink()]
+    if out.exists():
+        marked = (out / OUTPUT_MARKER).exists()
+        foreign = [t for t in targets if (t.exists() or t.is_symlink())
+                   and (not marked or (before is not None and t.name not in before))]
         if foreign:
             raise InputError(Problem(str(out), f"refusing to overwrite {foreign[0]}, which optimizer did not write; "
                                                "choose another --out folder", field="--out"))
     make_output_folder(out)
-    write_text(out / OUTPUT_MARKER, "This folder holds output of the optimizer command; it may overwrite it.\n")
+    listed = sorted(set(before or ()) | set(names))
+    write_text(out / OUTPUT_MARKER, "# This folder holds output of the optimizer command; it may replace the files "
+                                    "listed below, which it wrote, and no others.\n" + "\n".join(listed) + "\n")
     return targets
 
 
-def write_outputs(result: Result, network: Network, out_dir: str | Path, protected: list[Path]) -> list[Path]:
-    """Write the plan as CSV tables, the JSON document and maps into ``out_dir``.
+def write_outputs(result: Result, network: Network, out_dir: str | Path, protected: list[Path],
+                  sensitivity: pd.DataFrame | None = None, marginal: pd.DataFrame | None = None,
+                  base: tuple[str, dict[str, float]] | None = None, audit: dict[str, Any] | None = None
+                  ) -> list[Path]:
+    """Write the plan as CSV tables, the JSON document, the decision report, maps and a workbook into ``out_dir``.
 
     ``routes.csv`` has one row per route from a supplier to a site, its path as
-    ``node > node > ...``; ``map.html`` (folium) and ``map.png`` (matplotlib)
-    are drawn when the result has a plan and every place has coordinates.
+    ``node > node > ...``.  With a plan: ``plan_site_pnl.csv``, ``plan_lanes.csv`` and
+    ``plan_assignments.csv`` (:mod:`optimizer.report.tables`), ``report.html`` (offline,
+    :mod:`optimizer.report.page`), ``result.xlsx`` (every table, :mod:`optimizer.report.xlsx`),
+    ``sensitivity.csv`` when given; ``map.html`` (offline) and ``map.png`` (matplotlib) when every
+    place has coordinates.
 
     Args:
         result: The result to write.
         network: The network solved (for the maps).
         out_dir: Folder to write into; created if missing.
         protected: Input files that must never be overwritten.
+        sensitivity: The sensitivity table (:func:`optimizer.runs.sensitivity.sensitivity_table`), if computed.
+        marginal: Estimated marginal values, if computed.
+        base: ``(label, costs)`` of a base run: the report draws a waterfall from it.
+        audit: Software version, input hash, solver and its version, timestamp: written into
+            ``result.json`` (``audit``) and the report's header.
 
     Returns:
         The paths written.
@@ -127,8 +163,11 @@ def write_outputs(result: Result, network: Network, out_dir: str | Path, protect
             or the folder cannot be created or written.
     """
     out = Path(out_dir)
-    targets = prepare_output(out, OUTPUT_FILES, protected)
-    write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    prepare_output(out, [n for n in OUTPUT_FILES if n != "sensitivity.csv" or sensitivity is not None], protected)
+    doc = result.to_dict()
+    if audit:
+        doc["audit"] = dict(audit)
+    written = [write_text(out / "result.json", json.dumps(doc, indent=2) + "\n")]
     costs = pd.DataFrame(
         {"component": list(result.costs) + ["total"],
          "currency_per_period": list(result.costs.values()) + [sum(result.costs.values())]}
@@ -138,15 +177,83 @@ def write_outputs(result: Result, network: Network, out_dir: str | Path, protect
         routes[column] = routes[column].map(" > ".join)
     tables = {"plan_sites.csv": result.sites, "plan_flows.csv": result.flows, "plan_costs.csv": costs,
               "routes.csv": routes, "stock.csv": result.stock}
+    sheets: dict[str, pd.DataFrame] = {}
+    if result.has_plan and not result.site_costs.empty:
+        from optimizer.report.tables import assignment_table, lane_table, money_unit, site_pnl, with_sensitivity
+
+        pnl, lanes = site_pnl(network, result), lane_table(network, result)
+        if sensitivity is not None:
+            pnl = with_sensitivity(pnl, sensitivity, money_unit(network))
+        assignments = assignment_table(lanes)
+        tables.update({"plan_site_pnl.csv": pnl, "plan_lanes.csv": lanes, "plan_assignments.csv": assignments})
+        if sensitivity is not None:
+            tables["sensitivity.csv"] = sensitivity
+        sheets = {"summary": _summary(result, network, audit), "costs": costs, "site_pnl": pnl, "lanes": lanes,
+                  "assignments": assignments, "routes": routes, "stock": result.stock, "sites": result.sites}
+        if sensitivity is not None:
+            sheets["sensitivity"] = sensitivity
+        if marginal is not None:
+            sheets["marginal_values"] = marginal
     for name, table in tables.items():
         with replace_file(out / name) as tmp:
             table.to_csv(tmp, index=False)
-    written = targets[:6]
-    if result.has_plan and _has_coordinates(network):
-        from optimizer.maps import write_html, write_png
+        written.append(out / name)
+    if not sheets:
+        return written
+    from optimizer.report.page import ReportInputs, report_page
+    from optimizer.report.xlsx import write_workbook
 
-        written += [write_html(network, result, out / "map.html"), write_png(network, result, out / "map.png")]
+    map_data = None
+    if _has_coordinates(network):
+        from optimizer.maps import write_png
+        from optimizer.report.mapview import map_data as draw, map_page
+
+        map_data = draw(network, result, lanes, pnl)
+        written += [write_text(out / "map.html", map_page(network, result, map_data)),
+                    write_png(network, result, out / "map.png")]
+    inputs = ReportInputs(pnl=pnl, lanes=lanes, assignments=assignments, map_data=map_data, sensitivity=sensitivity,
+                          marginal=marginal, base=base, meta=dict(audit or {}))
+    written.append(write_text(out / "report.html", report_page(network, result, inputs)))
+    written.append(write_workbook(sheets, network, out / "result.xlsx"))
     return written
+
+
+def read_base_run(path: str | Path) -> tuple[str, dict[str, float]]:
+    """``(label, costs)`` of an earlier run for the report's waterfall: an ``--out`` folder or its result.json.
+
+    Raises:
+        InputError: No readable result.json with costs there.
+    """
+    path = Path(path)
+    target = path / "result.json" if path.is_dir() else path
+    try:
+        doc = json.loads(target.read_text(encoding="utf-8"))
+        costs = {str(k): float(v) for k, v in doc["costs"].items() if v is not None}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise InputError(Problem(str(target), f"cannot read the base run's costs ({error}); give an --out folder "
+                                              "of an earlier solve or its result.json", field="--base-run")) from None
+    if not costs:
+        raise InputError(Problem(str(target), "the base run has no plan (no costs)", field="--base-run"))
+    return (path.name if path.is_dir() else path.parent.name) or "base", costs
+
+
+def _summary(result: Result, network: Network, audit: dict[str, Any] | None) -> pd.DataFrame:
+    """The workbook's first sheet: status, objective, bound, gap, KPIs and the audit trail, one per row."""
+    rows: list[tuple[str, Any]] = [("network", network.name), ("status", result.status.value),
+                                   ("termination", None if result.termination is None else result.termination.value),
+                                   ("objective", result.objective), ("bound", result.bound), ("gap", result.gap),
+                                   ("solver", result.solver), ("strategy", result.strategy),
+                                   ("open_sites", len(result.open_sites))]
+    rows += [(f"kpi {k}", v) for k, v in result.kpis.items()]
+    rows += [(k, v) for k, v in (audit or {}).items()]
+    return pd.DataFrame({"item": [r[0] for r in rows], "value": [_plain(r[1]) for r in rows]})
+
+
+def _plain(value: Any) -> Any:
+    """A summary value as a number when it is one, else text (one column of mixed values)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return "" if value is None else str(value)
 
 
 def _has_coordinates(network: Network) -> bool:

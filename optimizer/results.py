@@ -55,6 +55,8 @@ class Result:
         network_name: Name of the solved network.
         strategy: The solve strategy that ran (``compact``, ``sites`` or ``decompose``, see
             :mod:`optimizer.strategies.select`).
+        site_costs: Each cost component charged to the sites (index: site id; currency per period;
+            :func:`optimizer.model.attribution.site_costs`), empty without a plan.
     """
 
     status: Status
@@ -78,6 +80,7 @@ class Result:
     model_size: dict[str, int] = field(default_factory=dict)
     network_name: str = ""
     strategy: str = "compact"
+    site_costs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def has_plan(self) -> bool:

@@ -452,6 +452,45 @@ LINKS = Table(
     ),
 )
 
+# --- Expansion studies (issue 12): expansion.csv beside a study file -----------------------------
+
+EXPANSION = Table(
+    file="expansion.csv",
+    key=("site",),
+    indexed=True,
+    optional=True,
+    description="Expansion studies only (a study file with `periods:`, see the README): per-site options, "
+    "beside the study file. Sites not listed take every default (no capex, serve at once, no modules). "
+    "Periods here are study periods.",
+    columns=(
+        Column(name="site", type="str", required=True, references="sites.csv",
+               description="A site id of the base dataset."),
+        Column(name="opening_capex", type="float", unit="currency", min=0, max=MAX_COST, default=0.0,
+               description="One-off investment paid in the study period a site is opened (a candidate, or a "
+               "closed site reopened)."),
+        Column(name="build_periods", type="float", unit="study periods", min=0, max=100, default=0.0,
+               description="Whole study periods between the opening decision and the first period the site "
+               "serves (1: opened in 2027, serves from 2028). Rent is paid from the first period it serves."),
+        Column(name="module_size", type="float", unit="volume units per period", min=0, max=MAX_QUANTITY,
+               default=0.0, description="Capacity one expansion module adds, from the period it is bought "
+               "(needs a finite site capacity)."),
+        Column(name="module_capex", type="float", unit="currency", min=0, max=MAX_COST, default=0.0,
+               description="One-off investment of one module."),
+        Column(name="max_modules", type="float", unit="modules", min=0, max=1000, default=0.0,
+               description="Most modules the site may buy over the study (whole number)."),
+        Column(name="earliest_close", type="str", default="",
+               default_doc="the first study period",
+               description="Name of the first study period in which the site may close."),
+        Column(name="min_open_periods", type="float", unit="study periods", min=1, max=100, default=1.0,
+               description="Once opened, the site serves at least this many study periods (whole number)."),
+        Column(name="may_reopen", type="enum", choices=("true", "false"), default="true",
+               description="Whether a site that closed (or an existing site that closes) may open again."),
+    ),
+)
+
+#: Tables of an expansion study (beside the study file, not in a dataset).
+STUDY_TABLES: tuple[Table, ...] = (EXPANSION,)
+
 #: The CSV tables in reading order.
 TABLES: tuple[Table, ...] = (SITES, REGIONS, PRODUCTS, DEMAND, SUPPLIERS, SUPPLY, LINKS)
 
@@ -604,6 +643,12 @@ KEYS: tuple[Key, ...] = (
     Key(name="rebalance.products", type="mapping", nullable=True, default=None, default_doc="none",
         description="Per-product overrides: product id -> a mapping of shortage_rate, target_factor and/or "
         "excess_rate, e.g. `ELEC: {shortage_rate: 0.2}`."),
+    # reports (issue 14): the currency named in headers, the KPI service distance
+    Key(name="currency", type="str", nullable=True, default=_S.currency, default_doc="unnamed ('currency')",
+        description="Currency of every cost and price (e.g. `USD`); reports name it in every header."),
+    Key(name="service_km", type="float", unit="km", min=0, min_inclusive=False, max=MAX_QUANTITY, nullable=True,
+        default=_S.service_km, default_doc="max_service_km if set, else 500",
+        description="Service distance of the KPI share_within_service_km (share of units delivered within it)."),
 )
 
 #: Mappings (sections) of network.yaml.
@@ -724,7 +769,10 @@ def format_markdown() -> str:
         lines.append(
             f"| `{path}` | {_cell(type_text)} | {key.unit or ''} | {_key_default(key)} | {_cell(key.description)} |"
         )
-    return "\n".join(lines) + "\n"
+    lines.append("")
+    for table in STUDY_TABLES:
+        lines += _table_markdown(table)
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":

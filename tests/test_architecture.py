@@ -31,9 +31,11 @@ LAYERS: dict[str, int] = {
     "optimizer.checker": 6,
     "optimizer.results": 7, "optimizer.kpis": 7, "optimizer.diagnose": 7,
     "optimizer.api": 8,
-    "optimizer.reports": 9, "optimizer.maps": 9, "optimizer.frontier": 9,
+    "optimizer.reports": 9, "optimizer.maps": 9, "optimizer.frontier": 9, "optimizer.report": 9,
     "optimizer.runs": 10,
     "optimizer.cli": 11, "optimizer.__main__": 11, "optimizer": 11,
+    "optimizer.expansion": 8, "optimizer.expansion.study": 1, "optimizer.expansion.model": 5,
+    "optimizer.expansion.report": 9, "optimizer.expansion.studyfile": 10,
 }
 
 #: Lazy (function-level) imports that reach one layer up on purpose, with the reason.

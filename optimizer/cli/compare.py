@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from optimizer.cli.common import EXIT_OK, fail
-from optimizer.runs.compare import (compare_runs, json_document, select_runs, stored_runs, text_report,
+from optimizer.runs.compare import (compare_runs, json_document, select_runs, stored_runs, text_report, units_of,
                                     write_comparison)
 from optimizer.errors import InputError, OptimizerError, Problem
 from optimizer.runs.store import RunStore
@@ -23,9 +23,10 @@ from optimizer.runs.store import RunStore
                                            "else the first).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Write compare.csv, compare.json, cost_breakdown.png, open_sites.png and compare.html here.")
+@click.option("--annual", is_flag=True, help="Show costs per year (x 365 / period_days) instead of per period.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON document on stdout.")
 def compare(store: str, sweep: str | None, runs: tuple[str, ...], base: str | None, out_dir: Path | None,
-            as_json: bool) -> None:
+            annual: bool, as_json: bool) -> None:
     """Compare the runs stored in STORE (a SQLite file or a SQLAlchemy URL) side by side."""
     try:
         if "://" not in store and not Path(store).is_file():
@@ -36,7 +37,8 @@ def compare(store: str, sweep: str | None, runs: tuple[str, ...], base: str | No
         if stored.empty:
             where = f" of sweep '{sweep}'" if sweep is not None else ""
             raise InputError(Problem(store, f"holds no runs{where}", field="--sweep" if sweep else "STORE"))
-        comparison = compare_runs(select_runs(stored, list(runs)), base)
+        chosen = select_runs(stored, list(runs))
+        comparison = compare_runs(chosen, base, units_of(chosen, annual))
         written = write_comparison(comparison, out_dir) if out_dir is not None else []
     except OptimizerError as error:
         fail(error, as_json)

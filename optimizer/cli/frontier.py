@@ -112,8 +112,12 @@ def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out
         }
         click.echo(json.dumps(doc))
     else:
-        visible = table.drop(columns=["open_sites", "warm_started", "termination"])
+        visible = table.drop(columns=["open_sites", "warm_started", "termination", "reason"])
+        gap = visible.pop("gap")
+        visible["gap"] = [f"{g:.3%}" if math.isfinite(g) else "-" for g in gap]  # 0.4 %, never 0.00
         click.echo(visible.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+        for row in table[table["reason"] != ""].itertuples(index=False):
+            click.echo(f"{AXES[axis].column}={row[0]}: {row.status}: {row.reason}")
         for p in written:
             click.echo(f"wrote {p}")
     statuses = set(table["status"])

@@ -12,7 +12,7 @@ import click
 from optimizer.cli.common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK,
                                   CommandGroup, fail, protected_inputs, strategy_option)
 from optimizer.cli.progress import log_json_option, shown, solve_summary
-from optimizer.errors import InputError, OptimizerError
+from optimizer.errors import InputError, OptimizerError, Problem
 from optimizer.io import FORMATS
 from optimizer.solvers import SOLVER_NAMES
 
@@ -51,8 +51,8 @@ def main() -> None:
               help="Input format: a dataset folder, an OR-Library cap file, or a Holmberg SSCFLP file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (and nothing else).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              help="Write result.json, the plan as CSV tables (sites, flows, costs, routes) and maps "
-                   "(map.html, map.png) into this folder.")
+              help="Write result.json, the plan as CSV tables (sites, flows, costs, routes, site P&L, lanes, "
+                   "assignments), report.html, map.html, map.png and result.xlsx into this folder.")
 @click.option("--solver", type=click.Choice(sorted(SOLVER_NAMES)), default=None,
               help="MIP backend (default: network.yaml's solver, else highs).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -61,11 +61,15 @@ def main() -> None:
               help="Stop at this relative gap (default: prove optimality to 1e-9).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Solver threads.")
 @click.option("--verbose", is_flag=True, help="Send the solver log to stderr.")
+@click.option("--base-run", "base_run", type=click.Path(path_type=Path), default=None,
+              help="An earlier --out folder (or its result.json): report.html draws a waterfall from its costs.")
+@click.option("--explain", is_flag=True, help="Also re-solve with each open site closed and each unused site opened "
+                                             "(2 workers, cached in PATH.runs.db; see `optimizer explain`).")
 @strategy_option
 @log_json_option
 def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str | None,
           time_limit: float | None, mip_gap: float | None, threads: int | None, verbose: bool,
-          strategy: str | None, log_json: bool) -> None:
+          base_run: Path | None, explain: bool, strategy: str | None, log_json: bool) -> None:
     """Solve the network at PATH (a dataset folder or a scenario YAML file) and report the plan.
 
     Ctrl-C or SIGTERM stops the solve within a second or two and reports the best plan so far
@@ -73,24 +77,57 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
     stderr shows the best plan, the bound and the gap as they move (--log-json: as JSON lines).
     """
     from optimizer import api
+    from optimizer.expansion.studyfile import is_study
     from optimizer.reports import summary, write_outputs
     from optimizer.solvers import interrupt
     from optimizer.solvers.base import Status
 
+    if fmt == "dataset" and is_study(path):  # an expansion study (a YAML file with periods:)
+        from optimizer.cli.expansion import solve_study_file
+
+        sys.exit(solve_study_file(path, as_json=as_json, out_dir=out_dir, solver=solver, time_limit=time_limit,
+                                  mip_gap=mip_gap, threads=threads, verbose=verbose))
     try:
         with interrupt.handle_signals(), shown(log_json, live=not verbose) as display:
             network = api.load(path, format=fmt)
             result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
                                threads=threads, verbose=verbose, strategy=strategy)
             display.result(solve_summary(result))
+        table = marginal = None
+        if explain and fmt != "dataset":
+            raise InputError(Problem(str(path), "--explain needs a dataset folder or a scenario file", field="--explain"))
+        if explain and result.has_plan:
+            from optimizer.cli.explain import sensitivities
+
+            from optimizer.report.marginal import marginal_values
+
+            table = sensitivities(path, network, result, None, 2, mip_gap, time_limit, False)
+            marginal = marginal_values(network, result)
         if out_dir is not None:
-            write_outputs(result, network, out_dir, protected_inputs(path))
+            from optimizer.runs.audit import audit_trail
+
+            audit = audit_trail(path, network, result.solver, {"time_limit": time_limit, "mip_gap": mip_gap,
+                                                               "threads": threads, "strategy": strategy})
+            from optimizer.reports import read_base_run
+
+            base = read_base_run(base_run) if base_run is not None else None
+            write_outputs(result, network, out_dir, protected_inputs(path), sensitivity=table, marginal=marginal,
+                          base=base, audit=audit)
     except OptimizerError as error:
         fail(error, as_json)
     if as_json:
-        click.echo(json.dumps(result.to_dict()))
+        doc = result.to_dict()
+        if table is not None:
+            doc["sensitivity"] = json.loads(table.to_json(orient="records"))
+        click.echo(json.dumps(doc))
     else:
         click.echo(summary(result, network))
+        if table is not None:
+            from optimizer.cli.explain import marginal_text, text_table
+            from optimizer.report.tables import money_unit
+
+            click.echo(text_table(table, money_unit(network)))
+            click.echo(marginal_text(marginal, money_unit(network)))
     if result.check is not None and not result.check.ok:
         click.echo("CHECK FAILED: the independent checker rejected this plan:", err=True)
         for violation in result.check.violations:
@@ -107,8 +144,14 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
 def validate(path: Path, as_json: bool) -> None:
     """Check the dataset at PATH and report every problem found."""
     from optimizer import api
+    from optimizer.expansion.studyfile import is_study
 
-    problems = api.validate(path)
+    if is_study(path):  # an expansion study (a YAML file with periods:)
+        from optimizer.expansion.studyfile import study_problems
+
+        problems = study_problems(path)
+    else:
+        problems = api.validate(path)
     if as_json:
         doc: dict[str, Any] = {
             "valid": not problems,
@@ -128,4 +171,5 @@ main.lazy_commands = {  # type: ignore[attr-defined]
     "run": ("optimizer.cli.run", "run", "Run every scenario of SWEEP.yaml and store each run."),
     "rebalance": ("optimizer.cli.rebalance", "rebalance", "Decide the stock transfers between the operating sites of DATASET (safe to run from cron)."),
     "compare": ("optimizer.cli.compare", "compare", "Compare the runs stored in STORE (a SQLite file or a SQLAlchemy URL) side by side."),
+    "explain": ("optimizer.cli.explain", "explain_command", "Solve PATH, then re-solve with each open site closed and each unused site opened, and report the costs."),
 }

@@ -302,6 +302,13 @@ def parse_table(table: Table, path: Path, display: str, problems: list[Problem])
         problems.append(Problem(display, f"file is empty; expected a header line with the columns {expected}"))
         return None
     header, header_line = records[0], starts[0]
+    if len(header) == 1 and len(header[0].split(";")) > 1:  # what Excel saves with European regional settings
+        problems.append(Problem(display, "is separated by semicolons (as Excel saves CSV where the decimal mark is a "
+                                         "comma, 1,5 for 1.5): save it with commas between fields and points as "
+                                         "decimal marks (e.g. Excel: CSV UTF-8 with the list separator set to a "
+                                         "comma), or convert it with a tool that knows the regional format",
+                                header_line))
+        return None
     _check_header(table, header, display, header_line, problems)
     width = len(header)
     rows: list[list[str]] = []

@@ -9,14 +9,19 @@ self-contained page holding the table and both charts.
 
 Differences are to the base run: ``<value>_diff`` = value - base value (same unit), and
 ``<value>_diff_pct`` = 100 x difference / |base value| (percent; empty when the base value is 0
-or missing).  Costs are in currency per period.
+or missing).  Costs are in the dataset's ``currency`` per period (``annual``: per year, x
+365 / period_days), named in every header.
+
+Honesty: a run that stopped at a gap is only known to lie within ``gap x objective`` of its
+optimum, so an objective difference smaller than ``gap_a x obj_a + gap_b x obj_b`` (the
+``tolerance`` column) is flagged ``within solver tolerance``; and when either plan is not proven
+optimal, the split of the difference into components is labelled ``plans not proven`` (two plans of
+nearly the same cost may differ a lot by component).  Runs keep the order of their sweep.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 import re
@@ -27,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.errors import InputError, Problem
+from optimizer.errors import InputError, OptimizerError, Problem
 from optimizer.io.files import replace_file, write_bytes, write_text
+from optimizer.report.assets import png_bytes
 from optimizer.reports import prepare_output
 
 if TYPE_CHECKING:
@@ -44,6 +50,57 @@ COST_ORDER = ("shipping", "fixed", "handling", "holding", "closing", "inbound", 
 CLOSED, OPEN, OPENED, CLOSED_VS_BASE = 0, 1, 2, 3
 
 
+@dataclass(frozen=True)
+class Units:
+    """The money unit of a comparison.
+
+    Attributes:
+        currency: network.yaml's ``currency`` (``currency`` when unnamed).
+        period: The period's name (``week``).
+        per_year: Periods per year (365 / period_days).
+        annual: Whether costs are shown per year.
+    """
+
+    currency: str = "currency"
+    period: str = "period"
+    per_year: float = float("nan")
+    annual: bool = False
+
+    @property
+    def money(self) -> str:
+        """``USD per week`` (``USD per year`` when annual)."""
+        return f"{self.currency} per {'year' if self.annual else self.period}"
+
+
+def units_of(runs: pd.DataFrame, annual: bool = False) -> Units:
+    """The money unit of stored runs, read from the first run's dataset (its network.yaml and overrides).
+
+    Args:
+        runs: Stored runs (with their ``definition``).
+        annual: Show costs per year.
+
+    Returns:
+        The units; ``currency per period`` when the dataset cannot be read any more.
+
+    Raises:
+        InputError: ``annual`` is asked for and the dataset (hence period_days) cannot be read.
+    """
+    from optimizer.report.tables import currency, period_name, periods_per_year
+    from optimizer.runs.scenario import Scenario, build_network
+
+    definition = runs["definition"].iloc[0] if len(runs) and "definition" in runs else None
+    try:
+        network = build_network(Scenario(name=str(definition["name"]), base=Path(definition["base"]),
+                                         overrides=definition.get("overrides") or {}, source="run store"))
+    except (OptimizerError, KeyError, TypeError, OSError):
+        if annual:
+            where = definition.get("base") if isinstance(definition, dict) else None
+            raise InputError(Problem("--annual", f"cannot read the runs' dataset ({where}) for its period_days; "
+                                                 "compare without --annual", field="--annual")) from None
+        return Units()
+    return Units(currency(network), period_name(network), periods_per_year(network), annual)
+
+
 @dataclass
 class Comparison:
     """Runs side by side.
@@ -52,7 +109,9 @@ class Comparison:
         base: Label of the base run.
         table: One row per run (label ``run``): status, objective, cost components, open-site
             counts, sites opened / closed against the base, KPIs, each with ``_diff`` and
-            ``_diff_pct`` columns.
+            ``_diff_pct`` columns; ``tolerance`` (gap x objective of the run and of the base),
+            ``within_tolerance`` and ``objective_note`` (``within solver tolerance``), and
+            ``components_note`` (``plans not proven`` when either plan is not proven optimal).
         costs: Cost components per run (rows: run labels), currency per period; a component a run
             does not report is 0, and every component is NaN for runs without a plan.
         open_matrix: Run x site codes: :data:`CLOSED`, :data:`OPEN` (as in the base),
@@ -60,6 +119,7 @@ class Comparison:
             open in the base); NaN rows for runs without a plan.
         components: Cost component names, in column order.
         kpis: KPI names, in column order.
+        units: The money unit of every cost.
     """
 
     base: str
@@ -68,6 +128,7 @@ class Comparison:
     open_matrix: pd.DataFrame
     components: list[str]
     kpis: list[str]
+    units: Units = Units()
 
 
 def run_labels(runs: pd.DataFrame) -> list[str]:
@@ -133,8 +194,10 @@ def select_runs(runs: pd.DataFrame, requested: list[str]) -> pd.DataFrame:
         requested: ``--runs`` values.
 
     Returns:
-        The selected rows; when nothing is requested, all rows in natural order of their labels
-        (``p=8`` before ``p=10``), not the order the runs happened to finish in.
+        The selected rows; when nothing is requested, all rows in the order of their sweep file
+        (the ``position`` stored in each run's definition; sweeps in the order first stored),
+        else, for runs stored without positions, in natural order of their labels (``p=8``
+        before ``p=10``); never the order the runs happened to finish in.
 
     Raises:
         InputError: A requested name is not a stored run.
@@ -144,6 +207,11 @@ def select_runs(runs: pd.DataFrame, requested: list[str]) -> pd.DataFrame:
         def natural(i: int) -> list[Any]:
             return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", labels[i])]
 
+        positions = [d.get("position") if isinstance(d, dict) else None
+                     for d in (runs["definition"] if "definition" in runs else [None] * len(runs))]
+        if all(isinstance(p, int) and not isinstance(p, bool) for p in positions):
+            first = {sweep: i for i, sweep in reversed(list(enumerate(runs["sweep"])))}
+            return runs.iloc[sorted(range(len(runs)), key=lambda i: (first[runs["sweep"].iloc[i]], positions[i]))]
         return runs.iloc[sorted(range(len(runs)), key=natural)]
     position = {label: i for i, label in enumerate(labels)}
     chosen: list[int] = []
@@ -175,7 +243,7 @@ def _float(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
 
 
-def compare_runs(runs: pd.DataFrame, base: str | None = None) -> Comparison:
+def compare_runs(runs: pd.DataFrame, base: str | None = None, units: Units | None = None) -> Comparison:
     """Compare runs side by side.
 
     Args:
@@ -183,6 +251,8 @@ def compare_runs(runs: pd.DataFrame, base: str | None = None) -> Comparison:
             ``status``, ``objective``, ``gap``, ``costs``, ``open_sites``, ``kpis``, ``solve_seconds``,
             ``error``).
         base: Label (or scenario name) of the base run; default: the run named ``base``, else the first.
+        units: The money unit (:func:`units_of`); with ``annual``, costs and objectives are
+            multiplied by the periods per year.  Default: ``currency per period``.
 
     Returns:
         The comparison; the base run comes first, the others keep their order.
@@ -203,12 +273,14 @@ def compare_runs(runs: pd.DataFrame, base: str | None = None) -> Comparison:
     order = [matches[0]] + [i for i in range(len(runs)) if i != matches[0]]  # the base run first
     runs, labels, names = runs.iloc[order].reset_index(drop=True), [labels[i] for i in order], [names[i] for i in order]
     base_row = 0
+    units = units or Units()
+    scale = units.per_year if units.annual else 1.0
     has_plan = runs["status"].isin(PLAN_STATUSES).to_numpy()
 
     cost_dicts = [c if isinstance(c, dict) else {} for c in runs["costs"]]
     found = list(dict.fromkeys(k for c in cost_dicts for k in c))
     components = [c for c in COST_ORDER if c in found] + [c for c in found if c not in COST_ORDER]
-    costs = pd.DataFrame([[_float(c.get(k, 0.0)) for k in components] for c in cost_dicts],
+    costs = pd.DataFrame([[_float(c.get(k, 0.0)) * scale for k in components] for c in cost_dicts],
                          index=labels, columns=components)
     costs.loc[~has_plan] = np.nan
     kpi_dicts = [k if isinstance(k, dict) else {} for k in runs["kpis"]]
@@ -219,8 +291,18 @@ def compare_runs(runs: pd.DataFrame, base: str | None = None) -> Comparison:
     base_open = set(open_lists[base_row])
     table = pd.DataFrame({"run": labels, "sweep": runs["sweep"].astype(str), "scenario": names,
                           "status": runs["status"].astype(str),
-                          "objective": [_float(v) for v in runs["objective"]]})
+                          "objective": [_float(v) * scale for v in runs["objective"]]})
     _diff(table, "objective", base_row)
+    gaps = np.array([_float(v) for v in runs["gap"]])
+    gaps = np.where(np.isnan(gaps) & (table["status"] == "optimal").to_numpy(), 0.0, gaps)
+    spread = gaps * table["objective"].abs().to_numpy()
+    table["tolerance"] = spread + spread[base_row]
+    others = np.arange(len(table)) != base_row
+    table["within_tolerance"] = (table["objective_diff"].abs() <= table["tolerance"]).to_numpy() & others
+    table["objective_note"] = np.where(table["within_tolerance"], "within solver tolerance", "")
+    proven = (table["status"] == "optimal").to_numpy()
+    unproven = others & has_plan & has_plan[base_row] & ~(proven & proven[base_row])
+    table["components_note"] = np.where(unproven, "plans not proven", "")
     for name in components:
         table[f"cost_{name}"] = costs[name].to_numpy()
         _diff(table, f"cost_{name}", base_row)
@@ -245,7 +327,7 @@ def compare_runs(runs: pd.DataFrame, base: str | None = None) -> Comparison:
             matrix[i] = np.select([here & before, here, before], [OPEN, OPENED, CLOSED_VS_BASE], CLOSED)
     open_matrix = pd.DataFrame(matrix, index=labels, columns=sites)
     return Comparison(base=labels[base_row], table=table, costs=costs, open_matrix=open_matrix,
-                      components=components, kpis=kpis)
+                      components=components, kpis=kpis, units=units)
 
 
 def _cell(value: Any) -> Any:
@@ -263,7 +345,9 @@ def json_document(comparison: Comparison) -> dict[str, Any]:
     for row in rows:
         row["opened"] = row["opened"].split() if row["opened"] else []
         row["closed"] = row["closed"].split() if row["closed"] else []
-    return {"base": comparison.base, "components": comparison.components, "kpis": comparison.kpis, "runs": rows}
+    u = comparison.units
+    return {"base": comparison.base, "unit": u.money, "currency": u.currency, "annual": u.annual,
+            "components": comparison.components, "kpis": comparison.kpis, "runs": rows}
 
 
 def _money(value: float, signed: bool = False) -> str:
@@ -284,26 +368,33 @@ def _render(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def text_report(comparison: Comparison) -> str:
-    """The comparison as plain text tables (costs in currency per period)."""
+    """The comparison as plain text tables (costs in the comparison's money unit, named in each header)."""
     t = comparison.table
+    unit = comparison.units.money
     base = t.loc[t["run"] == comparison.base].iloc[0]
-    lines = [f"Base run: {comparison.base} ({base['status']}, objective {_money(base['objective'])} "
-             f"currency per period); differences are to it.", ""]
+    lines = [f"Base run: {comparison.base} ({base['status']}, objective {_money(base['objective'])} {unit}); "
+             "differences are to it.", ""]
     rows = [[r.run, r.status, _money(r.objective), _money(r.objective_diff, True), _pct(r.objective_diff_pct),
+             _money(r.tolerance), r.objective_note or "-",
              "-" if not math.isfinite(r.open_sites) else f"{r.open_sites:.0f}", r.opened or "-", r.closed or "-"]
             for r in t.itertuples()]
-    lines += _render(["run", "status", "objective", "diff", "diff %", "open", "opened", "closed"], rows)
+    lines += _render(["run", "status", f"objective ({unit})", "diff", "diff %", "tolerance", "note", "open",
+                      "opened", "closed"], rows)
     if comparison.components:
-        lines += ["", "Cost components, currency per period (difference to the base run):"]
+        lines += ["", f"Cost components, {unit} (difference to the base run):"]
         rows = [[r["run"]] + [f"{_money(r[f'cost_{c}'])} ({_money(r[f'cost_{c}_diff'], True)})"
-                              for c in comparison.components] for r in t.to_dict(orient="records")]
-        lines += _render(["run"] + comparison.components, rows)
+                              for c in comparison.components] + [r["components_note"] or "-"]
+                for r in t.to_dict(orient="records")]
+        lines += _render(["run"] + comparison.components + ["note"], rows)
     if comparison.kpis:
         lines += ["", "KPIs (difference to the base run in percent):"]
         rows = [[r["run"]] + [("-" if not math.isfinite(r[f"kpi_{k}"]) else f"{r[f'kpi_{k}']:,.4g}")
                               + f" ({_pct(r[f'kpi_{k}_diff_pct'])})" for k in comparison.kpis]
                 for r in t.to_dict(orient="records")]
         lines += _render(["run"] + comparison.kpis, rows)
+    lines += ["", "tolerance = gap x objective of the run + gap x objective of the base: a smaller difference is "
+                  "within solver tolerance (it may not be real). 'plans not proven': a plan is not proven optimal, so "
+                  "its split into components may differ from the optimum's."]
     failed = t[t["error"] != ""]
     if len(failed):
         lines += ["", "Runs without a plan:"] + [f"  {r.run}: {r.status}: {r.error}" for r in failed.itertuples()]
@@ -331,11 +422,11 @@ def _cost_chart(comparison: Comparison) -> bytes:
     base = comparison.table.index[comparison.table["run"] == comparison.base][0]
     ax.axhline(bottom[base], color="black", linewidth=0.8, linestyle="--", label=f"base total ({comparison.base})")
     ax.set_xticks(range(len(costs)), labels=list(costs.index), rotation=60, ha="right", fontsize=8)
-    ax.set_ylabel("cost, currency per period")
+    ax.set_ylabel(f"cost, {comparison.units.money}")
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_title("Cost breakdown per run")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _open_chart(comparison: Comparison) -> bytes:
@@ -363,20 +454,19 @@ def _open_chart(comparison: Comparison) -> bytes:
     ax.set_title(f"Open sites per run (base: {comparison.base}; blank rows: no plan)")
     ax.legend(handles=[Patch(color=c, label=t) for c, t in zip(colours, labels)], fontsize=8,
               loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _png(fig)
+    return png_bytes(fig)
 
 
-def _png(fig: Any) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
+#: Waterfalls drawn in compare.html (the first runs with a plan after the base).
+WATERFALLS = 6
 
 
 def _html(comparison: Comparison, cost_png: bytes, open_png: bytes) -> str:
-    """One self-contained page: the table and both charts embedded as base64 PNGs."""
+    """One self-contained page: the table (units in its headers), the charts and waterfalls as base64 PNGs."""
+    from optimizer.report.assets import BASE_CSS, png_img
+    from optimizer.report.page import waterfall_chart
+
+    unit = comparison.units.money
     shown = comparison.table.drop(columns=["sweep", "scenario"])
 
     def fmt(column: str) -> Any:
@@ -389,19 +479,34 @@ def _html(comparison: Comparison, cost_png: bytes, open_png: bytes) -> str:
         return lambda v: _money(v, signed=column.endswith("_diff"))
 
     formatters = {c: fmt(c) for c in shown.columns if shown[c].dtype.kind == "f"}
+    money = [c for c in shown.columns if (c == "objective" or c.startswith("cost_") or c == "tolerance"
+                                          or c == "objective_diff") and not c.endswith("_pct")]
     table = shown.to_html(index=False, na_rep="-", formatters=formatters, escape=True, border=0)
-    images = "".join(f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,'
-                     f'{base64.b64encode(data).decode()}"></figure>'
+    for column in money:
+        table = table.replace(f"<th>{column}</th>", f"<th>{column} ({html.escape(unit)})</th>", 1)
+    images = "".join(f"<figure>{png_img(data, alt)}</figure>"
                      for alt, data in (("cost breakdown per run", cost_png), ("open sites per run", open_png)))
+    t = comparison.table
+    base = t.loc[t["run"] == comparison.base].iloc[0]
+    base_costs = comparison.costs.loc[comparison.base].to_dict()
+    falls = []
+    if base["status"] in PLAN_STATUSES:
+        for run in [r for r, status in zip(t["run"], t["status"]) if r != comparison.base
+                    and status in PLAN_STATUSES][:WATERFALLS]:
+            falls.append(f"<figure>{png_img(waterfall_chart(base_costs, comparison.costs.loc[run].to_dict(), comparison.base, run, unit), f'waterfall from {comparison.base} to {run}')}</figure>")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Run comparison</title><style>"
-        "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:12px}"
-        "th,td{padding:3px 6px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}"
-        "td:first-child,th:first-child{text-align:left}img{max-width:100%}.wrap{overflow-x:auto}"
-        "</style></head><body>\n"
-        f"<h1>Run comparison</h1><p>Base run: <b>{html.escape(comparison.base)}</b>. Costs in currency per "
-        "period; <code>_diff</code> columns are differences to the base run, <code>_diff_pct</code> in percent."
-        f"</p>\n<div class=\"wrap\">{table}</div>\n{images}\n</body></html>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Run comparison</title>"
+        f"<style>{BASE_CSS}th{{position:static}}</style></head><body><section>\n"
+        f"<h1>Run comparison ({html.escape(unit)})</h1><p>Base run: <b>{html.escape(comparison.base)}</b>. Costs in "
+        f"{html.escape(unit)}; <code>_diff</code> columns are differences to the base run, <code>_diff_pct</code> "
+        "in percent. Runs keep the order of their sweep.</p><p class=\"note\"><code>tolerance</code> = gap x "
+        "objective of the run + gap x objective of the base: an objective difference smaller than it is marked "
+        "<b>within solver tolerance</b> (it may not be real). When either plan is not proven optimal, the "
+        "differences by component are marked <b>plans not proven</b>: plans of nearly the same cost can split "
+        "it very differently.</p>\n"
+        f"<div class=\"wrap\">{table}</div>\n{images}\n"
+        + (f"<h2>From the base run to each run, by component ({html.escape(unit)})</h2>{''.join(falls)}" if falls else "")
+        + "\n</section></body></html>\n"
     )
 
 

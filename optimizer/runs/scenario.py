@@ -51,6 +51,8 @@ class Scenario:
         overrides: JSON-serialisable, schema-checked override mapping (see ``docs/SCENARIOS.md``).
         source: File (and key) it came from, for error messages.
         sweep: Name of the sweep it belongs to (``""`` for a single scenario).
+        position: Its place in the sweep (0 = first), kept in the stored definition so that
+            ``compare`` lists runs in sweep order; ``None`` outside a sweep.  Not part of the input hash.
     """
 
     name: str
@@ -58,11 +60,15 @@ class Scenario:
     overrides: dict[str, Any]
     source: str
     sweep: str = ""
+    position: int | None = None
 
     def definition(self) -> dict[str, Any]:
-        """The scenario as a JSON-serialisable dict: ``name``, ``base``, ``overrides``, ``sweep``."""
-        return {"name": self.name, "base": str(self.base), "overrides": copy.deepcopy(self.overrides),
-                "sweep": self.sweep}
+        """The scenario as a JSON-serialisable dict: ``name``, ``base``, ``overrides``, ``sweep`` (and ``position``)."""
+        out = {"name": self.name, "base": str(self.base), "overrides": copy.deepcopy(self.overrides),
+               "sweep": self.sweep}
+        if self.position is not None:
+            out["position"] = self.position
+        return out
 
 
 def read_yaml(path: Path) -> tuple[dict[str, Any], YamlContext]:

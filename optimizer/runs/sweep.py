@@ -12,6 +12,7 @@ A sweep file names its base dataset and lists its runs in three ways, combined::
       rents: {flat: {}, up: {sites: {scale: {fixed_cost: 1.1}}}}
     generate:
       - n_minus_1: {sites: existing}    # close=DC-SEA, ... one per site
+      - n_plus_1: {sites: candidates}   # open=DC-PDX, ... one per site (the mirror)
       - p_range: {from: 5, to: 15}      # p=5 ... p=15 (exact_sites)
 
 A run named ``base`` (the common overrides alone) comes first unless ``include_base: false``.
@@ -38,7 +39,7 @@ from optimizer.runs.scenario import Scenario, base_folder, read_base, read_yaml
 #: Top-level keys of a sweep file.
 SWEEP_KEYS = ("name", "base", "description", "include_base", "overrides", "runs", "grid", "generate")
 #: Generators understood under ``generate:``.
-GENERATORS = ("n_minus_1", "p_range")
+GENERATORS = ("n_minus_1", "n_plus_1", "p_range")
 #: Name of the run with the common overrides only.
 BASE_RUN = "base"
 #: Most runs a sweep may have (split bigger studies into several sweeps).
@@ -102,8 +103,8 @@ def load_sweep(path: str | Path) -> tuple[str, list[Scenario]]:
     sweep = str(name).strip()
     return sweep, [
         Scenario(name=run_name, base=base, overrides=merge_overrides(common, fragment),
-                 source=f"{ctx.file}: {key}", sweep=sweep)
-        for run_name, fragment, key in runs
+                 source=f"{ctx.file}: {key}", sweep=sweep, position=position)
+        for position, (run_name, fragment, key) in enumerate(runs)
     ]
 
 
@@ -170,7 +171,8 @@ def _grid_runs(value: Any, ctx: YamlContext) -> tuple[list[tuple[str, dict[str, 
 
 
 def _generated_runs(value: Any, network: Network, ctx: YamlContext) -> list[tuple[str, dict[str, Any], str]]:
-    """``generate:``: a list of ``{n_minus_1: {sites: existing | all | [ids]}}`` / ``{p_range: {from, to, step}}``."""
+    """``generate:``: a list of ``{n_minus_1: {sites: existing | all | [ids]}}``, ``{n_plus_1: {sites: candidates |
+    all | [ids]}}`` / ``{p_range: {from, to, step}}``."""
     if value is None:
         return []
     if not isinstance(value, list):
@@ -185,6 +187,8 @@ def _generated_runs(value: Any, network: Network, ctx: YamlContext) -> list[tupl
         kind, spec = next(iter(item.items()))
         if kind == "n_minus_1":
             out += _n_minus_1(spec, network, ctx, join(key, kind))
+        elif kind == "n_plus_1":
+            out += _n_plus_1(spec, network, ctx, join(key, kind))
         elif kind == "p_range":
             out += _p_range(spec, ctx, join(key, kind))
         else:
@@ -214,6 +218,30 @@ def _n_minus_1(spec: Any, network: Network, ctx: YamlContext, key: str) -> list[
     if not ids:
         ctx.add(join(key, "sites"), f"selects no sites ('{sites}' matches none in the base dataset)")
     return [(f"close={site}", {"sites": {"close": [str(site)]}}, key) for site in ids]
+
+
+def _n_plus_1(spec: Any, network: Network, ctx: YamlContext, key: str) -> list[tuple[str, dict[str, Any], str]]:
+    """One run per listed site, that site forced open; named ``open=<site>`` (the mirror of ``n_minus_1``)."""
+    sites = spec.get("sites") if isinstance(spec, dict) else None
+    if not isinstance(spec, dict) or set(spec) != {"sites"}:
+        ctx.add(key, "write n_plus_1: {sites: candidates}, {sites: all} or {sites: [id, ...]}")
+        return []
+    status = network.sites["status"]
+    if sites == "candidates":
+        ids = list(network.sites.index[(status == "candidate").to_numpy()])
+    elif sites == "all":
+        ids = list(network.sites.index[(status != "forced_open").to_numpy()])
+    elif isinstance(sites, list) and all(isinstance(s, str) for s in sites):
+        ids = sites
+        for j, site in enumerate(sites):
+            if site not in network.sites.index:
+                ctx.add(join(join(key, "sites"), j), f"unknown site id '{site}'")
+    else:
+        ctx.add(join(key, "sites"), f"{show_value(sites)} is not 'candidates', 'all' or a list of site ids")
+        return []
+    if not ids:
+        ctx.add(join(key, "sites"), f"selects no sites ('{sites}' matches none in the base dataset)")
+    return [(f"open={site}", {"sites": {"open": [str(site)]}}, key) for site in ids]
 
 
 def _p_range(spec: Any, ctx: YamlContext, key: str) -> list[tuple[str, dict[str, Any], str]]:

@@ -279,7 +279,7 @@ def _subgradient(problem: SiteProblem, lam: np.ndarray, relaxed: Relaxed, upper:
         if stop() or step < MIN_STEP or _within(target, best_relaxed.bound, target_gap):
             break
         direction = _deflect(relaxed.subgradient, direction)
-        norm = float(direction @ direction)
+        norm = float(np.dot(direction, direction))  # np.dot: matmul of 1-d arrays may start BLAS threads
         if norm <= 1e-18:
             break
         lam = lam + step * max(target - relaxed.bound, 1e-9 * abs(target)) / norm * direction
@@ -304,8 +304,8 @@ def _subgradient(problem: SiteProblem, lam: np.ndarray, relaxed: Relaxed, upper:
 def _deflect(subgradient: np.ndarray, previous: np.ndarray) -> np.ndarray:
     """Camerini-Fratta-Maffioli direction: the subgradient plus part of the previous direction when
     they point apart (damps the zig-zag of plain subgradient steps; any direction keeps the bound valid)."""
-    dot = float(subgradient @ previous)
-    norm = float(previous @ previous)
+    dot = float(np.dot(subgradient, previous))
+    norm = float(np.dot(previous, previous))
     if dot >= 0.0 or norm <= 0.0:
         return subgradient
     return subgradient + (-DEFLECTION * dot / norm) * previous

@@ -111,7 +111,10 @@ class Relaxed:
 
 
 def knapsacks(problem: SiteProblem, reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every site's greedy knapsack over its lanes of negative reduced cost, in one sort.
+    """Every site's greedy knapsack over its lanes of negative reduced cost.
+
+    A site whose negative lanes fit in its capacity takes them all; only the lanes of the other
+    sites are sorted (one sort for all of them), by reduced cost per unit of volume.
 
     Args:
         problem: The relaxation's data.
@@ -127,9 +130,17 @@ def knapsacks(problem: SiteProblem, reduced: np.ndarray) -> tuple[np.ndarray, np
     site = problem.lane_site[idx]
     vol = problem.lane_volume[idx]
     rc = reduced[idx]
-    ratio = np.divide(rc, vol, out=np.full(idx.size, -np.inf), where=vol > 0)
+    demand = np.bincount(site, weights=vol, minlength=problem.n_sites)
+    fits = demand[site] <= problem.capacity[site]
+    take[idx[fits]] = 1.0
+    value = np.bincount(site[fits], weights=rc[fits], minlength=problem.n_sites).astype(float)  # int when empty
+    full = ~fits
+    if not full.any():
+        return value, take
+    site, vol, rc, lanes = site[full], vol[full], rc[full], idx[full]
+    ratio = np.divide(rc, vol, out=np.full(lanes.size, -np.inf), where=vol > 0)
     order = np.lexsort((ratio, site))
-    site, vol, rc, lanes = site[order], vol[order], rc[order], idx[order]
+    site, vol, rc, lanes = site[order], vol[order], rc[order], lanes[order]
     before = np.cumsum(vol) - vol
     first = np.flatnonzero(np.r_[True, site[1:] != site[:-1]])
     used = before - np.repeat(before[first], np.diff(np.r_[first, site.size]))
@@ -138,7 +149,7 @@ def knapsacks(problem: SiteProblem, reduced: np.ndarray) -> tuple[np.ndarray, np
     np.divide(room, vol, out=share, where=vol > 0)
     share = np.clip(share, 0.0, 1.0)
     take[lanes] = share
-    value = np.bincount(site, weights=rc * share, minlength=problem.n_sites)
+    value += np.bincount(site, weights=rc * share, minlength=problem.n_sites)
     return value, take
 
 

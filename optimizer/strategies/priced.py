@@ -61,6 +61,8 @@ class PricedTransport:
     _session: LPSession | None = field(default=None, init=False, repr=False)
     _pool: np.ndarray = field(init=False, repr=False)
     _in_pool: np.ndarray = field(init=False, repr=False)
+    _set_lower: np.ndarray = field(init=False, repr=False)
+    _set_upper: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         built, csc = self.built, self.csc
@@ -84,6 +86,8 @@ class PricedTransport:
         self._other_cols = np.flatnonzero(~is_lane)
         self._pool = np.zeros(0, dtype=np.int64)
         self._in_pool = np.zeros(C, dtype=bool)
+        self._set_lower = np.zeros(0)  # the bounds of the pool columns in the session
+        self._set_upper = np.zeros(0)
 
     def solve(self, fixed: np.ndarray, open_lanes: np.ndarray, first: np.ndarray,
               deadline: float | None) -> tuple[float, np.ndarray] | None:
@@ -116,8 +120,7 @@ class PricedTransport:
         for _ in range(PRICING_ROUNDS + 1):
             if interrupt.requested():
                 return None
-            pool = self._pool
-            outcome = self._session.solve(np.arange(pool.size), lane_lower[pool], lane_upper[pool],  # type: ignore[union-attr]
+            outcome = self._session.solve(*self._changed_bounds(lane_lower, lane_upper),  # type: ignore[union-attr]
                                           deadline=deadline)
             self.solves += 1
             if outcome.status == "infeasible" and not everything:
@@ -131,6 +134,14 @@ class PricedTransport:
                 return self._plan(fixed, outcome.x)  # type: ignore[arg-type]
             self._grow(entering, lane_lower, lane_upper, lower, upper)
         return None
+
+    def _changed_bounds(self, lane_lower: np.ndarray, lane_upper: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                                       np.ndarray]:
+        """The pool columns whose bounds differ from the session's, with their new bounds (and remember them)."""
+        lower, upper = lane_lower[self._pool], lane_upper[self._pool]
+        changed = np.flatnonzero((lower != self._set_lower) | (upper != self._set_upper))
+        self._set_lower, self._set_upper = lower, upper
+        return changed, lower[changed], upper[changed]
 
     def _lane_bounds(self, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every lane's bounds: its own, tightened by its link rows at the current right-hand sides."""
@@ -147,8 +158,9 @@ class PricedTransport:
     def _grow(self, lanes: np.ndarray, lane_lower: np.ndarray, lane_upper: np.ndarray,
               lower: np.ndarray, upper: np.ndarray) -> None:
         """Add ``lanes`` not yet in the pool (the first call creates the session) and set the row bounds."""
-        new = np.unique(np.asarray(lanes, dtype=np.int64))
-        new = new[~self._in_pool[new]]
+        mark = np.zeros(self._in_pool.size, dtype=bool)
+        mark[lanes] = True
+        new = np.flatnonzero(mark & ~self._in_pool)
         S = self.built.n_sites
         c = self.built.lp.c[S + new]
         if self._session is None:
@@ -161,6 +173,8 @@ class PricedTransport:
             self._session.set_row_bounds(np.arange(self._rows.size), lower[self._rows], upper[self._rows])
         self._pool = np.concatenate([self._pool, new])
         self._in_pool[new] = True
+        self._set_lower = np.concatenate([self._set_lower, lane_lower[new]])
+        self._set_upper = np.concatenate([self._set_upper, lane_upper[new]])
 
     def _price(self, row_dual: np.ndarray, open_lanes: np.ndarray) -> np.ndarray:
         """Open lanes outside the pool of negative reduced cost ``c_j - A_j^T row_dual``."""
@@ -176,5 +190,5 @@ class PricedTransport:
         lp = self.built.lp
         x = np.array(fixed, dtype=float)
         x[self.built.n_sites + self._pool] = pool_x
-        return float(lp.c @ x + lp.offset), x
+        return float(np.dot(lp.c, x) + lp.offset), x
 

@@ -1,0 +1,198 @@
+"""What a study writes: a text summary, per-period tables and the timeline chart.
+
+``--out DIR`` writes ``result.json`` (the ``--json`` document), ``study_sites.csv`` (one row per
+site and period: held, serving, decision, modules, capacity, throughput, utilisation),
+``study_flows.csv`` and ``study_routes.csv`` (each period's flows and routes, with a ``period``
+column), ``study_stock.csv`` (each period's stock per site and product), ``study_costs.csv``
+(undiscounted cost per component and period, plus the net present cost of each component),
+``timeline.png`` (which site opens, is built, expands or closes when, above the cost by period) and
+``map_<period>.png``, each period's plan drawn like the single-period ``map.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from optimizer.expansion.solve import ExpansionResult, events, period_capacity  # noqa: E402
+from optimizer.io.files import replace_file, write_text  # noqa: E402
+from optimizer.reports import prepare_output  # noqa: E402
+from optimizer.results import Result, site_table  # noqa: E402
+from optimizer.solvers.base import Status  # noqa: E402
+from optimizer.stock import plan_stock  # noqa: E402
+
+#: Files ``--out`` writes for a study.
+STUDY_FILES = ("result.json", "study_sites.csv", "study_flows.csv", "study_routes.csv", "study_stock.csv",
+               "study_costs.csv", "timeline.png")
+
+#: Colours of the timeline's site states.
+STATE_COLOURS = {"serving": "#2b8cbe", "building": "#fdae6b", "closed": "#f0f0f0"}
+
+
+def summary(result: ExpansionResult) -> str:
+    """A few lines for the terminal: status, net present cost, gap and each period's decisions."""
+    lines = [f"study {result.study.name}: {result.status.value}"
+             + (f", net present cost {result.objective:,.0f}" if result.objective is not None else "")
+             + (f", bound {result.bound:,.0f}, gap {result.gap:.3%}" if result.gap is not None else "")]
+    plan = result.plan
+    if plan is not None:
+        for t, period in enumerate(result.study.periods):
+            ev = events(plan, t)
+            bought = {s: int(n) for s, n in plan.modules.iloc[:, t].items() if n > 0}
+            parts = [f"{len(plan.plans[t].open_sites)} serving"]
+            parts += [f"open {', '.join(ev['open'])}"] if ev["open"] else []
+            parts += [f"close {', '.join(ev['close'])}"] if ev["close"] else []
+            parts += [f"modules {', '.join(f'{s} x{n}' for s, n in bought.items())}"] if bought else []
+            parts += [f"capex {result.period_costs[t]['capex']:,.0f}"]
+            lines.append(f"  {period.name}: " + "; ".join(parts))
+        lines.append("  net present cost by component: "
+                     + ", ".join(f"{k} {v:,.0f}" for k, v in result.costs.items() if v))
+    if result.check is not None:
+        lines.append("check: " + ("plan OK" if result.check.ok else f"REJECTED ({len(result.check.violations)})"))
+    lines += [f"  {m}" for m in result.messages]
+    return "\n".join(lines)
+
+
+def site_periods(result: ExpansionResult) -> pd.DataFrame:
+    """One row per site and period: state, decision, modules, capacity (volume units per period) and use."""
+    study, plan = result.study, result.plan
+    assert plan is not None
+    frames = []
+    for t, period in enumerate(study.periods):
+        ev = events(plan, t)
+        net = period.network
+        flows = plan.plans[t].flows
+        volume = flows["product"].map(net.products["volume"]).to_numpy(dtype=float) * flows["quantity"].to_numpy()
+        shipped = pd.Series(volume).groupby(flows["from"].to_numpy()).sum()
+        capacity = period_capacity(study, plan, t)
+        ids = plan.held.index
+        held, serving = plan.held.iloc[:, t], plan.serving.iloc[:, t]
+        decision = np.where(ids.isin(ev["open"]), "open", np.where(ids.isin(ev["close"]), "close",
+                            np.where(serving, "keep", np.where(held, "building", "unused"))))
+        throughput = shipped.reindex(ids).fillna(0.0).to_numpy()
+        frames.append(pd.DataFrame({
+            "period": period.name, "site": ids, "held": held.to_numpy(), "serving": serving.to_numpy(),
+            "decision": decision, "modules_bought": plan.modules.iloc[:, t].to_numpy(),
+            "modules_total": plan.modules.iloc[:, : t + 1].sum(axis=1).to_numpy(),
+            "capacity": capacity.to_numpy(), "throughput_volume": throughput,
+            "utilisation": np.where(np.isfinite(capacity) & (capacity > 0), throughput / capacity.to_numpy(), np.nan),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def cost_table(result: ExpansionResult) -> pd.DataFrame:
+    """Undiscounted cost per component and study period (currency per study period), then the net present row."""
+    rows = [{"period": p.name, "basis": "undiscounted", **result.period_costs[t]}
+            for t, p in enumerate(result.study.periods)]
+    rows.append({"period": "all", "basis": "net_present", **result.costs})
+    table = pd.DataFrame(rows)
+    table["total"] = table[[c for c in table.columns if c not in ("period", "basis")]].sum(axis=1)
+    return table
+
+
+def write_study_outputs(result: ExpansionResult, out_dir: str | Path, protected: list[Path]) -> list[Path]:
+    """Write the study's JSON, tables and timeline chart into ``out_dir`` (see the module docstring).
+
+    Raises:
+        InputError: The folder may not be written (see :func:`optimizer.reports.prepare_output`).
+    """
+    out = Path(out_dir)
+    maps = [f"map_{re.sub(r'[^A-Za-z0-9_.-]', '_', p.name)}.png" for p in result.study.periods]
+    targets = prepare_output(out, STUDY_FILES + tuple(maps), protected)
+    write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    if result.plan is None:
+        return targets[:1]
+    plan, study = result.plan, result.study
+    flows, routes, stock = [], [], []
+    for t, period in enumerate(study.periods):
+        p = plan.plans[t]
+        flows.append(p.flows.assign(period=period.name))
+        r = p.routes.copy()
+        for column in ("path", "modes"):
+            r[column] = r[column].map(" > ".join)
+        routes.append(r.assign(period=period.name))
+        stock.append(plan_stock(period.network, p.open_sites, p.flows).assign(period=period.name))
+    tables = {"study_sites.csv": site_periods(result), "study_flows.csv": _period_first(flows),
+              "study_routes.csv": _period_first(routes), "study_stock.csv": _period_first(stock),
+              "study_costs.csv": cost_table(result)}
+    for name, table in tables.items():
+        with replace_file(out / name) as tmp:
+            table.to_csv(tmp, index=False)
+    timeline_chart(result, out / "timeline.png")
+    _period_maps(result, [out / name for name in maps])
+    return targets
+
+
+def _period_maps(result: ExpansionResult, paths: list[Path]) -> None:
+    """Draw each period's plan (sites, flows, routes) as a PNG map, when every place has coordinates."""
+    from optimizer.maps import write_png
+
+    assert result.plan is not None
+    for t, (period, path) in enumerate(zip(result.study.periods, paths)):
+        net, plan = period.network, result.plan.plans[t]
+        places = [net.sites, net.regions] + ([net.suppliers] if net.suppliers is not None else [])
+        if any(table[["lat", "lon"]].isna().any().any() for table in places):
+            return
+        single = Result(status=Status.FEASIBLE, solver=result.solver, objective=plan.objective, costs=plan.costs,
+                        open_sites=plan.open_sites, flows=plan.flows, routes=plan.routes,
+                        sites=site_table(net, plan), network_name=f"{result.study.name} {period.name}")
+        write_png(net, single, path)
+
+
+def _period_first(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    table = pd.concat(frames, ignore_index=True)
+    return table[["period"] + [c for c in table.columns if c != "period"]]
+
+
+def timeline_chart(result: ExpansionResult, path: str | Path) -> Path:
+    """Draw the timeline (site states, openings, closings, modules) above the cost by period; save as PNG."""
+    study, plan = result.study, result.plan
+    assert plan is not None
+    names = [p.name for p in study.periods]
+    active = plan.held.any(axis=1) | pd.Series(plan.held0, index=plan.held.index)
+    ids = list(plan.held.index[active.to_numpy()])
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 3 + 0.32 * len(ids) + 3.5), dpi=110,
+                                      gridspec_kw={"height_ratios": [max(2, 0.32 * len(ids)), 3.5]})
+    for row, site in enumerate(ids):
+        for t in range(len(names)):
+            state = "serving" if plan.serving.at[site, names[t]] else (
+                "building" if plan.held.at[site, names[t]] else "closed")
+            top.barh(row, 1, left=t, color=STATE_COLOURS[state], edgecolor="white")
+            n = int(plan.modules.at[site, names[t]])
+            if n:
+                top.text(t + 0.5, row, f"+{n} module" + ("s" if n > 1 else ""), ha="center", va="center", fontsize=7)
+        for t in range(len(names)):
+            ev = events(plan, t)
+            if site in ev["open"]:
+                top.plot(t + 0.05, row, marker=">", color="#238b45", ms=7)
+            if site in ev["close"]:
+                top.plot(t + 0.05, row, marker="x", color="#cb181d", ms=7)
+    top.set_yticks(range(len(ids)), ids, fontsize=7)
+    top.set_xticks(np.arange(len(names)) + 0.5, names)
+    top.set_xlim(0, len(names))
+    top.invert_yaxis()
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STATE_COLOURS.values()]
+    handles += [plt.Line2D([], [], marker=">", color="#238b45", ls=""), plt.Line2D([], [], marker="x", color="#cb181d",
+                                                                                 ls="")]
+    top.legend(handles, [*STATE_COLOURS, "opens", "closes"], ncol=5, fontsize=7, loc="upper center",
+               bbox_to_anchor=(0.5, 1.12), frameon=False)
+    top.set_title(f"{study.name}: site timeline", pad=22)
+    costs = pd.DataFrame(result.period_costs, index=names)
+    costs = costs.loc[:, (costs != 0).any(axis=0)]
+    costs.plot.bar(stacked=True, ax=bottom, width=0.6, colormap="tab10", rot=0)
+    bottom.set_ylabel("currency per study period (undiscounted)")
+    bottom.legend(fontsize=7, ncol=4)
+    bottom.set_title("cost by period")
+    fig.tight_layout()
+    with replace_file(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return Path(path)

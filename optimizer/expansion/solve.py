@@ -1,0 +1,530 @@
+"""Solve an expansion study: a relax-and-fix plan, the bound from the full model, the checked plan.
+
+1. **Stock cuts** (pooled periods): the full model's LP relaxation is solved and the extended
+   polymatroid cuts it violates are added, block by block (every cut is valid).  Its value is the
+   first lower bound.
+2. **Plan by relax-and-fix** over the two kinds of integer columns (:func:`_plan_heuristic`):
+   the design (every period's study decisions) is chosen with the assignments relaxed, restricted
+   to the sites the LP relaxation uses and started from the LP's design rounded period by period
+   within the budgets (:func:`_rounded_design`); then the design is fixed and the assignments are
+   made integer.  Each plan adds stock cuts tight at it.
+3. **Full model**: when the plan is not within the gap of the bound, the whole MIP, warm-started
+   from it, within what is left of the time limit.  The study's bound is always the full model's
+   (its LP relaxation with the stock cuts, or its MIP bound when better), so the reported gap (the
+   plan's exact net present cost, square roots evaluated, against that bound) is honest whatever
+   the heuristic did.  A better plan it finds replaces the heuristic's.
+
+The plan is decoded per period (flows, routes, stock from the blocks), and the independent checker
+(:func:`optimizer.checker.expansion.check_study`) verifies and re-costs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.checker.expansion import StudyCheck, check_study
+from optimizer.expansion.model import NPV_COMPONENTS, ExpansionModel, build_study_model, period_costs, with_block_cuts
+from optimizer.expansion.study import DAYS_PER_YEAR, ExpansionPlan, Study
+from optimizer.model.linear import LinearModel
+from optimizer.plan import COST_COMPONENTS
+from optimizer.solvers import get_solver
+from optimizer.solvers.base import SolveOptions, Solver, Status, Termination, proven_optimal, relative_gap
+
+#: Rounds of LP cut separation before the plan is searched.
+LP_ROUNDS = 2
+#: Relative tolerance of a violated stock cut at the LP.
+LP_CUT_TOL = 1e-4
+#: Relative error of the model's holding cost at a plan below which no more cuts are added.
+HOLDING_TOL = 1e-6
+#: Most re-solves of the assignment step for stock cuts.
+STEP_ROUNDS = 3
+#: A site the LP relaxation holds below this in every period is left out of the heuristic's design step.
+SUPPORT_TOL = 1e-3
+#: Most share of a site's capacity the design step keeps free for whole regions (single sourcing).
+PACKING_MARGIN = 0.05
+#: LP holding levels above which the rounded design holds a site, tried in turn for a feasible start.
+ROUNDING_THRESHOLDS = (0.5, 0.25, 0.05)
+#: A held site stays in the rounded design while the LP holds it at least this share of the threshold.
+KEEP_SHARE = 0.25
+#: Share of the target gap the design step aims for.
+DESIGN_GAP_SHARE = 0.3
+#: Share of the target gap the assignment step aims for.
+ASSIGN_GAP_SHARE = 0.2
+#: Default relative gap of a study without a mip_gap setting.
+DEFAULT_GAP = 1e-4
+
+
+@dataclass
+class ExpansionResult:
+    """The outcome of a study solve.
+
+    Attributes:
+        study: The study.
+        status: ``optimal``, ``feasible``, ``infeasible`` or ``no_solution``.
+        termination: Why the full model's solve stopped.
+        objective: Net present cost of the plan (exact stock), currency.
+        bound: Lower bound from the full model, currency.
+        gap: Relative gap of ``objective`` to ``bound``.
+        plan: The plan, ``None`` without one.
+        costs: Net present cost per component (:data:`NPV_COMPONENTS`), summing to ``objective``.
+        period_costs: Per study period: its undiscounted cost per component over the whole period
+            (currency), plus ``capex`` (undiscounted, gross) and ``closing`` in the period.
+        solver: Backend name.
+        build_seconds: Time to build the model.
+        solve_seconds: Time in the solver (all steps).
+        check: The checker's verdict.
+        messages: What happened, in words.
+        model_size: Columns, integer columns, rows, nonzeros of the full model.
+    """
+
+    study: Study
+    status: Status
+    termination: Termination | None = None
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    plan: ExpansionPlan | None = None
+    costs: dict[str, float] = field(default_factory=dict)
+    period_costs: list[dict[str, float]] = field(default_factory=list)
+    solver: str = ""
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    check: StudyCheck | None = None
+    messages: list[str] = field(default_factory=list)
+    model_size: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` document (``kind: "expansion"``)."""
+        study, plan = self.study, self.plan
+        periods = []
+        for t, period in enumerate(study.periods):
+            entry: dict[str, Any] = {"name": period.name, "years": period.years}
+            if plan is not None:
+                caps = period_capacity(study, plan, t)
+                entry.update({
+                    "costs": {k: _num(v) for k, v in self.period_costs[t].items()},
+                    "open_sites": list(plan.plans[t].open_sites),
+                    "building_sites": [s for s in plan.held.index[plan.held.iloc[:, t] & ~plan.serving.iloc[:, t]]],
+                    "opened": events(plan, t)["open"], "closed": events(plan, t)["close"],
+                    "modules": {s: int(n) for s, n in plan.modules.iloc[:, t].items() if n > 0},
+                    "capacity": {s: _num(caps[s]) for s in plan.plans[t].open_sites},
+                    "capex": _num(self.period_costs[t]["capex"]),
+                    "unmet_units": _num(float(plan.unmet[t]["quantity"].sum())),
+                })
+            periods.append(entry)
+        return {
+            "kind": "expansion",
+            "study": study.name,
+            "status": self.status.value,
+            "termination": None if self.termination is None else self.termination.value,
+            "objective": _num(self.objective),
+            "bound": _num(self.bound),
+            "gap": _num(self.gap),
+            "solver": self.solver,
+            "build_seconds": round(self.build_seconds, 6),
+            "solve_seconds": round(self.solve_seconds, 6),
+            "costs": {k: _num(v) for k, v in self.costs.items()},
+            "periods": periods,
+            "check": None if self.check is None else {"ok": self.check.ok, "violations": list(self.check.violations)},
+            "messages": list(self.messages),
+            "model_size": dict(self.model_size),
+        }
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def events(plan: ExpansionPlan, t: int) -> dict[str, list[str]]:
+    """Sites opened and closed in period ``t`` (from the held states)."""
+    now = plan.held.iloc[:, t].to_numpy(dtype=bool)
+    before = plan.held0 if t == 0 else plan.held.iloc[:, t - 1].to_numpy(dtype=bool)
+    ids = plan.held.index
+    return {"open": [str(s) for s in ids[now & ~before]], "close": [str(s) for s in ids[before & ~now]]}
+
+
+def period_capacity(study: Study, plan: ExpansionPlan, t: int) -> pd.Series:
+    """Capacity of every site in period ``t`` with the modules bought so far, volume units per period."""
+    base = study.periods[t].network.sites["capacity"].astype(float)
+    modules = plan.modules.iloc[:, : t + 1].sum(axis=1)
+    return base + modules * study.options["module_size"].astype(float)
+
+
+def solve_study(study: Study, *, solver: str | None = None, time_limit: float | None = None,
+                mip_gap: float | None = None, threads: int | None = None, verbose: bool = False,
+                run_check: bool = True) -> ExpansionResult:
+    """Build and solve the study's MIP, decode and check its plan.
+
+    Settings not given fall back to the first period's ``solver:`` settings.
+
+    Args:
+        study: A validated study.
+        solver: Backend name.
+        time_limit: Seconds for the whole solve (heuristic and full model).
+        mip_gap: Relative gap at which to stop (default: :data:`DEFAULT_GAP`).
+        threads: Solver threads.
+        verbose: Solver logs to stderr.
+        run_check: Run the independent checker.
+
+    Returns:
+        The result; ``gap`` compares the plan's exact net present cost with the full model's bound.
+    """
+    start = time.perf_counter()
+    defaults = study.base.settings.solver
+    backend = get_solver(solver or defaults.name)
+    limit = time_limit if time_limit is not None else defaults.time_limit
+    gap = mip_gap if mip_gap is not None else (defaults.mip_gap if defaults.mip_gap is not None else DEFAULT_GAP)
+    options = SolveOptions(mip_gap=gap, threads=threads if threads is not None else defaults.threads,
+                           verbose=verbose)
+    model = build_study_model(study)
+    build_seconds = time.perf_counter() - start
+    deadline = None if limit is None else start + limit
+    result = ExpansionResult(study=study, status=Status.NO_SOLUTION, solver=backend.name, build_seconds=build_seconds)
+    result.model_size = {"variables": model.lp.n_cols, "integer_variables": model.lp.n_integer,
+                         "constraints": model.lp.n_rows, "nonzeros": int(model.lp.A.nnz)}
+    seconds = 0.0
+
+    def remaining() -> float | None:
+        return None if deadline is None else max(1.0, deadline - time.perf_counter())
+
+    model, lp_bound, lp_x, spent = _lp_cuts(model, backend, options)
+    seconds += spent
+    model, x_heur, spent, note = _plan_heuristic(model, backend, options, remaining, lp_x)
+    seconds += spent
+    result.messages.append(note)
+    bound = lp_bound
+    best_x, best_obj = None, np.inf
+    if x_heur is not None:
+        best_x, best_obj = x_heur, _exact_objective(model, x_heur)
+    raw = None
+    if best_x is None or relative_gap(best_obj, bound) > options.effective_gap:
+        warm = None if best_x is None else _lift(model, best_x)
+        raw = backend.solve(dataclasses.replace(model.lp, warm_start=warm),
+                            dataclasses.replace(options, time_limit=remaining()))
+        seconds += raw.solve_seconds
+        if raw.bound is not None and np.isfinite(raw.bound):
+            bound = max(bound, raw.bound)
+        result.messages.append(f"Full model: {raw.status.value} ({raw.termination.value if raw.termination else '-'}"
+                               f"), bound {raw.bound if raw.bound is not None else float('nan'):,.0f}.")
+    else:
+        result.messages.append("The heuristic plan is within the gap of the LP bound: the full model was not needed.")
+    if raw is not None and raw.status is Status.INFEASIBLE:
+        result.status, result.termination = Status.INFEASIBLE, Termination.INFEASIBLE
+        result.messages += explain_infeasible(study)
+        result.solve_seconds = seconds
+        return result
+    if raw is not None and raw.x is not None:
+        x_full = _round(model, raw.x)
+        objective = _exact_objective(model, x_full)
+        if objective < best_obj - 1e-9 * abs(objective):
+            best_x, best_obj = x_full, objective
+            result.messages.append("The full model improved the relax-and-fix plan.")
+    gap_now = relative_gap(best_obj, bound) if best_x is not None else None
+    result.termination = raw.termination if raw is not None else (
+        Termination.OPTIMAL if gap_now is not None and gap_now <= 1e-9 else Termination.GAP_LIMIT)
+    result.solve_seconds = seconds
+    if best_x is None:
+        result.messages.append("No plan found within the limits"
+                               + (f" ({raw.message or 'limit reached'})." if raw is not None else "."))
+        return result
+    result.bound = bound
+    _decode(model, best_x, result)
+    result.gap = relative_gap(result.objective, bound)
+    optimal = proven_optimal(result.objective, bound, 1e-6 * result.costs["holding"])
+    result.status = Status.OPTIMAL if optimal else Status.FEASIBLE
+    if not optimal:
+        result.messages.append("Best plan found within the limits, not proven optimal"
+                               + (f" (gap {result.gap:.3%})." if result.gap is not None else "."))
+    if run_check and result.plan is not None:
+        result.check = check_study(study, result.plan)
+    return result
+
+
+def _round(model: ExpansionModel, x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=float).copy()
+    x[model.lp.integer] = np.round(x[model.lp.integer])
+    x[np.abs(x) < 1e-9] = 0.0
+    return np.clip(x, model.lp.col_lower, model.lp.col_upper)
+
+
+def _exact_holding(model: ExpansionModel, x: np.ndarray) -> np.ndarray:
+    """Holding cost per period at ``x`` with exact square-root stock, currency per period, shape (T,)."""
+    out = []
+    for t, block in enumerate(model.blocks):
+        xb = model.block_x(x, t)
+        out.append(sum(block.pooled.exact_costs(xb)) if block.pooled is not None
+                   else float(block.built.cost_vectors["holding"] @ xb))
+    return np.array(out)
+
+
+def _exact_objective(model: ExpansionModel, x: np.ndarray) -> float:
+    return float(sum(model.npv_costs(x, _exact_holding(model, x)).values()))
+
+
+def _lift(model: ExpansionModel, x: np.ndarray) -> np.ndarray:
+    """``x`` with every stock column at its exact value (feasible for every stock cut)."""
+    out = np.asarray(x, dtype=float).copy()
+    for t, block in enumerate(model.blocks):
+        if block.pooled is not None:
+            out[block.cols()] = block.pooled.lift(out[block.cols()])
+    return out
+
+
+def _refine_all(model: ExpansionModel, x: np.ndarray) -> ExpansionModel:
+    """Stock cuts tight at ``x`` in every pooled block where the model is low."""
+    for t, block in enumerate(model.blocks):
+        if block.pooled is not None:
+            model = with_block_cuts(model, t, block.pooled.refine(model.block_x(x, t), HOLDING_TOL))
+    return model
+
+
+def _lp_cuts(model: ExpansionModel, backend: Solver,
+             options: SolveOptions) -> tuple[ExpansionModel, float, np.ndarray | None, float]:
+    """Separate stock cuts at the LP relaxation; returns the model, the best LP bound, the last LP
+    solution and the seconds spent."""
+    bound, seconds, x = -np.inf, 0.0, None
+    pooled = any(b.pooled is not None for b in model.blocks)
+    for _ in range(LP_ROUNDS if pooled else 1):
+        lp = dataclasses.replace(model.lp, integer=np.zeros(model.lp.n_cols, dtype=bool))
+        raw = backend.solve(lp, dataclasses.replace(options, mip_gap=None))
+        seconds += raw.solve_seconds
+        if raw.x is None:
+            break
+        bound = max(bound, raw.objective if raw.objective is not None else -np.inf)
+        x = raw.x
+        before = model.lp.n_rows
+        for t, block in enumerate(model.blocks):
+            if block.pooled is not None:
+                model = with_block_cuts(model, t, block.pooled.separate(model.block_x(raw.x, t), LP_CUT_TOL))
+        if model.lp.n_rows == before:
+            break
+    return model, bound, x, seconds
+
+
+def _lane_columns(model: ExpansionModel) -> np.ndarray:
+    """Global columns of every block's assignment lanes."""
+    S = model.u.shape[0]
+    return np.concatenate([b.first_col + S + np.arange(len(b.built.lane_site)) for b in model.blocks])
+
+
+def _design_columns(model: ExpansionModel) -> np.ndarray:
+    """Global columns of the design: study variables and every block's site columns."""
+    S = model.u.shape[0]
+    return np.concatenate([model.u.ravel(), model.o.ravel(), model.c.ravel(), model.m.ravel()]
+                          + [b.first_col + np.arange(S) for b in model.blocks])
+
+
+def _with_packing_margin(model: ExpansionModel) -> LinearModel:
+    """The model with room for whole regions on each site (single sourcing).
+
+    The design step splits regions between sites; whole regions must then fit (a bin packing), so
+    the design keeps a quarter of the site's largest region free, at most :data:`PACKING_MARGIN` of
+    its capacity.
+    """
+    A = model.lp.A.tolil(copy=True)
+    S = model.u.shape[0]
+    changed = False
+    for t, block in enumerate(model.blocks):
+        net = model.study.periods[t].network
+        if not net.settings.single_sourcing or not len(block.cap_rows):
+            continue
+        built = block.built
+        volume = built.unit_mix @ net.products["volume"].to_numpy(dtype=float)
+        largest = np.zeros(S)
+        np.maximum.at(largest, built.lane_site, volume[built.lane_unit])
+        capacity = net.sites["capacity"].to_numpy(dtype=float)
+        for i in np.flatnonzero(block.cap_rows >= 0):
+            A[block.cap_rows[i], block.first_col + i] = -capacity[i] + min(0.25 * largest[i],
+                                                                             PACKING_MARGIN * capacity[i])
+            changed = True
+    return dataclasses.replace(model.lp, A=A.tocsr()) if changed else model.lp
+
+
+def _rounded_design(model: ExpansionModel, lp_x: np.ndarray, threshold: float) -> np.ndarray:
+    """Which sites are held in each period, rounded from the LP relaxation ``lp_x`` within the rules.
+
+    Period by period, a site is wanted when the LP holds it at least ``threshold`` (a site held
+    already: :data:`KEEP_SHARE` of it; or a forced status or committed decision says so).  It opens
+    while the period's and the total budget allow (those the LP serves with in the period first,
+    else later); only sites operating before the study close (when the LP does and
+    ``earliest_close`` allows), so that capacity never shrinks as demand grows, and no site
+    reopens.  Returns held (sites x periods, bool).
+    """
+    study, lp = model.study, model.lp
+    S, T = model.u.shape
+    x = np.asarray(lp_x, dtype=float)
+    earliest = study.options["earliest_close"].to_numpy(dtype=int)
+    y = np.stack([b.first_col + np.arange(S) for b in model.blocks], axis=1)
+    must_open = (lp.col_lower[y] > 0.5) | (lp.col_lower[model.o] > 0.5)
+    must_shut = (lp.col_upper[y] < 0.5) | (lp.col_lower[model.c] > 0.5)
+    held = np.zeros((S, T), dtype=bool)
+    before = study.initially_held()
+    prev = before.copy()
+    left = study.budget_total
+    for t in range(T):
+        budget = min(left, study.budget_per_period[t])
+        level = np.where(prev, threshold * KEEP_SHARE, threshold)
+        want = ((x[model.u[:, t]] >= level) | must_open[:, t]) & ~must_shut[:, t]
+        now = prev.copy()
+        for i in np.argsort(-(2.0 * x[y[:, t]] + x[model.u[:, t]]), kind="stable"):  # serving now first
+            if want[i] and not prev[i] and not before[i] and not held[i].any() \
+                    and model.capex_open[i] <= budget + 1e-9:
+                now[i] = True
+                budget -= model.capex_open[i]
+            elif not want[i] and prev[i] and before[i] and t >= earliest[i] and lp.col_upper[model.c[i, t]] > 0.5:
+                now[i] = False
+        left -= float(model.capex_open @ (now & ~prev))
+        held[:, t] = prev = now
+    return held
+
+
+def _design_start(model: ExpansionModel, lp: LinearModel, integer: np.ndarray, lp_x: np.ndarray, backend: Solver,
+                  options: SolveOptions, share: Any) -> np.ndarray | None:
+    """A feasible start for the design step: :func:`_rounded_design` at falling thresholds, each
+    completed (modules, assignments, flows, stock) by one small MIP with the held sites fixed;
+    ``None`` when none fits."""
+    for threshold in ROUNDING_THRESHOLDS:
+        lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+        lower[model.u] = upper[model.u] = _rounded_design(model, lp_x, threshold)
+        raw = backend.solve(dataclasses.replace(lp, col_lower=lower, col_upper=upper, integer=integer),
+                            dataclasses.replace(options, time_limit=share(0.15)))
+        if raw.x is not None:
+            return np.asarray(raw.x, dtype=float)
+    return None
+
+
+def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOptions, remaining: Any,
+                    lp_x: np.ndarray | None) -> tuple[ExpansionModel, np.ndarray | None, float, str]:
+    """A plan in two steps: the design with fractional assignments, then the assignments with the design fixed.
+
+    1. **Design**: the full model with its assignment lanes continuous (a region may split between
+       sites; with single sourcing each site keeps some room for whole regions,
+       :func:`_with_packing_margin`, unless that makes the design infeasible) and without the sites the LP relaxation ``lp_x`` never holds, so
+       only the study's decisions are integer: every period, the phasing, the budgets and the
+       capacity modules are decided together, over the whole horizon;
+    2. **Assignments**: the design fixed (which sites are held and serve, modules, events), the
+       full model again: it falls apart into one assignment problem per period.  Each plan adds
+       stock cuts tight at it; the step is re-solved while the model's holding cost is off, and the
+       plan of lowest exact cost is kept.
+
+    Returns:
+        The model with the cuts added, the plan (``None`` without one), the solver seconds and a message.
+    """
+    seconds = 0.0
+    integer = model.lp.integer.copy()
+    integer[_lane_columns(model)] = False
+    S = model.u.shape[0]
+    for block in model.blocks:  # y = u - recent openings: integer whenever u is
+        integer[block.first_col:block.first_col + S] = False
+    gap = options.effective_gap
+
+    def share(part: float) -> float | None:
+        return None if remaining() is None else max(1.0, part * remaining())
+
+    upper = model.lp.col_upper.copy()
+    if lp_x is not None:  # sites the LP relaxation never holds are left out of the design step
+        unused = np.flatnonzero(~(np.asarray(lp_x)[model.u] > SUPPORT_TOL).any(axis=1) & ~model.study.initially_held())
+        upper[model.u[unused].ravel()] = 0.0
+        for block in model.blocks:
+            upper[block.first_col + unused] = 0.0
+    tries = [(_with_packing_margin(model), upper), (model.lp, upper), (model.lp, model.lp.col_upper)]
+    for k, (lp, bounds) in enumerate(tries):  # with room for whole regions, else without, else every site
+        start = None if lp_x is None else _design_start(model, lp, integer, lp_x, backend, options, share)
+        if start is None and k < len(tries) - 1:
+            continue  # no rounded design fits this variant: try the next
+        raw = backend.solve(dataclasses.replace(lp, integer=integer, col_upper=bounds, warm_start=start),
+                            dataclasses.replace(options, mip_gap=gap * DESIGN_GAP_SHARE, time_limit=share(0.7)))
+        seconds += raw.solve_seconds
+        if raw.status is not Status.INFEASIBLE:
+            break
+    if raw.x is None:
+        return model, None, seconds, f"Heuristic design step found no plan ({raw.status.value})."
+    design = _design_columns(model)
+    lower, upper = model.lp.col_lower.copy(), model.lp.col_upper.copy()
+    lower[design] = upper[design] = np.round(np.asarray(raw.x)[design], 6)
+    best, best_obj = None, np.inf
+    for _ in range(STEP_ROUNDS):
+        raw = backend.solve(dataclasses.replace(model.lp, col_lower=lower, col_upper=upper),
+                            dataclasses.replace(options, mip_gap=gap * ASSIGN_GAP_SHARE, time_limit=share(0.6)))
+        seconds += raw.solve_seconds
+        if raw.x is None:
+            break
+        x = _round(model, raw.x)
+        objective = _exact_objective(model, x)
+        if objective < best_obj:
+            best, best_obj = x, objective
+        refined = _refine_all(model, x)
+        if refined.lp.n_rows == model.lp.n_rows:
+            break
+        model = refined
+    if best is None:
+        return model, None, seconds, ("Heuristic assignment step found no plan with the design of the relaxed "
+                                      "assignments; the full model is solved without it.")
+    return model, best, seconds, (f"Heuristic plan (design with relaxed assignments, then the assignments) in "
+                                  f"{seconds:.1f} s of solver time.")
+
+
+def _decode(model: ExpansionModel, x: np.ndarray, result: ExpansionResult) -> None:
+    """Fill the result's plan, costs and per-period costs from solution ``x``."""
+    study = model.study
+    S, T = model.u.shape
+    ids = study.base.sites.index
+    names = [p.name for p in study.periods]
+    holding = _exact_holding(model, x)
+    plans, unmet, period_rows = [], [], []
+    serving = np.zeros((S, T), dtype=bool)
+    capex = model.capex(x)
+    for t, block in enumerate(model.blocks):
+        xb = block.built.round_solution(model.block_x(x, t))
+        plan = block.built.decode(xb)
+        costs = period_costs(block, xb)
+        costs["holding"] = float(holding[t])
+        plan.costs = costs
+        plan.objective = float(sum(costs.values()))
+        plans.append(plan)
+        serving[:, t] = xb[:S] > 0.5
+        net = study.periods[t].network
+        share = x[model.z[t]] if len(model.z[t]) else np.zeros(0)
+        units = block.built.unit_mix[share > 1e-9] * share[share > 1e-9, None]
+        r, p = np.nonzero(units > 0)
+        unmet.append(pd.DataFrame({
+            "region": np.asarray(net.region_ids, dtype=object)[block.built.unit_region[share > 1e-9][r]],
+            "product": np.asarray(net.product_ids, dtype=object)[p], "quantity": units[r, p]}))
+        scale = DAYS_PER_YEAR * study.periods[t].years / net.settings.period_days
+        row = {name: scale * costs[name] for name in COST_COMPONENTS}
+        row["closing"] = float(model.closing[:, t] @ x[model.c[:, t]])
+        row["capex"] = float(capex[t])
+        row["unmet"] = scale * (float(study.unmet_penalty * block.unit_units @ share) if len(share) else 0.0)
+        period_rows.append(row)
+    held = pd.DataFrame(np.round(x[model.u]).astype(bool), index=ids, columns=names)
+    plan = ExpansionPlan(held=held, serving=pd.DataFrame(serving, index=ids, columns=names),
+                         modules=pd.DataFrame(np.round(x[model.m]).astype(int), index=ids, columns=names),
+                         plans=plans, unmet=unmet, held0=study.initially_held())
+    result.costs = model.npv_costs(x, holding)
+    plan.npv_costs = dict(result.costs)
+    plan.objective = result.objective = float(sum(result.costs.values()))
+    result.plan = plan
+    result.period_costs = period_rows
+
+
+def explain_infeasible(study: Study) -> list[str]:
+    """Why a study has no plan, per period where a cause is found (else a general sentence)."""
+    from optimizer.diagnose import explain_infeasibility
+
+    out = []
+    for period in study.periods:
+        out += [f"Period {period.name}: {reason}" for reason in explain_infeasibility(period.network)]
+    if not out:
+        out.append("The solver proved that no study plan satisfies every constraint together and no single "
+                   "period is infeasible on its own: review the budgets, build periods, committed decisions, "
+                   "closing and reopening rules together (an unmet_penalty lets demand go unserved instead).")
+    return out
+
+
+__all__ = ["NPV_COMPONENTS", "ExpansionResult", "solve_study"]

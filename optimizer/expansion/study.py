@@ -1,0 +1,154 @@
+"""An expansion study and its plan, as data (no model, no solver).
+
+A study has named study periods, each ``years`` long and each with its own network (the base
+dataset with the study's overrides and growth applied); the dataset's quantities and costs stay
+per ``period_days`` (a week in the demo).  Money over the study:
+
+* a study period's operating cost is its per-period cost x 365 x years / period_days; year ``j``
+  of the study (0 = the first) is discounted by ``(1 + discount_rate) ** -j``, so a period of
+  ``years`` years starting ``Y`` years into the study weighs ``sum_{j<years} (1+r)**-(Y+j)`` years
+  of operating cost (:func:`operating_weight`);
+* capex (opening and modules) and closing costs are one-off, paid at the start of the period of
+  the decision (discount ``(1+r)**-Y``);
+* residual value: capex paid ``Y`` years into a study of ``E`` years is worth
+  ``capex x max(0, 1 - (E - Y) / asset_life_years)`` at the end (straight-line), credited
+  discounted by ``(1+r)**-E`` (:func:`residual_fraction`).
+
+The plan (:class:`ExpansionPlan`) holds, per period, which sites are held (opened or being
+built), which serve, the modules bought, and the period's :class:`~optimizer.plan.Plan`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from optimizer.network import Network
+from optimizer.plan import Plan
+
+#: Days per year of the study's money arithmetic.
+DAYS_PER_YEAR = 365.0
+
+
+@dataclass(frozen=True)
+class StudyPeriod:
+    """One study period.
+
+    Attributes:
+        name: Its name (``"2027"``).
+        years: Length in years (whole number >= 1).
+        start_years: Years of the study before it starts.
+        network: The period's network (base + study overrides + growth + the period's overrides).
+    """
+
+    name: str
+    years: int
+    start_years: int
+    network: Network
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A decision already taken: ``action`` (``open``, ``close`` or ``modules``) at ``site`` in ``period``.
+
+    Attributes:
+        site: Site id.
+        period: Index of the study period.
+        action: ``open``, ``close`` or ``modules``.
+        modules: Number of modules (``modules`` only).
+    """
+
+    site: str
+    period: int
+    action: str
+    modules: int = 0
+
+
+@dataclass(frozen=True)
+class Study:
+    """An expansion study, validated.
+
+    Attributes:
+        name: Study name.
+        source: The study file, for messages.
+        periods: The study periods in order.
+        options: Per-site options (expansion.csv columns, every site of the base, defaults filled), indexed
+            by site id in the sites' order: ``opening_capex``, ``build_periods``, ``module_size``,
+            ``module_capex``, ``max_modules``, ``earliest_close`` (period index), ``min_open_periods``,
+            ``may_reopen`` (bool).
+        discount_rate: Per year (fraction).
+        budget_per_period: Most capex per study period, currency (``inf``: none), shape (T,).
+        budget_total: Most capex over the study, currency (``inf``: none).
+        committed: Decisions already taken.
+        unmet_penalty: Currency per unit of demand not served, ``None``: all demand must be served.
+        asset_life_years: Straight-line life of capex for its residual value.
+    """
+
+    name: str
+    source: str
+    periods: tuple[StudyPeriod, ...]
+    options: pd.DataFrame
+    discount_rate: float = 0.0
+    budget_per_period: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    budget_total: float = float("inf")
+    committed: tuple[Committed, ...] = ()
+    unmet_penalty: float | None = None
+    asset_life_years: float = 20.0
+
+    @property
+    def n_periods(self) -> int:
+        """Number of study periods."""
+        return len(self.periods)
+
+    @property
+    def total_years(self) -> int:
+        """Length of the study in years."""
+        return sum(p.years for p in self.periods)
+
+    @property
+    def base(self) -> Network:
+        """The first period's network (its sites define the study's site list)."""
+        return self.periods[0].network
+
+    def initially_held(self) -> np.ndarray:
+        """Sites operating before the study starts (existing or forced open in the first period), shape (S,)."""
+        status = self.base.sites["status"].to_numpy()
+        return (status == "existing") | (status == "forced_open")
+
+
+def operating_weight(years: int, start_years: int, rate: float, period_days: float) -> float:
+    """Discounted weight of a per-period (``period_days``) cost over one study period, in periods."""
+    j = start_years + np.arange(years)
+    return float(np.sum((1.0 + rate) ** -j.astype(float)) * DAYS_PER_YEAR / period_days)
+
+
+def residual_fraction(start_years: int, total_years: int, life_years: float) -> float:
+    """Share of capex paid ``start_years`` into the study still worth something at its end (straight line)."""
+    return max(0.0, 1.0 - (total_years - start_years) / life_years)
+
+
+@dataclass
+class ExpansionPlan:
+    """What a study decided, per period.
+
+    Attributes:
+        held: Sites x periods, bool: the site is opened (serving or being built) in the period.
+        serving: Sites x periods, bool: the site serves in the period.
+        modules: Sites x periods, int: modules bought in the period.
+        plans: One plan per period (open sites = serving sites, flows, routes, claimed per-period costs).
+        unmet: One table per period: ``region``, ``product``, ``quantity`` (units per period not served).
+        npv_costs: Claimed net present cost per component (currency), summing to ``objective``.
+        objective: Claimed net present cost, currency.
+        held0: Sites held before the study, shape (S,).
+    """
+
+    held: pd.DataFrame
+    serving: pd.DataFrame
+    modules: pd.DataFrame
+    plans: list[Plan]
+    unmet: list[pd.DataFrame]
+    npv_costs: dict[str, float] = field(default_factory=dict)
+    objective: float = 0.0
+    held0: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))

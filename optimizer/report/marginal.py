@@ -1,0 +1,88 @@
+"""Estimated marginal values of site capacity, from the plan's LP.
+
+The model is a MIP, so it has no exact shadow prices.  The estimate fixes the plan's integer
+decisions (open sites; with single sourcing the assignments; the "used" binaries of fixed-cost
+links at 1) and solves what is left as a linear program (HiGHS); the dual of a row is what one
+more unit of its right-hand side would save **with those decisions kept**.  Re-optimising the
+sites could save more: these are estimates, and labelled so everywhere they are shown.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimizer.frontier import plan_vector
+from optimizer.model.build import BuiltModel
+from optimizer.network import Network
+from optimizer.results import Result
+from optimizer.solvers.stdio import stdout_to_stderr
+
+#: Utilisation from which a site counts as full.
+FULL = 0.999
+
+
+def _duals(built: BuiltModel, x_head: np.ndarray) -> np.ndarray | None:
+    """Row duals of the LP with the integer columns of ``x_head`` fixed (link binaries at 1); None if not optimal."""
+    import highspy
+
+    lp = built.lp
+    lower, upper = lp.col_lower.astype(float).copy(), lp.col_upper.astype(float).copy()
+    n = len(x_head)
+    head_int = lp.integer[:n]
+    lower[:n][head_int] = upper[:n][head_int] = x_head[head_int]
+    rest = np.flatnonzero(lp.integer[n:]) + n
+    lower[rest] = upper[rest] = 1.0
+    csc = lp.A.tocsc()
+    csc.sort_indices()
+    with stdout_to_stderr(False):  # the first Highs() of a process prints a banner on fd 1
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    status = highs.passModel(
+        lp.n_cols, lp.n_rows, int(csc.nnz), 1, 1, float(lp.offset),  # column-wise, minimise
+        np.asarray(lp.c, dtype=np.float64), lower, upper,
+        np.asarray(lp.row_lower, dtype=np.float64), np.asarray(lp.row_upper, dtype=np.float64),
+        csc.indptr.astype(np.int32), csc.indices.astype(np.int32), csc.data.astype(np.float64),
+        np.zeros(lp.n_cols, dtype=np.int32))
+    if status.name == "kError":
+        return None
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.asarray(highs.getSolution().row_dual, dtype=float)
+
+
+def marginal_values(network: Network, result: Result) -> pd.DataFrame:
+    """Estimated marginal values of the capacity of each full (or binding) site.
+
+    Args:
+        network: The network solved.
+        result: A result with a plan.
+
+    Returns:
+        Columns ``constraint``, ``site``, ``value_per_unit`` (currency per period saved by one
+        more volume unit of capacity), ``utilisation`` and ``note``
+        (``estimate: ...``).  Empty when the LP cannot be solved.
+    """
+    from optimizer import api
+
+    built = api.build(network)
+    duals = _duals(built, plan_vector(built, result.open_sites, result.flows))
+    columns = ["constraint", "site", "value_per_unit", "utilisation", "note"]
+    if duals is None:
+        return pd.DataFrame(columns=columns)
+    K, C = len(built.unit_region), len(built.lane_site)
+    capacity = network.sites["capacity"].to_numpy(dtype=float)
+    capped = np.flatnonzero(np.isfinite(capacity))
+    util = result.sites.set_index("site")["utilisation"]
+    rows = []
+    note = "estimate: the LP with the plan's sites (and single-sourcing assignments) fixed"
+    open_sites = set(result.open_sites)
+    for k, i in enumerate(capped):
+        site = str(network.sites.index[i])
+        if site not in open_sites:  # a closed site's row only restates that it ships nothing
+            continue
+        value = -float(duals[K + C + k])
+        if float(util.get(site, 0.0)) >= FULL or abs(value) > 1e-9:
+            rows.append(("site capacity (per volume unit)", site, value, float(util.get(site, np.nan)), note))
+    return pd.DataFrame(rows, columns=columns)

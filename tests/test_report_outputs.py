@@ -1,0 +1,116 @@
+"""``solve --out`` writes the decision report: report.html, map.html, result.xlsx and the new tables; pages are
+self-contained (no external URL is loaded); a dataset folder can take output twice; the audit trail."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from optimizer import outputs
+from optimizer.cli import main
+from optimizer.reports import OUTPUT_MARKER
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "tests" / "data" / "tiny"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def tiny_out(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tiny") / "out"
+    res = run("solve", TINY, "--out", out)
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_out_writes_the_report_files(tiny_out):
+    for name in ("report.html", "map.html", "map.png", "result.xlsx", "plan_site_pnl.csv", "plan_lanes.csv",
+                 "plan_assignments.csv"):
+        assert (tiny_out / name).is_file(), name
+    for table in (outputs.SITE_PNL, outputs.LANES, outputs.ASSIGNMENTS):
+        with open(tiny_out / table.file, newline="") as handle:
+            assert tuple(next(csv.reader(handle))) == table.names, table.file
+
+
+def test_pages_load_nothing_from_the_network(tiny_out):
+    for name in ("report.html", "map.html"):
+        text = (tiny_out / name).read_text(encoding="utf-8")
+        assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']https?:", text), name
+        assert "L.map(" in text and "markerClusterGroup" in text  # Leaflet and the clusters are inlined
+        assert "@media print" in text
+
+
+def test_pnl_readds_to_the_objective_in_the_files(tiny_out):
+    doc = json.loads((tiny_out / "result.json").read_text())
+    with open(tiny_out / "plan_site_pnl.csv", newline="") as handle:
+        total = sum(float(row["total"]) for row in csv.DictReader(handle))
+    assert total == pytest.approx(doc["objective"], rel=1e-9)
+
+
+def test_workbook_has_one_sheet_per_table_with_units(tiny_out):
+    from openpyxl import load_workbook
+
+    book = load_workbook(tiny_out / "result.xlsx")
+    assert {"summary", "costs", "site_pnl", "lanes", "assignments", "routes", "stock", "sites"} <= set(book.sheetnames)
+    headers = [c.value for c in book["site_pnl"][1]]
+    assert "total (currency per week)" in headers and "units_served (units per week)" in headers
+    assert "km (km)" in [c.value for c in book["lanes"][1]]
+    assert book["site_pnl"].tables and book["lanes"].tables  # Excel tables
+    summary = {r[0].value: r[1].value for r in book["summary"].iter_rows(min_row=2)}
+    assert summary["status"] == "optimal" and summary["software_version"]
+
+
+def test_result_json_has_the_audit_trail(tiny_out):
+    audit = json.loads((tiny_out / "result.json").read_text())["audit"]
+    assert re.fullmatch(r"[0-9a-f]{64}", audit["inputs_hash"])
+    assert audit["solver"] == "highs" and audit["solver_version"]
+    assert audit["software_version"] and audit["created"].endswith("Z")
+
+
+def test_a_dataset_folder_takes_output_twice(tmp_path):
+    data = tmp_path / "tiny"
+    shutil.copytree(TINY, data)
+    inputs = sorted(p.name for p in data.iterdir())
+    for _ in range(2):
+        res = run("solve", data, "--out", data)
+        assert res.exit_code == 0, res.output
+    marker = (data / OUTPUT_MARKER).read_text()
+    assert "report.html" in marker and not any(name in marker.splitlines() for name in inputs)
+    # an input file is still never replaced, even in a marked folder
+    (data / "report.html").unlink()
+    shutil.copy(data / "sites.csv", data / "report.html")
+    lines = [line for line in marker.splitlines() if line != "report.html"]
+    (data / OUTPUT_MARKER).write_text("\n".join(lines) + "\n")
+    res = run("solve", data, "--out", data)
+    assert res.exit_code == 1 and "report.html" in res.output
+
+
+def test_semicolon_csv_with_decimal_commas_is_rejected_with_a_hint(tmp_path):
+    data = tmp_path / "tiny"
+    shutil.copytree(TINY, data)
+    text = (data / "products.csv").read_text()
+    rows = [line.split(",") for line in text.strip().splitlines()]
+    (data / "products.csv").write_text("\n".join(";".join(cell.replace(".", ",") for cell in row) for row in rows)
+                                       + "\n")
+    res = run("validate", data)
+    assert res.exit_code == 1
+    assert "separated by semicolons" in res.output and "decimal" in res.output and "products.csv" in res.output
+
+
+def test_report_draws_a_waterfall_from_a_base_run(tiny_out, tmp_path):
+    out = tmp_path / "again"
+    res = run("solve", TINY, "--out", out, "--base-run", tiny_out)
+    assert res.exit_code == 0, res.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f'alt="waterfall from {tiny_out.name} to this plan"' in page
+    bad = run("solve", TINY, "--out", tmp_path / "x", "--base-run", tmp_path / "nowhere")
+    assert bad.exit_code == 1 and "--base-run" in bad.output
