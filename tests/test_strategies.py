@@ -304,3 +304,29 @@ def test_compact_model_too_large_is_refused_but_decompose_solves(tmp_path, monke
         optimizer.solve(net, strategy="compact")
     assert "memory" in str(caught.value)
     assert optimizer.solve(net, strategy="decompose").status is Status.OPTIMAL
+
+
+def test_move_estimates_are_exact_without_capacities():
+    """Without capacities every unit sits on its cheapest open lane, so closing a site moves its units
+    to their next cheapest open lane and opening one takes the units it serves cheaper: the
+    estimates that order the local search equal the exact changes of the transportation LP."""
+    from optimizer.strategies.transport import move_estimates
+
+    rng = np.random.default_rng(5)
+    sites = [{"id": f"S{i}", "lon": float(rng.uniform(0, 5)), "lat": float(rng.uniform(0, 5)),
+              "fixed_cost": float(rng.uniform(50, 150))} for i in range(6)]
+    regions = [{"id": f"R{j}", "lon": float(rng.uniform(0, 5)), "lat": float(rng.uniform(0, 5))} for j in range(15)]
+    demand = [(f"R{j}", "P", float(rng.uniform(1, 10))) for j in range(15)]
+    built = build_model(make_network(sites, regions, [{"id": "P"}], demand))
+    assert np.all(np.isinf(built.network.sites["capacity"].to_numpy(dtype=float)))
+    solver = TransportSolver(built)
+    is_open = np.array([True, False, True, True, False, True])
+    base = solver.score(is_open)
+    closing, opening = move_estimates(built, base[1], is_open)
+    for i in range(len(is_open)):
+        trial = is_open.copy()
+        trial[i] = ~trial[i]
+        exact = solver.score(trial)
+        estimate = closing[i] if is_open[i] else opening[i]
+        assert exact is not None
+        assert estimate == pytest.approx(exact[0] - base[0], rel=1e-9, abs=1e-6)

@@ -50,7 +50,7 @@ from optimizer.strategies.lagrange import (
     initial_multipliers,
 )
 from optimizer.strategies.restrict import restrict
-from optimizer.strategies.transport import TransportSolver, local_search, repair
+from optimizer.strategies.transport import TransportSolver, local_search, move_estimates, repair
 
 #: Most subgradient iterations.
 MAX_ITERATIONS = 300
@@ -199,9 +199,12 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
 
     if not out_of_time() and not _closed(best, best_relaxed.bound, target_gap) and scored["open"] is not None:
         good_enough = best_relaxed.bound + target_gap * abs(best_relaxed.bound) / max(1.0 - target_gap, 1e-12)
+        start_plan = transport.score(scored["open"])  # type: ignore[arg-type]
         is_open, score, x = local_search(transport.score, free, scored["open"], float(scored["score"]),  # type: ignore[arg-type]
                                          best_relaxed.site_value, max_moves=LOCAL_MOVES,
-                                         good_enough=good_enough if not transport.single_sourcing else -np.inf)
+                                         good_enough=good_enough if not transport.single_sourcing else -np.inf,
+                                         x=None if start_plan is None else start_plan[1],
+                                         estimate=lambda plan, sites: move_estimates(built, plan, sites))
         if x is not None:
             consider(is_open, (score, x))
         if transport.single_sourcing and not out_of_time():

@@ -185,12 +185,53 @@ def repair(evaluate: Evaluate, is_open: np.ndarray, order: np.ndarray) -> tuple[
     return is_open, result
 
 
+def move_estimates(built: BuiltModel, x: np.ndarray, is_open: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First-order cost changes of closing or opening each site, from the plan ``x`` of the sites ``is_open``.
+
+    Closing a site moves its shares to their unit's cheapest other open lane (``inf`` when a unit
+    it serves has none); opening one takes every unit whose current cost is above its lane to the
+    site.  Capacities are ignored: the estimates only order the local search's moves, each of
+    which is then costed exactly.
+
+    Returns:
+        ``(close, open)``: the estimated change of the plan's cost per site, each (S,).
+    """
+    S, C = built.n_sites, len(built.lane_site)
+    site_cost = built.lp.c[:S]
+    lane_cost = built.lp.c[S:S + C]
+    site, unit = built.lane_site, built.lane_unit
+    share = x[S:S + C]
+    K = len(built.unit_region)
+    unit_cost = np.bincount(unit, weights=lane_cost * share, minlength=K)
+    saving = np.maximum(unit_cost[unit] - lane_cost, 0.0)
+    opening = site_cost - np.bincount(site, weights=saving, minlength=S)
+    lanes = np.flatnonzero(is_open[site])
+    lanes = lanes[np.lexsort((lane_cost[lanes], unit[lanes]))]  # open lanes by unit, cheapest first
+    first = np.r_[True, unit[lanes][1:] != unit[lanes][:-1]]
+    second = np.r_[False, first[:-1]] & ~first  # the second lane of each unit
+    best_cost, best_site, second_cost = np.full(K, np.inf), np.full(K, -1), np.full(K, np.inf)
+    best_cost[unit[lanes[first]]] = lane_cost[lanes[first]]
+    best_site[unit[lanes[first]]] = site[lanes[first]]
+    second_cost[unit[lanes[second]]] = lane_cost[lanes[second]]
+    used = np.flatnonzero(share > 0)
+    alternative = np.where(best_site[unit[used]] == site[used], second_cost[unit[used]], best_cost[unit[used]])
+    with np.errstate(invalid="ignore"):
+        moved = np.bincount(site[used], weights=share[used] * (alternative - lane_cost[used]), minlength=S)
+    closing = np.where(np.isnan(moved), np.inf, moved) - site_cost
+    return closing, opening
+
+
 def local_search(evaluate: Evaluate, free: np.ndarray, is_open: np.ndarray, best: float, site_value: np.ndarray,
-                 *, max_moves: int, good_enough: float = -np.inf) -> tuple[np.ndarray, float, np.ndarray | None]:
+                 *, max_moves: int, good_enough: float = -np.inf, x: np.ndarray | None = None,
+                 estimate: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+                 ) -> tuple[np.ndarray, float, np.ndarray | None]:
     """First-improvement search over close / open / swap moves, each costed by ``evaluate``.
 
-    Moves are tried in an order set by the Lagrangian site values (sites the relaxation likes
-    least are closed first, liked most opened first), at most ``max_moves`` evaluations in all.
+    Single closings and openings are tried in the order of ``estimate`` (e.g. :func:`move_estimates`
+    on the current plan: the cheapest-looking first) when it and ``x`` are given, else closings then
+    openings in an order set by the Lagrangian site values (sites the relaxation likes least are
+    closed first, liked most opened first); then swaps of the first three of each.  At most
+    ``max_moves`` evaluations in all.
 
     Args:
         evaluate: Cost of a set of open sites (e.g. :meth:`TransportSolver.score`).
@@ -200,21 +241,31 @@ def local_search(evaluate: Evaluate, free: np.ndarray, is_open: np.ndarray, best
         site_value: The relaxation's value of opening each site.
         max_moves: Most evaluations.
         good_enough: Stop once a set costs at most this (e.g. within the target gap of a bound).
+        x: The starting set's plan.
+        estimate: ``(x, is_open) -> (close, open)`` estimated cost changes per site.
 
     Returns:
         The best open set, its cost and its solution (``None`` when no move improved).
     """
     best_x: np.ndarray | None = None
+    current = x
     moves = 0
     improved = True
     while improved and moves < max_moves and best > good_enough and not interrupt.requested():
         improved = False
         opened = np.flatnonzero(is_open & free)
         closed = np.flatnonzero(~is_open & free)
-        drops = opened[np.argsort(-site_value[opened], kind="stable")]
-        adds = closed[np.argsort(site_value[closed], kind="stable")]
+        if estimate is not None and current is not None:
+            close_delta, open_delta = estimate(current, is_open)
+            drops = opened[np.argsort(close_delta[opened], kind="stable")]
+            adds = closed[np.argsort(open_delta[closed], kind="stable")]
+            singles = np.r_[drops, adds][np.argsort(np.r_[close_delta[drops], open_delta[adds]], kind="stable")]
+        else:
+            drops = opened[np.argsort(-site_value[opened], kind="stable")]
+            adds = closed[np.argsort(site_value[closed], kind="stable")]
+            singles = np.r_[drops, adds]
         swaps = [(d, a) for d in drops[:3] for a in adds[:3]]
-        for move in [*([d] for d in drops), *([a] for a in adds), *swaps]:
+        for move in [*([int(i)] for i in singles), *swaps]:
             if moves >= max_moves:
                 break
             trial = is_open.copy()
@@ -223,6 +274,7 @@ def local_search(evaluate: Evaluate, free: np.ndarray, is_open: np.ndarray, best
             result = evaluate(trial)
             if result is not None and result[0] < best - 1e-9 * abs(best):
                 is_open, (best, best_x) = trial, result
+                current = best_x
                 improved = True
                 break
     return is_open, best, best_x
