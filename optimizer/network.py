@@ -86,6 +86,24 @@ class InventorySettings:
 
 
 @dataclass(frozen=True)
+class RebalanceSettings:
+    """Penalties of ``optimizer rebalance`` (``rebalance:`` in ``network.yaml``; see :mod:`optimizer.rebalance`).
+
+    Attributes:
+        shortage_rate: Penalty per unit below a site's min, as a fraction of the product's unit_value.
+        target_factor: Penalty per unit between min and target, as a fraction of the below-min penalty.
+        excess_rate: Penalty per unit above a site's max, as a fraction of unit_value.
+        products: Per-product overrides: product id -> {key: value} of the three keys above
+            (checked against products.csv when a rebalancing run reads them).
+    """
+
+    shortage_rate: float = 0.1
+    target_factor: float = 0.1
+    excess_rate: float = 0.0
+    products: dict | None = field(default=None, hash=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Network-wide parameters and constraints (``network.yaml``).
 
@@ -106,6 +124,7 @@ class Settings:
         solver: Solver defaults.
         transport: Lane graph and routing settings.
         inventory: Stock model settings.
+        rebalance: Penalties of rebalancing runs.
         currency: Currency of every cost (``USD``, ``EUR`` ...), named in report headers; ``None``: unnamed.
         service_km: Service distance of the KPI ``share_within_service_km``, road km; ``None``:
             ``max_service_km`` if set, else 500 km.
@@ -124,6 +143,7 @@ class Settings:
     solver: SolverSettings = field(default_factory=SolverSettings)
     transport: TransportSettings = field(default_factory=TransportSettings)
     inventory: InventorySettings = field(default_factory=InventorySettings)
+    rebalance: RebalanceSettings = field(default_factory=RebalanceSettings)
     currency: str | None = None
     service_km: float | None = None
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from optimizer.io.files import MAX_CSV_BYTES, MAX_YAML_BYTES
 from optimizer.io.yamlfile import MAX_ALIASES, MAX_DEPTH, MAX_NODES
-from optimizer.network import SITE_STATUSES, InventorySettings, Settings, SolverSettings, TransportSettings
+from optimizer.network import (SITE_STATUSES, InventorySettings, RebalanceSettings, Settings, SolverSettings,
+                               TransportSettings)
 
 #: Largest magnitude of a quantity, capacity, distance or duration a dataset may hold (units, km, days).
 #: HiGHS treats 1e20 as infinite and loses precision long before; with costs up to :data:`MAX_COST`
@@ -29,7 +30,7 @@ MAX_COST = 1e15
 #: Value types a CSV column may have.
 COLUMN_TYPES = ("str", "float", "enum")
 #: Value types a network.yaml key may have.
-KEY_TYPES = ("str", "float", "int", "bool", "enum")
+KEY_TYPES = ("str", "float", "int", "bool", "enum", "mapping")
 
 
 def _num(value: float) -> str:
@@ -92,6 +93,8 @@ class Field:
             return "true or false"
         if self.type == "str":
             return "text"
+        if self.type == "mapping":
+            return "mapping"
         kind = "whole number" if self.type == "int" else "number"
         bounds = self.range_text()
         return f"{kind} {bounds}" if bounds else kind
@@ -283,6 +286,19 @@ SITES = Table(
             default_doc="network.yaml's inventory lead_time_days",
             description="Replenishment lead time of the site (pooled inventory model).",
         ),
+        # rebalancing (issue 13): dock limits of a transfer run
+        Column(
+            name="max_outbound", type="float", unit="units per run", min=0, max=MAX_QUANTITY, allow_inf=True,
+            default=float("inf"),
+            description="Rebalancing: most units (all products together) leaving the site in one run, "
+            "passing-through units included; blank or `inf` means unlimited.",
+        ),
+        Column(
+            name="max_inbound", type="float", unit="units per run", min=0, max=MAX_QUANTITY, allow_inf=True,
+            default=float("inf"),
+            description="Rebalancing: most units (all products together) arriving at the site in one run, "
+            "passing-through units included; blank or `inf` means unlimited.",
+        ),
     ),
 )
 
@@ -336,6 +352,12 @@ PRODUCTS = Table(
             name="ordering_cost", type="float", unit="currency per order", min=0, max=MAX_COST, default=0.0,
             description="Fixed cost of one replenishment order; 0 orders every inventory review_days "
             "instead of the EOQ (pooled inventory model).",
+        ),
+        # rebalancing (issue 13)
+        Column(
+            name="pack_size", type="float", unit="units", min=1, max=MAX_QUANTITY, default=1.0,
+            description="Rebalancing: transfers move whole packs of this many units (a whole number; 1 = "
+            "single units). A pack size above 1 makes the rebalancing model a MIP.",
         ),
     ),
 )
@@ -420,6 +442,13 @@ LINKS = Table(
                default_doc="km / transport km_per_day", description="Time goods spend on the link."),
         Column(name="fixed_cost", type="float", unit="currency per period", min=0, max=MAX_COST, default=0.0,
                description="Paid in every period the link carries anything."),
+        # rebalancing (issue 13): per-truck costs of site -> site transfers
+        Column(name="truck_capacity", type="float", unit="volume units per truck", min=0, max=MAX_QUANTITY,
+               min_inclusive=False, allow_inf=True, default=float("inf"),
+               description="Rebalancing: volume one truck carries over the link; with truck_cost, each run pays "
+                           "truck_cost per truck started (a MIP). Blank or `inf`: no trucks."),
+        Column(name="truck_cost", type="float", unit="currency per truck", min=0, max=MAX_COST, default=0.0,
+               description="Rebalancing: cost of one truck over the link in a run (needs truck_capacity)."),
     ),
 )
 
@@ -465,6 +494,68 @@ STUDY_TABLES: tuple[Table, ...] = (EXPANSION,)
 #: The CSV tables in reading order.
 TABLES: tuple[Table, ...] = (SITES, REGIONS, PRODUCTS, DEMAND, SUPPLIERS, SUPPLY, LINKS)
 
+# -- rebalancing inputs (issue 13; `optimizer rebalance`): files given on the command line, not in the dataset --
+
+INVENTORY = Table(
+    file="inventory.csv",
+    key=("site", "product"),
+    indexed=False,
+    description="`optimizer rebalance --inventory`: stock on hand today. Only the sites listed take part in the "
+    "run, and each must be `existing` or `forced_open` in sites.csv.",
+    columns=(
+        Column(name="site", type="str", required=True, references="sites.csv", description="A site id."),
+        Column(name="product", type="str", required=True, references="products.csv", description="A product id."),
+        Column(name="on_hand", type="float", unit="units", required=True, min=0, max=MAX_QUANTITY,
+               description="Units in stock (a whole number)."),
+    ),
+)
+
+TARGETS = Table(
+    file="targets.csv",
+    key=("site", "product"),
+    indexed=False,
+    optional=True,
+    description="`optimizer rebalance --targets`: the stock each site should hold. Pairs not listed have target, "
+    "min and max 0 / 0 / unlimited (their stock may all be sent elsewhere). Without this file, targets are "
+    "computed from the pooled stock formulas (see the README).",
+    columns=(
+        Column(name="site", type="str", required=True, references="sites.csv", description="A site id."),
+        Column(name="product", type="str", required=True, references="products.csv", description="A product id."),
+        Column(name="target", type="float", unit="units", required=True, min=0, max=MAX_QUANTITY,
+               description="Stock wanted after the run (a whole number)."),
+        Column(name="min", type="float", unit="units", min=0, max=MAX_QUANTITY, default=float("nan"),
+               default_doc="the target",
+               description="Stock below which a unit short pays the full shortage penalty (e.g. the safety "
+               "stock; a whole number, at most target)."),
+        Column(name="max", type="float", unit="units", min=0, max=MAX_QUANTITY, allow_inf=True,
+               default=float("inf"),
+               description="Stock above which each unit pays the excess penalty (a whole number, at least "
+               "target); blank or `inf` means unlimited."),
+    ),
+)
+
+IN_TRANSIT = Table(
+    file="in_transit.csv",
+    key=("from", "to", "product", "arrival_days"),
+    indexed=False,
+    optional=True,
+    description="`optimizer rebalance --in-transit`: stock on its way. It counts at its destination when it "
+    "arrives within the run (arrival_days <= --run-days), and cannot be sent on in this run.",
+    columns=(
+        Column(name="from", type="str", required=True, description="Where it comes from (any text: a site, "
+               "supplier or vendor id)."),
+        Column(name="to", type="str", required=True, references="sites.csv", description="The site it goes to."),
+        Column(name="product", type="str", required=True, references="products.csv", description="A product id."),
+        Column(name="quantity", type="float", unit="units", required=True, min=0, max=MAX_QUANTITY,
+               description="Units on the way (a whole number)."),
+        Column(name="arrival_days", type="float", unit="days", required=True, min=0, max=MAX_QUANTITY,
+               description="Days from now until it arrives."),
+    ),
+)
+
+#: The rebalancing input tables, in the order the docs list them.
+REBALANCE_TABLES: tuple[Table, ...] = (INVENTORY, TARGETS, IN_TRANSIT)
+
 #: Optional settings file of a dataset.
 NETWORK_FILE = "network.yaml"
 
@@ -472,6 +563,7 @@ _S = Settings()
 _V = SolverSettings()
 _T = TransportSettings()
 _I = InventorySettings()
+_R = RebalanceSettings()
 
 #: The network.yaml keys (dotted paths for nested mappings).
 KEYS: tuple[Key, ...] = (
@@ -539,6 +631,18 @@ KEYS: tuple[Key, ...] = (
         description="Replenishment lead time of sites without their own lead_time_days."),
     Key(name="inventory.review_days", type="float", unit="days", min=0, min_inclusive=False, max=MAX_QUANTITY,
         default=_I.review_days, description="Order interval of products whose ordering_cost is 0."),
+    # rebalancing (issue 13): penalties of `optimizer rebalance`
+    Key(name="rebalance.shortage_rate", type="float", unit="fraction of unit_value per unit", min=0, max=MAX_COST,
+        default=_R.shortage_rate,
+        description="Penalty of one unit below a site's min: unit_value x this (the deeper quarters of the "
+        "shortfall cost 10, 20 and 30 % more: the sharing rule)."),
+    Key(name="rebalance.target_factor", type="float", unit="fraction", min=0, max=1, default=_R.target_factor,
+        description="Penalty of one unit between min and target, as a fraction of the below-min penalty."),
+    Key(name="rebalance.excess_rate", type="float", unit="fraction of unit_value per unit", min=0, max=MAX_COST,
+        default=_R.excess_rate, description="Penalty of one unit above a site's max: unit_value x this."),
+    Key(name="rebalance.products", type="mapping", nullable=True, default=None, default_doc="none",
+        description="Per-product overrides: product id -> a mapping of shortage_rate, target_factor and/or "
+        "excess_rate, e.g. `ELEC: {shortage_rate: 0.2}`."),
     # reports (issue 14): the currency named in headers, the KPI service distance
     Key(name="currency", type="str", nullable=True, default=_S.currency, default_doc="unnamed ('currency')",
         description="Currency of every cost and price (e.g. `USD`); reports name it in every header."),
@@ -548,7 +652,7 @@ KEYS: tuple[Key, ...] = (
 )
 
 #: Mappings (sections) of network.yaml.
-SECTIONS: tuple[str, ...] = ("constraints", "solver", "transport", "inventory")
+SECTIONS: tuple[str, ...] = ("constraints", "solver", "transport", "inventory", "rebalance")
 
 
 def _cell(text: str) -> str:
@@ -637,6 +741,16 @@ def format_markdown() -> str:
     ]
     for table in TABLES:
         lines += _table_markdown(table)
+    lines += [
+        "## Rebalancing inputs",
+        "",
+        "`optimizer rebalance` reads these files besides the dataset (same CSV rules). Stock, targets and "
+        "quantities are whole units. Products may carry `pack_size`, sites `max_outbound` / `max_inbound` and "
+        "site -> site links `truck_capacity` / `truck_cost` (see their tables above).",
+        "",
+    ]
+    for table in REBALANCE_TABLES:
+        lines += ["#" + line if line.startswith("## ") else line for line in _table_markdown(table)]
     lines += [
         f"## {NETWORK_FILE}",
         "",

@@ -35,6 +35,8 @@ def make_network(
                 "fixed_cost": float(s.get("fixed_cost", 0.0)), "handling_cost": float(s.get("handling_cost", 0.0)),
                 "status": s.get("status", "candidate"), "closing_cost": float(s.get("closing_cost", 0.0)),
                 "lead_time_days": float(s.get("lead_time_days", np.nan)),
+                "max_outbound": float(s.get("max_outbound", np.inf)),
+                "max_inbound": float(s.get("max_inbound", np.inf)),
             }
             for s in sites
         ]
@@ -52,6 +54,7 @@ def make_network(
                 "shipping_cost_per_km": float(p.get("shipping_cost_per_km", 1.0)),
                 "service_level": float(p.get("service_level", 0.95)),
                 "ordering_cost": float(p.get("ordering_cost", 0.0)),
+                "pack_size": float(p.get("pack_size", 1.0)),
             }
             for p in products
         ]
@@ -68,7 +71,8 @@ def make_network(
 
 #: Defaults of links.csv columns, for :func:`with_suppliers`.
 LINK_DEFAULTS = {"mode": "road", "cost_per_volume": 0.0, "cost_per_volume_km": 0.0, "distance_km": np.nan,
-                 "capacity": np.inf, "transit_days": np.nan, "fixed_cost": 0.0}
+                 "capacity": np.inf, "transit_days": np.nan, "fixed_cost": 0.0, "truck_capacity": np.inf,
+                 "truck_cost": 0.0}
 
 
 def with_suppliers(

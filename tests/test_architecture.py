@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "optimizer.model": 3,
     "optimizer.solvers": 4,
     "optimizer.strategies": 5,
+    "optimizer.rebalance": 5, "optimizer.rebalance.job": 10,
     "optimizer.checker": 6,
     "optimizer.results": 7, "optimizer.kpis": 7, "optimizer.diagnose": 7,
     "optimizer.api": 8,

@@ -148,7 +148,7 @@ def test_missing_shared_folder_is_skipped_by_name(tmp_path):
 
 
 def test_unknown_suite_is_an_error():
-    assert main(["run", "rebalance"]) == 2
+    assert main(["run", "no-such-suite"]) == 2
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # PuLP 3 announces its 4.0 API

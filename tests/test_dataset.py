@@ -13,7 +13,7 @@ import pytest
 
 from optimizer.errors import InputError
 from optimizer.io.dataset import read_dataset, validate_dataset
-from optimizer.network import InventorySettings, Settings, SolverSettings, TransportSettings
+from optimizer.network import InventorySettings, RebalanceSettings, Settings, SolverSettings, TransportSettings
 from optimizer.schema import KEYS, TABLES, format_markdown
 
 from factory import make_network
@@ -40,6 +40,8 @@ def test_tiny_gives_exact_tables_and_settings():
             "status": ["existing", "candidate", "candidate", "forced_closed"],
             "closing_cost": [2000.0, 0.0, 0.0, 0.0],
             "lead_time_days": [np.nan] * 4,  # not given: network.yaml's inventory lead time
+            "max_outbound": [np.inf] * 4,
+            "max_inbound": [np.inf] * 4,
         },
         index=_index(["AMS", "BRU", "PAR", "CGN"]),
     )
@@ -61,6 +63,7 @@ def test_tiny_gives_exact_tables_and_settings():
             "shipping_cost_per_km": [0.01, 0.05],
             "service_level": [0.95, 0.95],
             "ordering_cost": [0.0, 0.0],
+            "pack_size": [1.0, 1.0],
         },
         index=_index(["BOX", "PAL"]),
     )
@@ -194,7 +197,8 @@ def test_every_key_maps_onto_settings():
     for key in KEYS:
         if key.name == "name":
             continue
-        sections = {"solver": SolverSettings(), "transport": TransportSettings(), "inventory": InventorySettings()}
+        sections = {"solver": SolverSettings(), "transport": TransportSettings(), "inventory": InventorySettings(),
+                    "rebalance": RebalanceSettings()}
         target = sections.get(key.section, Settings())
         assert hasattr(target, key.leaf), key.name
         assert getattr(target, key.leaf) == key.default, key.name
@@ -203,15 +207,15 @@ def test_every_key_maps_onto_settings():
 def test_declared_frame_columns_are_the_network_columns():
     expected = {
         "sites.csv": ["name", "lat", "lon", "capacity", "fixed_cost", "handling_cost", "status", "closing_cost",
-                      "lead_time_days"],
+                      "lead_time_days", "max_outbound", "max_inbound"],
         "regions.csv": ["name", "lat", "lon"],
         "products.csv": ["name", "unit_value", "volume", "weight_kg", "holding_rate", "shipping_cost_per_km",
-                         "service_level", "ordering_cost"],
+                         "service_level", "ordering_cost", "pack_size"],
         "demand.csv": ["region", "product", "quantity", "std"],
         "suppliers.csv": ["name", "lat", "lon"],
         "supply.csv": ["supplier", "product", "capacity", "unit_cost"],
         "links.csv": ["from", "to", "mode", "cost_per_volume", "cost_per_volume_km", "distance_km", "capacity",
-                      "transit_days", "fixed_cost"],
+                      "transit_days", "fixed_cost", "truck_capacity", "truck_cost"],
     }
     assert {t.file: t.frame_columns for t in TABLES} == expected
 

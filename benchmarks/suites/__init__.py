@@ -1,8 +1,7 @@
 """The benchmark suites.
 
 Each suite is a function ``run(options) -> SuiteResult`` registered in :data:`SUITES` with a
-one-line description.  A ``rebalance`` suite is not registered yet: the rebalancing command
-(issue 13) does not exist, so there is nothing to measure.
+one-line description.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from typing import Callable
 
 from benchmarks.options import Options
 from benchmarks.report import SuiteResult
-from benchmarks.suites import files, ladder, routing, startup, sweep
+from benchmarks.suites import files, ladder, rebalance, routing, startup, sweep
 
 #: Suite name -> (description, run function), in the order ``run`` without a suite name runs them.
 SUITES: dict[str, tuple[str, Callable[[Options], SuiteResult]]] = {
@@ -23,4 +22,6 @@ SUITES: dict[str, tuple[str, Callable[[Options], SuiteResult]]] = {
     "routing": ("arc-flow routing against shortest-path lanes", routing.run),
     "sweep": ("a sweep on 1 worker against N workers", sweep.run),
     "startup": ("start-up time of the command line", startup.run),
+    "rebalance": ("optimizer rebalance: 200 sites x 10,000 products, and 200 x 1,000 with link capacities",
+                  rebalance.run),
 }

@@ -169,6 +169,7 @@ def validate(path: Path, as_json: bool) -> None:
 main.lazy_commands = {  # type: ignore[attr-defined]
     "frontier": ("optimizer.cli.frontier", "frontier_command", "Solve the network at PATH for p = 1..N open sites and tabulate cost by component."),
     "run": ("optimizer.cli.run", "run", "Run every scenario of SWEEP.yaml and store each run."),
+    "rebalance": ("optimizer.cli.rebalance", "rebalance", "Decide the stock transfers between the operating sites of DATASET (safe to run from cron)."),
     "compare": ("optimizer.cli.compare", "compare", "Compare the runs stored in STORE (a SQLite file or a SQLAlchemy URL) side by side."),
     "explain": ("optimizer.cli.explain", "explain_command", "Solve PATH, then re-solve with each open site closed and each unused site opened, and report the costs."),
 }

@@ -98,6 +98,34 @@ def _records(text: str) -> tuple[list[list[str]], list[int]]:
     return records, starts
 
 
+def _plain_cells(text: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cells (header first) and line numbers of a plain CSV text, without per-row Python work.
+
+    Plain: no quotes, no whitespace but line ends (``\\n`` or ``\\r\\n``), no blank line, every line with
+    the header's number of fields.  Anything else returns None and is read by :func:`_records`
+    (which then gives the same records, and the problems of the lines that are not plain).
+    """
+    text = text.replace("\r\n", "\n") if "\r" in text else text
+    text = text[:-1] if text.endswith("\n") else text
+    if not text or any(c in text for c in '"\0\r \t') or not text.isascii() and _NOT_PLAIN.search(text):
+        return None
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    if (data < 32).sum() != text.count("\n"):  # a control character such as a form feed (whitespace to strip)
+        return None
+    ends = np.flatnonzero(data == ord("\n"))
+    commas = np.flatnonzero(data == ord(","))
+    per_line = np.diff(np.searchsorted(commas, np.concatenate([[0], ends, [len(data)]])))
+    length = np.diff(np.concatenate([[-1], ends, [len(data)]])) - 1
+    if (per_line != per_line[0]).any() or (length == per_line).any():  # a line of another width, or blank
+        return None
+    cells = np.array(text.replace("\n", ",").split(","), dtype=object).reshape(len(per_line), per_line[0] + 1)
+    return cells, np.arange(1, len(per_line) + 1, dtype=np.int64)
+
+
+#: What makes a CSV text not plain (:func:`_plain_cells`): quotes, a NUL, a lone CR, whitespace but LF.
+_NOT_PLAIN = re.compile(r'["\0\r]|[^\S\n]')
+
+
 def _check_header(table: Table, header: list[str], display: str, line: int, problems: list[Problem]) -> None:
     """Check column names: none missing, unknown, blank or repeated (the header is on ``line``)."""
     known = table.column_names
@@ -127,7 +155,16 @@ def _parse_numbers(
 ) -> np.ndarray:
     """Parse and check a number column; invalid cells become NaN, blank optional cells the default."""
     blank = texts == ""
-    values = np.array([_to_float(t) for t in texts], dtype=float)
+    joined = "\n".join(texts)
+    digits = joined.replace("\n", "")
+    whole = digits.isascii() and (digits.isdigit() or not digits)
+    if joined.count("\n") == len(texts) - 1 and whole and not blank.any():  # whole numbers only
+        values = _whole_numbers(joined, len(texts))
+    elif joined.count("\n") == len(texts) - 1 and (whole or _PLAIN_COLUMN.fullmatch(joined) is not None):
+        values = np.full(len(texts), np.nan)  # plain decimals or blank
+        values[~blank] = np.fromiter(map(float, texts[~blank]), dtype=float, count=int((~blank).sum()))
+    else:
+        values = np.array([_to_float(t) for t in texts], dtype=float)
     unparsable = np.isnan(values) & ~blank
     is_nan_text = np.zeros(len(texts), dtype=bool)
     if unparsable.any():
@@ -170,6 +207,26 @@ def _parse_numbers(
 #: A number as FORMAT.md allows it: a plain decimal with an optional exponent, or inf / nan (any case).
 _PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?(?:inf|infinity|nan)",
                            re.IGNORECASE)
+
+
+def _whole_numbers(joined: str, count: int) -> np.ndarray:
+    """The values of ``count`` non-blank cells of ASCII digits joined by line ends (as ``float`` reads them)."""
+    if not count:
+        return np.zeros(0)
+    data = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    ends = np.append(np.flatnonzero(data == ord("\n")), len(data))  # one past each cell
+    lengths = np.diff(ends, prepend=-1) - 1
+    if lengths.max() > 15:  # beyond 15 digits int64 powers overflow or float rounds: float itself
+        return np.fromiter(map(float, joined.split("\n")), dtype=float, count=count)
+    digit = data != ord("\n")
+    power = (np.repeat(ends, lengths + 1)[:len(data)] - np.arange(len(data)) - 1)[digit]
+    value = (data[digit].astype(np.int64) - ord("0")) * 10 ** power
+    return np.add.reduceat(value, np.cumsum(lengths) - lengths).astype(float)
+
+
+#: A column of plain decimals (no inf / nan) or blanks, joined by line ends.
+_PLAIN_COLUMN = re.compile(r"(?:[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)?"
+                           r"(?:\n(?:[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)?)*")
 
 
 def _to_float(text: str) -> float:
@@ -227,6 +284,15 @@ def parse_table(table: Table, path: Path, display: str, problems: list[Problem])
     text = decode(data, display, problems)
     if text is None:
         return None
+    plain = _plain_cells(text)
+    if plain is not None:
+        header, header_line = [str(name) for name in plain[0][0]], 1
+        _check_header(table, header, display, header_line, problems)
+        if len(plain[0]) - 1 < table.min_rows:
+            problems.append(Problem(display, f"has no data rows; at least {table.min_rows} "
+                                    f"row{'s' if table.min_rows > 1 else ''} required below the header", header_line))
+            return None
+        return _columns(table, header, plain[0][1:], plain[1][1:], display, problems, complete=True)
     try:
         records, starts = _records(text)
     except csv.Error as exc:
@@ -263,10 +329,16 @@ def parse_table(table: Table, path: Path, display: str, problems: list[Problem])
                     header_line)
         )
         return None
-    line_array = np.array(lines, dtype=np.int64)
     cells = np.empty((len(rows), width), dtype=object)
     if rows:
         cells[:, :] = rows
+    return _columns(table, header, cells, np.array(lines, dtype=np.int64), display, problems,
+                    complete=len(rows) == len(records) - 1)
+
+
+def _columns(table: Table, header: list[str], cells: np.ndarray, line_array: np.ndarray, display: str,
+             problems: list[Problem], complete: bool) -> ParsedTable:
+    """Parse and check each declared column of the data cells (rows x header columns)."""
     position: dict[str, int] = {}
     for i, name in enumerate(header):
         position.setdefault(name, i)
@@ -277,9 +349,9 @@ def parse_table(table: Table, path: Path, display: str, problems: list[Problem])
         elif col.required:
             continue
         else:
-            texts = np.full(len(rows), "", dtype=object)
+            texts = np.full(len(cells), "", dtype=object)
         if col.type == "float":
             values[col.name] = _parse_numbers(col, texts, line_array, display, problems)
         else:
             values[col.name] = _parse_text(col, texts, line_array, display, problems, values)
-    return ParsedTable(table, display, line_array, values, complete=len(rows) == len(records) - 1)
+    return ParsedTable(table, display, line_array, values, complete=complete)

@@ -23,7 +23,8 @@ import yaml
 from optimizer.errors import InputError, Problem
 from optimizer.io.csvtable import ParsedTable, parse_table, report_rows
 from optimizer.io.yamlfile import load_yaml
-from optimizer.network import InventorySettings, Network, Settings, SolverSettings, TransportSettings
+from optimizer.network import (InventorySettings, Network, RebalanceSettings, Settings, SolverSettings,
+                               TransportSettings)
 from optimizer.schema import (DEMAND, KEYS, LINKS, NETWORK_FILE, PRODUCTS, REGIONS, SECTIONS, SITES, SUPPLIERS,
                               SUPPLY, TABLES, Key)
 
@@ -277,6 +278,8 @@ def _check_value(key: Key, value: Any) -> tuple[Any, str | None]:
     if key.type == "str":
         ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
         return (str(value), None) if ok else (None, f"{shown} is not text; {key.rule()}")
+    if key.type == "mapping":
+        return (value, None) if isinstance(value, dict) else (None, f"{shown} is not a mapping; {key.rule()}")
     if key.type == "enum":
         if isinstance(value, str) and value in key.choices:
             return value, None
@@ -389,10 +392,11 @@ def _read_settings(path: Path, display: str, problems: list[Problem]) -> tuple[S
     top = {k: v for k, v in values.items() if "." not in k and k != "name"}
     constraints = {k.split(".")[1]: v for k, v in values.items() if k.startswith("constraints.")}
     sections = {name: {k.split(".")[1]: v for k, v in values.items() if k.startswith(f"{name}.")}
-                for name in ("solver", "transport", "inventory")}
+                for name in ("solver", "transport", "inventory", "rebalance")}
     return Settings(**top, **constraints, solver=SolverSettings(**sections["solver"]),
                     transport=TransportSettings(**sections["transport"]),
-                    inventory=InventorySettings(**sections["inventory"])), values.get("name")
+                    inventory=InventorySettings(**sections["inventory"]),
+                    rebalance=RebalanceSettings(**sections["rebalance"])), values.get("name")
 
 
 def _check_site_counts(values: dict[str, Any], lines: dict[str, int], display: str, problems: list[Problem]) -> None:

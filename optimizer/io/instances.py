@@ -112,6 +112,8 @@ def _size_sites(rng: np.random.Generator, sites: pd.DataFrame, total_volume: flo
     sites["status"] = "candidate"
     sites["closing_cost"] = 0.0
     sites["lead_time_days"] = np.nan
+    sites["max_outbound"] = np.inf
+    sites["max_inbound"] = np.inf
     return sites
 
 
@@ -145,7 +147,7 @@ def random_multi_echelon(n_sites: int, n_regions: int, n_suppliers: int, n_produ
         "name": [f"product {k}" for k in range(n_products)],
         "unit_value": rng.uniform(20, 400, n_products), "volume": rng.uniform(0.005, 0.2, n_products),
         "weight_kg": 0.0, "holding_rate": 0.25, "shipping_cost_per_km": 0.0,
-        "service_level": 0.95, "ordering_cost": 0.0,
+        "service_level": 0.95, "ordering_cost": 0.0, "pack_size": 1.0,
     }, index=pd.Index([f"X{k}" for k in range(n_products)], name="id"))
     products["shipping_cost_per_km"] = np.round(0.04 * products["volume"], 6)
     quantity = rng.integers(10, 500, size=(n_regions, n_products)).astype(float)
@@ -168,7 +170,7 @@ def random_multi_echelon(n_sites: int, n_regions: int, n_suppliers: int, n_produ
     rail = pd.DataFrame({"from": np.repeat(suppliers.index, near.shape[1]), "to": sites.index[near.ravel()],
                          "mode": "rail", "cost_per_volume": 2.0, "cost_per_volume_km": 0.008,
                          "distance_km": np.nan, "capacity": np.inf, "transit_days": np.nan, "fixed_cost": 0.0})
-    links = pd.concat([rail, truck], ignore_index=True)
+    links = pd.concat([rail, truck], ignore_index=True).assign(truck_capacity=np.inf, truck_cost=0.0)
     if link_capacity is not None:
         links["capacity"] = float(link_capacity)
     net.links = links
@@ -250,7 +252,7 @@ def ladder_network(n_sites: int, n_regions: int, seed: int = LADDER_SEED,
     sites = _points(rng, n_sites, "S", *US_BOX)
     regions = _points_near(rng, n_regions, "R", sites, service_km / LADDER_CIRCUITY)
     products = LADDER_PRODUCTS.assign(weight_kg=0.0, holding_rate=0.25, service_level=0.95,
-                                      ordering_cost=0.0)[PRODUCTS.frame_columns]
+                                      ordering_cost=0.0, pack_size=1.0)[PRODUCTS.frame_columns]
     median, sigma = (LADDER_PRODUCTS[c].to_numpy() for c in ("median_demand", "demand_sigma"))
     quantity = np.maximum(1.0, np.round(rng.lognormal(np.log(median), sigma, size=(n_regions, len(products)))))
     demand = _demand_table(regions, products, quantity)

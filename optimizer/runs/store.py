@@ -36,8 +36,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, Iterator
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -80,7 +82,8 @@ class RunRecord:
         gap: Relative gap (objective - bound) / |objective|.
         costs: Cost components, currency per period.
         open_sites: Ids of the sites open in the plan.
-        flows: Flow rows (``from``, ``to``, ``product``, ``quantity`` in units per period, ...).
+        flows: Flow rows (``from``, ``to``, ``product``, ``quantity`` in units per period, ...), or a
+            table of them (stored in bulk; read back as rows).
         kpis: Service KPIs by name.
         build_seconds: Seconds spent building the model.
         solve_seconds: Seconds spent in the solver.
@@ -106,7 +109,7 @@ class RunRecord:
     gap: float | None
     costs: dict[str, float] = field(default_factory=dict)
     open_sites: list[str] = field(default_factory=list)
-    flows: list[dict[str, Any]] = field(default_factory=list)
+    flows: list[dict[str, Any]] | pd.DataFrame = field(default_factory=list)
     kpis: dict[str, Any] = field(default_factory=dict)
     build_seconds: float = 0.0
     solve_seconds: float = 0.0
@@ -634,9 +637,48 @@ def _insert(conn: Connection, record: RunRecord, created: datetime) -> int:
         "versions": _json_safe(dict(record.versions)) or None,
     }
     run_id = int(conn.execute(_runs.insert().returning(_runs.c.run_id), row).scalar_one())
-    if record.flows:
+    if isinstance(record.flows, pd.DataFrame):
+        _insert_table(conn, run_id, record.flows)
+    elif record.flows:
         conn.execute(_flows.insert(), list(_flow_rows(run_id, record.flows)))
     return run_id
+
+
+def _insert_table(conn: Connection, run_id: int, table: pd.DataFrame) -> None:
+    """Insert a flow table: on SQLite, column by column into one executemany of plain tuples (``extra``
+    as the JSON text sa.JSON writes); otherwise, or with values that need conversion, as rows."""
+    extra = [c for c in table.columns if c not in FLOW_FIELDS]
+    quantity = table["quantity"].to_numpy(dtype=float) if len(table) else None
+    texts = _extra_texts(table, extra) if conn.dialect.name == "sqlite" and len(table) else None
+    if texts is None or not np.isfinite(quantity).all():
+        if len(table):
+            conn.execute(_flows.insert(), list(_flow_rows(run_id, table.to_dict(orient="records"))))
+        return
+    conn.exec_driver_sql('INSERT INTO run_flows (run_id, "from", "to", product, quantity, extra) VALUES '
+                         "(?, ?, ?, ?, ?, ?)", list(zip([run_id] * len(table), *(
+                             table[c].astype(object).tolist() for c in ("from", "to", "product")),
+                             quantity.tolist(), texts.tolist())))
+
+
+def _extra_texts(table: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
+    """Each row's ``columns`` as ``json.dumps`` writes the dict, or None when a value is not text, an
+    integer or a finite float (those rows take the general path)."""
+    if not columns:
+        return np.full(len(table), "null", dtype=object)
+    text = np.full(len(table), "", dtype=object)
+    for i, name in enumerate(columns):
+        values = table[name].to_numpy()
+        if values.dtype.kind == "f" and np.isfinite(values).all():
+            cells = np.array(list(map(float.__repr__, values.tolist())), dtype=object)
+        elif values.dtype.kind in "iu":
+            cells = np.array(list(map(int.__repr__, values.tolist())), dtype=object)
+        elif pd.api.types.infer_dtype(values, skipna=False) == "string":
+            codes, uniques = pd.factorize(values)
+            cells = np.array([encode_basestring_ascii(u) for u in uniques], dtype=object)[codes]
+        else:
+            return None
+        text = text + (("{" if i == 0 else ", ") + encode_basestring_ascii(str(name)) + ": ") + cells
+    return text + "}"
 
 
 def _flow_rows(run_id: int, flows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

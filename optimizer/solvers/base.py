@@ -110,6 +110,8 @@ class SolveOptions:
             valid bound).  HiGHS honours it; other backends ignore it.
         node_limit: Most branch-and-bound nodes (a deterministic work limit for heuristic
             sub-solves; HiGHS only), ``None`` for none.
+        lp_method: The LP algorithm (HiGHS's ``solver`` option: ``simplex``, ``ipm``, ``pdlp``),
+            ``None`` for the solver's choice; other backends ignore it.
     """
 
     time_limit: float | None = None
@@ -119,6 +121,7 @@ class SolveOptions:
     proof: bool = False
     on_plan: Callable[[np.ndarray], bool] | None = field(default=None, compare=False)
     node_limit: int | None = None
+    lp_method: str | None = None
 
     @property
     def effective_gap(self) -> float:

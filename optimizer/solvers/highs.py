@@ -126,6 +126,8 @@ def _configure(highs: Any, highspy: Any, options: SolveOptions) -> None:
     _set(highs, "mip_abs_gap", DEFAULT_ABS_GAP)
     if options.time_limit is not None:
         _set(highs, "time_limit", float(options.time_limit))
+    if options.lp_method is not None:
+        _set(highs, "solver", options.lp_method)
     if options.node_limit is not None:
         _set(highs, "mip_max_nodes", int(options.node_limit))
     if options.threads is not None:
