@@ -198,50 +198,45 @@ def _generated_runs(value: Any, network: Network, ctx: YamlContext) -> list[tupl
 
 def _n_minus_1(spec: Any, network: Network, ctx: YamlContext, key: str) -> list[tuple[str, dict[str, Any], str]]:
     """One run per listed site, that site forced closed; named ``close=<site>``."""
-    sites = spec.get("sites") if isinstance(spec, dict) else None
-    if not isinstance(spec, dict) or set(spec) != {"sites"}:
-        ctx.add(key, "write n_minus_1: {sites: existing}, {sites: all} or {sites: [id, ...]}")
-        return []
-    status = network.sites["status"]
-    if sites == "existing":
-        ids = list(network.sites.index[(status == "existing").to_numpy()])
-    elif sites == "all":
-        ids = list(network.sites.index[(status != "forced_closed").to_numpy()])
-    elif isinstance(sites, list) and all(isinstance(s, str) for s in sites):
-        ids = sites
-        for j, site in enumerate(sites):
-            if site not in network.sites.index:
-                ctx.add(join(join(key, "sites"), j), f"unknown site id '{site}'")
-    else:
-        ctx.add(join(key, "sites"), f"{show_value(sites)} is not 'existing', 'all' or a list of site ids")
-        return []
-    if not ids:
-        ctx.add(join(key, "sites"), f"selects no sites ('{sites}' matches none in the base dataset)")
-    return [(f"close={site}", {"sites": {"close": [str(site)]}}, key) for site in ids]
+    return _one_site_each(spec, network, ctx, key, "n_minus_1", "close", ("existing", "existing", "forced_closed"))
 
 
 def _n_plus_1(spec: Any, network: Network, ctx: YamlContext, key: str) -> list[tuple[str, dict[str, Any], str]]:
     """One run per listed site, that site forced open; named ``open=<site>`` (the mirror of ``n_minus_1``)."""
+    return _one_site_each(spec, network, ctx, key, "n_plus_1", "open", ("candidates", "candidate", "forced_open"))
+
+
+def _one_site_each(spec: Any, network: Network, ctx: YamlContext, key: str, generator: str, action: str,
+                   group: tuple[str, str, str]) -> list[tuple[str, dict[str, Any], str]]:
+    """The runs of ``n_minus_1`` / ``n_plus_1``: one per selected site, that site's status set by ``action``.
+
+    Args:
+        generator: The generator's name (for the error messages).
+        action: ``close`` or ``open`` (the ``sites:`` override and the run name's prefix).
+        group: ``(word, status, excluded)``: ``{sites: word}`` selects the sites of ``status``;
+            ``{sites: all}`` every site but those of status ``excluded``.
+    """
+    word, status_of_word, excluded = group
     sites = spec.get("sites") if isinstance(spec, dict) else None
     if not isinstance(spec, dict) or set(spec) != {"sites"}:
-        ctx.add(key, "write n_plus_1: {sites: candidates}, {sites: all} or {sites: [id, ...]}")
+        ctx.add(key, f"write {generator}: {{sites: {word}}}, {{sites: all}} or {{sites: [id, ...]}}")
         return []
     status = network.sites["status"]
-    if sites == "candidates":
-        ids = list(network.sites.index[(status == "candidate").to_numpy()])
+    if sites == word:
+        ids = list(network.sites.index[(status == status_of_word).to_numpy()])
     elif sites == "all":
-        ids = list(network.sites.index[(status != "forced_open").to_numpy()])
+        ids = list(network.sites.index[(status != excluded).to_numpy()])
     elif isinstance(sites, list) and all(isinstance(s, str) for s in sites):
         ids = sites
         for j, site in enumerate(sites):
             if site not in network.sites.index:
                 ctx.add(join(join(key, "sites"), j), f"unknown site id '{site}'")
     else:
-        ctx.add(join(key, "sites"), f"{show_value(sites)} is not 'candidates', 'all' or a list of site ids")
+        ctx.add(join(key, "sites"), f"{show_value(sites)} is not '{word}', 'all' or a list of site ids")
         return []
     if not ids:
         ctx.add(join(key, "sites"), f"selects no sites ('{sites}' matches none in the base dataset)")
-    return [(f"open={site}", {"sites": {"open": [str(site)]}}, key) for site in ids]
+    return [(f"{action}={site}", {"sites": {action: [str(site)]}}, key) for site in ids]
 
 
 def _p_range(spec: Any, ctx: YamlContext, key: str) -> list[tuple[str, dict[str, Any], str]]:

@@ -87,7 +87,7 @@ class HighsSolver(Solver):
         with stdout_to_stderr(options.verbose):  # the first Highs() prints a banner on fd 1
             highs = highspy.Highs()
             _configure(highs, highspy, options)
-            _pass_model(highs, model)
+            pass_model(highs, model)
             reporting = _report_progress(highs) if model.n_integer else None
             if model.warm_start is not None:
                 _set_start(highs, model.warm_start)
@@ -137,8 +137,8 @@ def _configure(highs: Any, highspy: Any, options: SolveOptions) -> None:
         highspy.Highs.resetGlobalScheduler(True)
 
 
-def _pass_model(highs: Any, model: LinearModel) -> None:
-    """Hand the arrays to HiGHS in one call (CSC matrix, int32 integrality)."""
+def pass_model(highs: Any, model: LinearModel, relax: bool = False) -> None:
+    """Hand the arrays to HiGHS in one call (CSC matrix, int32 integrality; none with ``relax``)."""
     csc = model.A.tocsc()
     csc.sort_indices()
     status = highs.passModel(
@@ -147,7 +147,7 @@ def _pass_model(highs: Any, model: LinearModel) -> None:
         np.asarray(model.col_lower, dtype=np.float64), np.asarray(model.col_upper, dtype=np.float64),
         np.asarray(model.row_lower, dtype=np.float64), np.asarray(model.row_upper, dtype=np.float64),
         csc.indptr.astype(np.int32), csc.indices.astype(np.int32), csc.data.astype(np.float64),
-        np.asarray(model.integer, dtype=bool).astype(np.int32),
+        np.zeros(model.n_cols, dtype=np.int32) if relax else np.asarray(model.integer, dtype=bool).astype(np.int32),
     )
     if status.name == "kError":
         raise RuntimeError("HiGHS rejected the model (passModel failed)")

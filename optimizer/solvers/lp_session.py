@@ -18,10 +18,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from optimizer.model.linear import LinearModel, validate_model
+from optimizer.solvers.highs import pass_model
 from optimizer.solvers.stdio import stdout_to_stderr
 
-_COLWISE = 1  # HighsMatrixFormat kColwise
-_MINIMIZE = 1  # ObjSense kMinimize
 
 
 @dataclass(frozen=True)
@@ -70,18 +69,7 @@ class LPSession:
         for option, value in (("output_flag", False), ("presolve", "off"),
                               ("simplex_strategy", 1)):  # dual simplex: the basis stays dual feasible
             highs.setOptionValue(option, value)
-        csc = model.A.tocsc()
-        csc.sort_indices()
-        status = highs.passModel(
-            model.n_cols, model.n_rows, int(csc.nnz), _COLWISE, _MINIMIZE, float(model.offset),
-            np.asarray(model.c, dtype=np.float64),
-            np.asarray(model.col_lower, dtype=np.float64), np.asarray(model.col_upper, dtype=np.float64),
-            np.asarray(model.row_lower, dtype=np.float64), np.asarray(model.row_upper, dtype=np.float64),
-            csc.indptr.astype(np.int32), csc.indices.astype(np.int32), csc.data.astype(np.float64),
-            np.zeros(model.n_cols, dtype=np.int32),
-        )
-        if status.name == "kError":
-            raise RuntimeError("HiGHS rejected the model (passModel failed)")
+        pass_model(highs, model, relax=True)
         self._highs: Any = highs
         self.n_cols = model.n_cols
         self.n_rows = model.n_rows
