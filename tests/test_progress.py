@@ -45,13 +45,13 @@ def knapsack(offset: float = 0.0) -> LinearModel:
 def last_highs(monkeypatch) -> list:
     """The HiGHS objects the adapter creates (captured when it passes the model)."""
     created: list = []
-    original = highs_module._pass_model
+    original = highs_module.pass_model
 
-    def capture(highs, model):
+    def capture(highs, model, relax=False):
         created.append(highs)
-        return original(highs, model)
+        return original(highs, model, relax)
 
-    monkeypatch.setattr(highs_module, "_pass_model", capture)
+    monkeypatch.setattr(highs_module, "pass_model", capture)
     return created
 
 
