@@ -9,6 +9,8 @@ sites could save more: these are estimates, and labelled so everywhere they are 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -16,7 +18,7 @@ from optimizer.frontier import plan_vector
 from optimizer.model.build import BuiltModel
 from optimizer.network import Network
 from optimizer.results import Result
-from optimizer.solvers.stdio import stdout_to_stderr
+from optimizer.solvers.lp_session import LPSession
 
 #: Utilisation from which a site counts as full.
 FULL = 0.999
@@ -24,8 +26,6 @@ FULL = 0.999
 
 def _duals(built: BuiltModel, x_head: np.ndarray) -> np.ndarray | None:
     """Row duals of the LP with the integer columns of ``x_head`` fixed (link binaries at 1); None if not optimal."""
-    import highspy
-
     lp = built.lp
     lower, upper = lp.col_lower.astype(float).copy(), lp.col_upper.astype(float).copy()
     n = len(x_head)
@@ -33,23 +33,9 @@ def _duals(built: BuiltModel, x_head: np.ndarray) -> np.ndarray | None:
     lower[:n][head_int] = upper[:n][head_int] = x_head[head_int]
     rest = np.flatnonzero(lp.integer[n:]) + n
     lower[rest] = upper[rest] = 1.0
-    csc = lp.A.tocsc()
-    csc.sort_indices()
-    with stdout_to_stderr(False):  # the first Highs() of a process prints a banner on fd 1
-        highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    status = highs.passModel(
-        lp.n_cols, lp.n_rows, int(csc.nnz), 1, 1, float(lp.offset),  # column-wise, minimise
-        np.asarray(lp.c, dtype=np.float64), lower, upper,
-        np.asarray(lp.row_lower, dtype=np.float64), np.asarray(lp.row_upper, dtype=np.float64),
-        csc.indptr.astype(np.int32), csc.indices.astype(np.int32), csc.data.astype(np.float64),
-        np.zeros(lp.n_cols, dtype=np.int32))
-    if status.name == "kError":
-        return None
-    highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return np.asarray(highs.getSolution().row_dual, dtype=float)
+    outcome = LPSession(replace(lp, col_lower=lower, col_upper=upper)).solve(np.zeros(0, dtype=np.int64),
+                                                                             np.zeros(0), np.zeros(0))
+    return outcome.row_dual if outcome.status == "optimal" else None
 
 
 def marginal_values(network: Network, result: Result) -> pd.DataFrame:
