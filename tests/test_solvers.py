@@ -427,3 +427,26 @@ def test_stdout_restored_after_guard():
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "to stdout" and proc.stderr == "to stderr"
+
+
+def test_improving_plans_reach_on_plan_as_their_own_copies():
+    """HiGHS hands each improving plan to the callback as a view of a buffer it reuses: a plan kept by
+    ``SolveOptions.on_plan`` must stay the plan HiGHS found (its cost and feasibility unchanged after the
+    solve), or a plan that was never found is costed and taken as the best one."""
+    rng = np.random.default_rng(1)
+    n = 40
+    weight, value = rng.uniform(1, 10, n), rng.uniform(1, 10, n)
+    model = LinearModel(c=-value, A=sp.csr_matrix(weight[None, :]), row_lower=np.array([-np.inf]),
+                        row_upper=np.array([weight.sum() / 3]), col_lower=np.zeros(n), col_upper=np.ones(n),
+                        integer=np.ones(n, dtype=bool))
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def on_plan(x: np.ndarray) -> bool:
+        kept.append((x, x.copy()))
+        return False
+
+    result = get_solver("highs").solve(model, SolveOptions(on_plan=on_plan))
+    assert result.status is Status.OPTIMAL and len(kept) >= 2
+    for x, at_call in kept:
+        assert np.array_equal(x, at_call)
+        assert float(weight @ x) <= weight.sum() / 3 + 1e-6

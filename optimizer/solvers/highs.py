@@ -165,7 +165,9 @@ def _watch_plans(highs: Any, on_plan: Callable[[np.ndarray], bool]) -> None:
     highs.HandleUserInterrupt = True
 
     def improving(event: Any) -> None:
-        if on_plan(np.asarray(event.data_out.mip_solution, dtype=np.float64)):
+        # A copy: mip_solution is a view of HiGHS's buffer, which later plans overwrite (a kept view
+        # turned into a plan that was never found, costed and accepted as the best one).
+        if on_plan(np.array(event.data_out.mip_solution, dtype=np.float64, copy=True)):
             highs.cancelSolve()
 
     highs.cbMipImprovingSolution.subscribe(improving)
