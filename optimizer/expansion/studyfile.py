@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Problem
-from optimizer.expansion.study import Committed, Study, StudyPeriod
+from optimizer.expansion.study import Committed, DemandPath, Study, StudyPeriod, Uncertainty
 from optimizer.io.csvtable import parse_table
 from optimizer.io.dataset import show_value
 from optimizer.network import Network
@@ -49,7 +49,13 @@ from optimizer.schema import EXPANSION
 
 #: Keys of a study file besides the scenario overrides.
 STUDY_KEYS = ("periods", "growth", "discount_rate", "budget", "committed", "unmet_penalty", "asset_life_years",
-              "expansion")
+              "expansion", "uncertainty")
+#: Keys of ``uncertainty:``.
+UNCERTAINTY_KEYS = ("paths", "shared_periods", "worst_case_weight")
+#: Keys of one demand path.
+PATH_KEYS = ("name", "probability", "growth", "demand", "periods")
+#: Most demand paths.
+MAX_PATHS = 20
 #: Keys of one period besides its overrides.
 PERIOD_KEYS = ("name", "years")
 #: Sections the compact growth form may scale.
@@ -117,23 +123,123 @@ def load_study(path: str | Path) -> Study:
     if base is None or not periods:
         ctx.raise_if_any()  # the reason is recorded: no base dataset, or no periods
     common_net = apply_overrides(base, common, ctx, "")
-    built: list[StudyPeriod] = []
-    start = 0
-    for k, (period_name, years, overrides) in enumerate(periods):
-        net = apply_overrides(common_net, _grown(growth, start), ctx, "growth") if growth else common_net
-        net = apply_overrides(net, overrides, ctx, f"periods[{k}]")
-        built.append(StudyPeriod(period_name, years, start,
-                                 dataclasses.replace(net, name=f"{name} {period_name}", source=str(path))))
-        start += years
+    built = _build_periods(common_net, growth, periods, ctx, f"{name} ", str(path))
     names = [p.name for p in built]
     budget = _budget(doc.get("budget"), names, ctx)
     committed = _committed(doc.get("committed"), names, base, ctx)
     options = _options(doc.get("expansion"), path, names, base, ctx)
+    uncertainty = None
+    if doc.get("uncertainty") is not None:
+        uncertainty = _uncertainty(doc["uncertainty"], common_net, growth, periods, ctx, name, str(path))
     ctx.problems[:] = list(dict.fromkeys(ctx.problems))  # growth problems repeat once per period
     ctx.raise_if_any()
     return Study(name=name, source=str(path), periods=tuple(built), options=options, discount_rate=float(rate),
                  budget_per_period=budget[0], budget_total=budget[1], committed=tuple(committed),
-                 unmet_penalty=None if penalty is None else float(penalty), asset_life_years=float(life))
+                 unmet_penalty=None if penalty is None else float(penalty), asset_life_years=float(life),
+                 uncertainty=uncertainty)
+
+
+def _build_periods(common_net: Network, growth: dict[str, list[tuple[str, dict[str, Any], Any]]],
+                   periods: list[tuple[str, int, dict[str, Any]]], ctx: YamlContext, label: str, source: str,
+                   after_growth: dict[str, Any] | None = None, per_period: dict[str, dict[str, Any]] | None = None,
+                   where: str = "") -> list[StudyPeriod]:
+    """Each period's network: the common network, the growth, ``after_growth`` (a demand path's
+    overrides), the period's own overrides, then ``per_period[name]`` (a path's overrides of the period)."""
+    built: list[StudyPeriod] = []
+    start = 0
+    for k, (period_name, years, overrides) in enumerate(periods):
+        net = apply_overrides(common_net, _grown(growth, start), ctx, join(where, "growth")) if growth else common_net
+        if after_growth:
+            net = apply_overrides(net, after_growth, ctx, where)
+        net = apply_overrides(net, overrides, ctx, f"periods[{k}]")
+        if per_period and period_name in per_period:
+            net = apply_overrides(net, per_period[period_name], ctx, join(join(where, "periods"), period_name))
+        built.append(StudyPeriod(period_name, years, start,
+                                 dataclasses.replace(net, name=f"{label}{period_name}", source=source)))
+        start += years
+    return built
+
+
+def _uncertainty(raw: Any, common_net: Network, growth: dict[str, list[tuple[str, dict[str, Any], Any]]],
+                 periods: list[tuple[str, int, dict[str, Any]]], ctx: YamlContext, name: str,
+                 source: str) -> Uncertainty | None:
+    """``uncertainty:``: {paths: [{name, probability, growth: [demand growth entries], demand: <override>,
+    periods: {<period>: {demand: <override>}}}], shared_periods: 1, worst_case_weight: 0}.
+
+    A path's ``growth`` replaces the study's demand growth (``growth.demand``), in the same grammar;
+    its ``demand`` override applies to every period after the growth, its ``periods`` overrides to
+    the named periods last.  Paths change demand only, so that the expected path is well defined.
+    """
+    if not isinstance(raw, dict):
+        ctx.add("uncertainty", f"{show_value(raw)} is not a mapping; write uncertainty: {{paths: [...], "
+                               "shared_periods: 1}")
+        return None
+    for key in raw:
+        if key not in UNCERTAINTY_KEYS:
+            unknown_key(ctx, "uncertainty", key, UNCERTAINTY_KEYS)
+    names = [p[0] for p in periods]
+    shared = raw.get("shared_periods", 1)
+    if not finite_number(shared) or not float(shared).is_integer() or not 1 <= shared <= len(names):
+        ctx.add("uncertainty.shared_periods", f"{show_value(shared)} is not allowed; shared_periods must be a whole "
+                                              f"number between 1 and the number of periods ({len(names)})")
+        shared = 1
+    weight = raw.get("worst_case_weight", 0.0)
+    if not finite_number(weight) or not 0.0 <= float(weight) <= 1.0:
+        ctx.add("uncertainty.worst_case_weight", f"{show_value(weight)} is not allowed; worst_case_weight must be "
+                                                 "a number between 0 and 1")
+        weight = 0.0
+    entries = raw.get("paths")
+    if not isinstance(entries, list) or not entries or len(entries) > MAX_PATHS:
+        ctx.add("uncertainty.paths", f"{show_value(entries)} is not a list of 1 to {MAX_PATHS} demand paths; write "
+                                     "paths: [{name: low, probability: 0.3, growth: [{rate: 0.02}]}, ...]")
+        return None
+    out: list[DemandPath] = []
+    for i, entry in enumerate(entries):
+        where = join("uncertainty.paths", i)
+        if not isinstance(entry, dict):
+            ctx.add(where, f"{show_value(entry)} is not a path; write {{name: ..., probability: ..., growth: [...]}}")
+            continue
+        for key in entry:
+            if key not in PATH_KEYS:
+                unknown_key(ctx, where, key, PATH_KEYS)
+        path_name = entry.get("name")
+        if isinstance(path_name, bool) or not isinstance(path_name, (str, int)) or not str(path_name).strip():
+            ctx.add(join(where, "name"), f"{show_value(path_name)} is not a path name (text such as 'high')")
+            path_name = f"#{i + 1}"
+        path_name = str(path_name).strip()
+        if path_name in [p.name for p in out]:
+            ctx.add(join(where, "name"), f"path name '{path_name}' is used twice")
+        probability = entry.get("probability")
+        if not finite_number(probability) or not 0.0 < float(probability) <= 1.0:
+            ctx.add(join(where, "probability"), f"{show_value(probability)} is not a probability (a number in (0, 1])")
+            probability = 0.0
+        path_growth = dict(growth)
+        if "growth" in entry:
+            path_growth.pop("demand", None)
+            path_growth.update(_growth({"demand": entry["growth"]}, _Shifted(ctx, join(where, "growth"),
+                                                                               "growth.demand")))
+        after = normalize_overrides({"demand": entry["demand"]}, ctx, where) if "demand" in entry else None
+        per_period: dict[str, dict[str, Any]] = {}
+        raw_periods = entry.get("periods") or {}
+        if not isinstance(raw_periods, dict):
+            ctx.add(join(where, "periods"), f"{show_value(raw_periods)} is not a mapping of period: {{demand: ...}}")
+            raw_periods = {}
+        for period, overrides in raw_periods.items():
+            at = join(join(where, "periods"), str(period))
+            if str(period) not in names:
+                unknown_key(ctx, join(where, "periods"), period, names, "period")
+            elif not isinstance(overrides, dict) or set(overrides) - {"demand"}:
+                ctx.add(at, f"{show_value(overrides)} is not allowed; a path changes demand only: write "
+                            "{demand: <override>}")
+            else:
+                per_period[str(period)] = normalize_overrides(overrides, ctx, at)
+        built = _build_periods(common_net, path_growth, periods, ctx, f"{name} [{path_name}] ", source, after,
+                               per_period, where)
+        out.append(DemandPath(path_name, float(probability), tuple(built)))
+    total = sum(p.probability for p in out)
+    if out and abs(total - 1.0) > 1e-6 and all(p.probability > 0 for p in out):
+        ctx.add("uncertainty.paths", f"the paths' probabilities sum to {total:g}; they must sum to 1")
+    return Uncertainty(tuple(out), int(shared), float(weight))
 
 
 def _number(doc: dict[str, Any], key: str, ctx: YamlContext, default: float | None, *, low: float,
@@ -221,17 +327,17 @@ def _growth(raw: Any, ctx: YamlContext) -> dict[str, list[tuple[str, dict[str, A
                 continue
             # check the selection and columns once, with a neutral factor, in the scenario grammar
             probe = {**rest, "scale": 1.0 if section == "demand" else {c: 1.0 for c in rate}}
-            normalize_overrides({section: [probe]}, _Shifted(ctx, p, section), "")
+            normalize_overrides({section: [probe]}, _Shifted(ctx, p, f"{section}[0]"), "")
             out.setdefault(section, []).append((p, rest, rate))
     return out
 
 
 class _Shifted(YamlContext):
-    """A context that reports ``section[0].x`` problems of a probe at the growth entry's own path."""
+    """A context that reports ``<prefix>.x`` problems (of a probe, or of a path's growth) at ``<path>.x``."""
 
-    def __init__(self, ctx: YamlContext, path: str, section: str):
+    def __init__(self, ctx: YamlContext, path: str, prefix: str):
         super().__init__(ctx.file, ctx.lines, ctx.problems)
-        self._prefix, self._path = f"{section}[0]", path
+        self._prefix, self._path = prefix, path
 
     def add(self, path: str, message: str) -> None:
         super().add(self._path + path[len(self._prefix):] if path.startswith(self._prefix) else path, message)
