@@ -19,6 +19,7 @@ weeks.  The first stage is whether B opens in period 1:
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,33 @@ def test_cli_solves_a_stochastic_study(tmp_path: Path) -> None:
     assert {"result.json", "study_sites.csv", "timeline_low.png", "timeline_high.png"} <= {p.name for p in out.iterdir()}
     text = CliRunner().invoke(main, ["solve", str(path)])
     assert text.exit_code == 0 and "decide now, 1: open B" in text.output and "VSS" in text.output
+
+
+def test_a_sweep_over_a_study_sets_budget_discount_rate_and_uncertainty(tmp_path: Path) -> None:
+    path = case(tmp_path, 100_000.0)
+    (tmp_path / "sweep.yaml").write_text(textwrap.dedent(f"""
+        name: study-sweep
+        base: {path.name}
+        runs:
+          - {{name: no-money, budget: {{total: 99999}}}}
+          - {{name: one-path, uncertainty: {{paths: [{{name: only, probability: 1}}]}}, discount_rate: 0.1}}
+          - {{name: more-demand, demand: {{scale: 1.2}}}}
+    """).lstrip())
+    store = tmp_path / "runs.db"
+    done = CliRunner().invoke(main, ["run", str(tmp_path / "sweep.yaml"), "--workers", "1", "--store", str(store),
+                                     "--json"])
+    assert done.exit_code == 0, done.output
+    runs = {r["scenario"]: r for r in map(json.loads, done.stdout.splitlines())}
+    assert set(runs) == {"base", "no-money", "one-path", "more-demand"}
+    assert all(r["status"] == "optimal" for r in runs.values()), runs
+    rp = WEEKS * 50 * A + 100_000.0
+    assert runs["base"]["objective"] == pytest.approx(rp)
+    assert "B" in runs["base"]["open_sites"] and "B" not in runs["no-money"]["open_sites"]  # the budget binds
+    assert runs["no-money"]["objective"] == pytest.approx(WEEKS * (50 * A + 75 * A + 2500))
+    assert runs["one-path"]["objective"] == pytest.approx(WEEKS * 50 * A * (1 + 1 / 1.1))  # path low alone, discounted
+    assert runs["more-demand"]["objective"] > runs["base"]["objective"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"base: {path.name}\nruns:\n  - {{name: x, budget: {{total: -1}}, colour: 1}}\n")
+    refused = CliRunner().invoke(main, ["run", str(bad), "--store", str(store), "--json"])
+    assert refused.exit_code == 1
+    assert "runs[0].budget.total" in refused.output and "runs[0].colour" in refused.output

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from optimizer.network import Network
+from optimizer.network import Network, Settings
 from optimizer.plan import Plan
 
 #: Days per year of the study's money arithmetic.
@@ -145,6 +145,11 @@ class Study:
     def total_years(self) -> int:
         """Length of the study in years."""
         return sum(p.years for p in self.periods)
+
+    @property
+    def settings(self) -> Settings:
+        """The first period's settings (its solver settings are the study's defaults)."""
+        return self.base.settings
 
     @property
     def base(self) -> Network:

@@ -43,13 +43,15 @@ from optimizer.io.csvtable import parse_table
 from optimizer.io.dataset import show_value
 from optimizer.network import Network
 from optimizer.runs.overrides import (META_KEYS, OVERRIDE_KEYS, YamlContext, apply_overrides, finite_number, join,
-                                      normalize_overrides, unknown_key)
+                                      merge_overrides, normalize_overrides, unknown_key)
 from optimizer.runs.scenario import base_folder, read_base, read_yaml
 from optimizer.schema import EXPANSION
 
 #: Keys of a study file besides the scenario overrides.
 STUDY_KEYS = ("periods", "growth", "discount_rate", "budget", "committed", "unmet_penalty", "asset_life_years",
               "expansion", "uncertainty")
+#: Study keys a sweep run may set (replacing the study file's).
+SWEEP_KEYS = ("budget", "discount_rate", "uncertainty")
 #: Keys of ``uncertainty:``.
 UNCERTAINTY_KEYS = ("paths", "shared_periods", "worst_case_weight")
 #: Keys of one demand path.
@@ -87,11 +89,14 @@ def study_problems(path: str | Path) -> list[Problem]:
     return []
 
 
-def load_study(path: str | Path) -> Study:
+def load_study(path: str | Path, changes: dict[str, Any] | None = None, name: str | None = None) -> Study:
     """Read and check a study file, build every period's network and read its ``expansion.csv``.
 
     Args:
         path: The study YAML file.
+        changes: A sweep run's changes: scenario overrides (normalized; applied after the file's
+            own) and :data:`SWEEP_KEYS` (replacing the file's).
+        name: The study's name instead of the file's (a sweep run's name).
 
     Returns:
         The validated study.
@@ -101,6 +106,10 @@ def load_study(path: str | Path) -> Study:
     """
     path = Path(path)
     doc, ctx = read_yaml(path)
+    changes = changes or {}
+    doc.update({key: changes[key] for key in SWEEP_KEYS if key in changes})
+    if name is not None:
+        doc["name"] = name
     for key in doc:
         if key not in META_KEYS + OVERRIDE_KEYS + STUDY_KEYS:
             unknown_key(ctx, "", key, META_KEYS + OVERRIDE_KEYS + STUDY_KEYS)
@@ -108,7 +117,8 @@ def load_study(path: str | Path) -> Study:
     if "base" not in doc:
         ctx.add("base", "missing key 'base': the dataset folder this study starts from, relative to this file")
     name = str(doc.get("name", path.stem)).strip()
-    common = normalize_overrides({k: doc[k] for k in OVERRIDE_KEYS if k in doc}, ctx, "")
+    common = merge_overrides(normalize_overrides({k: doc[k] for k in OVERRIDE_KEYS if k in doc}, ctx, ""),
+                             {k: changes[k] for k in OVERRIDE_KEYS if k in changes})
     periods = _periods(doc.get("periods"), ctx)
     growth = _growth(doc.get("growth"), ctx)
     rate = _number(doc, "discount_rate", ctx, 0.0, low=0.0, high=1.0)
