@@ -145,7 +145,8 @@ def test_cli_solves_a_stochastic_study(tmp_path: Path) -> None:
     doc = json.loads(done.stdout)
     assert doc["kind"] == "expansion" and doc["uncertain"] and doc["check"]["ok"]
     assert [p["name"] for p in doc["paths"]] == ["low", "high"] and doc["shared_periods"] == 1
-    assert {"result.json", "study_sites.csv", "timeline_low.png", "timeline_high.png"} <= {p.name for p in out.iterdir()}
+    written = {p.name for p in out.iterdir()}
+    assert {"result.json", "study_sites.csv", "timeline_low.png", "timeline_high.png"} <= written
     text = CliRunner().invoke(main, ["solve", str(path)])
     assert text.exit_code == 0 and "decide now, 1: open B" in text.output and "VSS" in text.output
 

@@ -101,6 +101,12 @@ class ExpansionResult:
     model_size: dict[str, int] = field(default_factory=dict)
     x: np.ndarray | None = None
 
+    def budget_use(self) -> dict[str, Any] | None:
+        """Capex against the budgets (:func:`budget_use`), ``None`` without a plan."""
+        if not self.period_costs:
+            return None
+        return budget_use(self.study, [row["capex"] for row in self.period_costs])
+
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` document (``kind: "expansion"``)."""
         study, plan = self.study, self.plan
@@ -132,6 +138,7 @@ class ExpansionResult:
             "build_seconds": round(self.build_seconds, 6),
             "solve_seconds": round(self.solve_seconds, 6),
             "costs": {k: _num(v) for k, v in self.costs.items()},
+            "budget": self.budget_use(),
             "periods": periods,
             "check": None if self.check is None else {"ok": self.check.ok, "violations": list(self.check.violations)},
             "messages": list(self.messages),
@@ -164,6 +171,28 @@ class FirstStage:
         for cols, values in ((model.u[:, :n], self.held.astype(float)), (model.m[:, :n], self.modules.astype(float))):
             lower[cols] = upper[cols] = values
         return dataclasses.replace(model, lp=dataclasses.replace(model.lp, col_lower=lower, col_upper=upper))
+
+
+def budget_use(study: Study, capex: list[float]) -> dict[str, Any]:
+    """Capex spent against the budgets: per period and in total, with the slack and whether it binds.
+
+    A budget *binds* when its slack is smaller than the cheapest single investment (an opening or
+    a module) any site could still make, so that no further investment fits.
+    """
+    prices = np.concatenate([study.options["opening_capex"].to_numpy(dtype=float),
+                             study.options["module_capex"].to_numpy(dtype=float)[
+                                 (study.options["max_modules"] > 0).to_numpy()]])
+    smallest = float(prices[prices > 0].min()) if (prices > 0).any() else 0.0
+
+    def entry(limit: float, spent: float) -> dict[str, Any]:
+        slack = limit - spent
+        return {"limit": _num(limit), "spent": float(spent), "slack": _num(slack),
+                "binds": bool(np.isfinite(limit) and slack < smallest - 1e-9)}
+
+    return {"smallest_investment": smallest,
+            "total": entry(study.budget_total, float(sum(capex))),
+            "per_period": [{"period": p.name, **entry(float(study.budget_per_period[t]), capex[t])}
+                           for t, p in enumerate(study.periods)]}
 
 
 def _num(value: float | None) -> float | None:

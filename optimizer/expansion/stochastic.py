@@ -15,14 +15,17 @@ with ``eta >= cost_k`` for every path (the epigraph of the dearest path; only wi
 
 **Solve** (:func:`solve_uncertain`), each step within a share of the time limit:
 
-1. *wait-and-see*: each path solved alone (its own optimum ``WS_k``, with its bound);
-2. *expected-value plan* (EV): the study of the expected path (probability-weighted demand,
+1. *expected-value plan* (EV): the study of the expected path (probability-weighted demand,
    :meth:`~optimizer.expansion.study.Study.expected_study`) solved alone;
-3. *EEV*: the EV plan's first stage fixed, each path solved: the expected cost of deciding on the
+2. *EEV*: the EV plan's first stage fixed, each path solved: the expected cost of deciding on the
    expected path only; its per-path plans together are a feasible stochastic plan, the start of
-4. *the recourse problem* (RP): the stochastic model, warm-started, within what is left of the
-   time.  Its bound is the better of the MIP's and the wait-and-see bounds combined like the
-   objective (the wait-and-see problem relaxes non-anticipativity).
+3. *the recourse problem* (RP): the stochastic model, warm-started;
+4. *wait-and-see*: each path solved alone (its own optimum ``WS_k``, with its bound), with the
+   time the recourse problem leaves.
+
+The RP's bound is the best of the MIP's and of the paths' bounds combined like the objective
+(each path's LP relaxation with its stock cuts, or its wait-and-see bound: the wait-and-see
+problem relaxes non-anticipativity).
 
 **Reported**: the stochastic plan's cost on each path (exact stock) and its expected cost; the
 value of the stochastic solution ``VSS = EEV - RP`` with the interval
@@ -52,9 +55,9 @@ from optimizer.model.linear import LinearModel
 from optimizer.solvers import get_solver
 from optimizer.solvers.base import SolveOptions, Status, Termination, proven_optimal, relative_gap
 
-#: Shares of the time limit: wait-and-see (all paths), the expected-value plan, EEV (all paths).
-#: The recourse problem has the rest.
-TIME_SHARES = {"wait_and_see": 0.2, "expected_value": 0.1, "eev": 0.15}
+#: Shares of the time limit: the expected-value plan, EEV (all paths), wait-and-see (all paths,
+#: solved last with what the recourse problem leaves). The recourse problem has the rest.
+TIME_SHARES = {"expected_value": 0.1, "eev": 0.2, "wait_and_see": 0.2}
 
 
 @dataclass(frozen=True)
@@ -330,8 +333,6 @@ def solve_uncertain(study: Study, *, solver: str | None = None, time_limit: floa
 
     common = {"solver": backend.name, "mip_gap": gap, "threads": options.threads, "verbose": verbose,
               "run_check": False}
-    result.wait_and_see = [solve_study(s, time_limit=seconds_for(TIME_SHARES["wait_and_see"], len(studies)),
-                                       **common) for s in studies]
     result.expected_value = ev = solve_study(study.expected_study(),
                                              time_limit=seconds_for(TIME_SHARES["expected_value"]), **common)
     if ev.plan is not None:
@@ -345,10 +346,11 @@ def solve_uncertain(study: Study, *, solver: str | None = None, time_limit: floa
     else:
         result.messages.append(f"The expected path has no plan ({ev.status.value}): no EEV and no VSS.")
 
-    models = []
+    models, relaxed = [], []
     for s in studies:
-        model, _, _, _ = _lp_cuts(build_study_model(s), backend, options)
+        model, lp_bound, _, _ = _lp_cuts(build_study_model(s), backend, options)
         models.append(model)
+        relaxed.append(lp_bound)
     stochastic = build_stochastic(models, prob, n, w)
     candidates: list[tuple[float, list[np.ndarray]]] = []
     warm = None
@@ -356,14 +358,17 @@ def solve_uncertain(study: Study, *, solver: str | None = None, time_limit: floa
         xs = [_lift(m, r.x) for m, r in zip(models, result.eev)]
         candidates.append((objective_of(np.array([r.objective for r in result.eev]), prob, w), xs))
         warm = stochastic.combine(xs)
+    rp_seconds = None if deadline is None else max(1.0, remaining() - seconds_for(TIME_SHARES["wait_and_see"]))
     raw = backend.solve(dataclasses.replace(stochastic.lp, warm_start=warm),
-                        dataclasses.replace(options, time_limit=remaining()))
+                        dataclasses.replace(options, time_limit=rp_seconds))
     result.termination = raw.termination
     result.messages.append(f"Recourse problem ({stochastic.lp.n_cols:,} columns, {stochastic.lp.n_rows:,} rows): "
                            f"{raw.status.value}, bound {raw.bound if raw.bound is not None else float('nan'):,.0f}.")
     if raw.x is not None:
         xs = [_round(m, stochastic.path_x(raw.x, k)) for k, m in enumerate(models)]
         candidates.append((objective_of(np.array([_exact_objective(m, x) for m, x in zip(models, xs)]), prob, w), xs))
+    result.wait_and_see = [solve_study(s, time_limit=None if deadline is None else remaining() / (len(studies) - k),
+                                       **common) for k, s in enumerate(studies)]
     result.solve_seconds = time.perf_counter() - start
     if raw.status is Status.INFEASIBLE and not candidates:
         result.status = Status.INFEASIBLE
@@ -374,10 +379,9 @@ def solve_uncertain(study: Study, *, solver: str | None = None, time_limit: floa
         result.messages.append("No stochastic plan found within the limits.")
         return result
     objective, xs = min(candidates, key=lambda item: item[0])
-    bounds = [raw.bound if raw.bound is not None else -np.inf]
-    alone = [r.bound for r in result.wait_and_see]
-    if all(b is not None for b in alone):
-        bounds.append(objective_of(np.array(alone, dtype=float), prob, w))
+    bounds = [raw.bound if raw.bound is not None else -np.inf, objective_of(np.array(relaxed), prob, w)]
+    alone = [max(r.bound, lp) if r.bound is not None else lp for r, lp in zip(result.wait_and_see, relaxed)]
+    bounds.append(objective_of(np.array(alone, dtype=float), prob, w))
     result.bound = float(max(bounds)) if np.isfinite(max(bounds)) else None
     for k, (model, x) in enumerate(zip(models, xs)):
         path = ExpansionResult(study=studies[k], status=Status.FEASIBLE, solver=backend.name, x=x)
