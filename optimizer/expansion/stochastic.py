@@ -31,7 +31,8 @@ problem relaxes non-anticipativity).
 value of the stochastic solution ``VSS = EEV - RP`` with the interval
 ``[EEV_lower - RP_upper, EEV_upper - RP_lower]`` from each solve's bound and plan ("within
 tolerance" when it contains 0); the regret of the plan on each path, its cost there minus the
-path's own optimum, in ``[cost_k - WS_upper_k, cost_k - WS_lower_k]``.  The independent checker
+path's own optimum, in ``[cost_k - WS_upper_k, cost_k - WS_lower_k]`` (``WS_upper_k``: the better of
+the path's own plan and the stochastic plan's part on it, itself a plan for the path).  The independent checker
 (:func:`optimizer.checker.expansion.check_uncertain`) verifies every path's plan and the
 non-anticipativity of the first stage.
 """
@@ -58,6 +59,8 @@ from optimizer.solvers.base import SolveOptions, Status, Termination, proven_opt
 #: Shares of the time limit: the expected-value plan, EEV (all paths), wait-and-see (all paths,
 #: solved last with what the recourse problem leaves). The recourse problem has the rest.
 TIME_SHARES = {"expected_value": 0.1, "eev": 0.2, "wait_and_see": 0.2}
+#: Share of the target gap the expected-value, EEV and wait-and-see solves aim for.
+STEP_GAP_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -226,10 +229,10 @@ class UncertainResult:
     def regret(self, k: int) -> dict[str, float | None]:
         """The stochastic plan's cost on path ``k`` minus the path's own optimum, with its interval."""
         cost, alone = self.paths[k].objective, self.wait_and_see[k] if self.wait_and_see else None
-        if cost is None or alone is None or alone.objective is None:
+        if cost is None or alone is None:
             return {"value": None, "lower": None, "upper": None}
-        return {"value": cost - alone.objective, "lower": cost - alone.objective,
-                "upper": None if alone.bound is None else cost - alone.bound}
+        best = cost if alone.objective is None else min(cost, alone.objective)  # the plan's path k is a plan for k
+        return {"value": cost - best, "lower": cost - best, "upper": None if alone.bound is None else cost - alone.bound}
 
     def first_stage(self) -> list[dict[str, Any]]:
         """The shared decisions, period by period (held sites, openings, closings, modules)."""
@@ -331,8 +334,9 @@ def solve_uncertain(study: Study, *, solver: str | None = None, time_limit: floa
     def remaining() -> float | None:
         return None if deadline is None else max(1.0, deadline - time.perf_counter())
 
-    common = {"solver": backend.name, "mip_gap": gap, "threads": options.threads, "verbose": verbose,
-              "run_check": False}
+    # the steps aim below the target gap (:data:`STEP_GAP_SHARE`): their plans make the stochastic plan
+    common = {"solver": backend.name, "mip_gap": gap * STEP_GAP_SHARE, "threads": options.threads,
+              "verbose": verbose, "run_check": False}
     result.expected_value = ev = solve_study(study.expected_study(),
                                              time_limit=seconds_for(TIME_SHARES["expected_value"]), **common)
     if ev.plan is not None:
