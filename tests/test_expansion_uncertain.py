@@ -179,3 +179,15 @@ def test_a_sweep_over_a_study_sets_budget_discount_rate_and_uncertainty(tmp_path
     refused = CliRunner().invoke(main, ["run", str(bad), "--store", str(store), "--json"])
     assert refused.exit_code == 1
     assert "runs[0].budget.total" in refused.output and "runs[0].colour" in refused.output
+
+
+def test_the_uncertain_demo_has_three_paths_on_the_demo_settings() -> None:
+    study = load_study(Path(__file__).resolve().parents[1] / "scenarios" / "demo-expansion-uncertain.yaml")
+    unc = study.uncertainty
+    assert unc is not None and [p.name for p in unc.paths] == ["low", "expected", "high"]
+    assert sum(p.probability for p in unc.paths) == pytest.approx(1.0) and unc.shared_periods == 1
+    last = [p.periods[-1].network.demand["quantity"].sum() for p in unc.paths]
+    assert last[0] < last[1] < last[2]  # low < expected < high demand at the end
+    expected = study.expected_study().periods[-1].network.demand["quantity"].sum()
+    assert expected == pytest.approx(sum(p.probability * q for p, q in zip(unc.paths, last)))
+    assert study.base.settings.single_sourcing and study.base.settings.inventory.model == "pooled"
