@@ -204,6 +204,7 @@ def _uncertainty(raw: Any, common_net: Network, growth: dict[str, list[tuple[str
                                      "paths: [{name: low, probability: 0.3, growth: [{rate: 0.02}]}, ...]")
         return None
     out: list[DemandPath] = []
+    seen: set[str] = set()
     for i, entry in enumerate(entries):
         where = join("uncertainty.paths", i)
         if not isinstance(entry, dict):
@@ -212,13 +213,7 @@ def _uncertainty(raw: Any, common_net: Network, growth: dict[str, list[tuple[str
         for key in entry:
             if key not in PATH_KEYS:
                 unknown_key(ctx, where, key, PATH_KEYS)
-        path_name = entry.get("name")
-        if isinstance(path_name, bool) or not isinstance(path_name, (str, int)) or not str(path_name).strip():
-            ctx.add(join(where, "name"), f"{show_value(path_name)} is not a path name (text such as 'high')")
-            path_name = f"#{i + 1}"
-        path_name = str(path_name).strip()
-        if path_name in [p.name for p in out]:
-            ctx.add(join(where, "name"), f"path name '{path_name}' is used twice")
+        path_name = _entry_name(entry, where, ctx, "path", "'high'", i, seen)
         probability = entry.get("probability")
         if not finite_number(probability) or not 0.0 < float(probability) <= 1.0:
             ctx.add(join(where, "probability"), f"{show_value(probability)} is not a probability (a number in (0, 1])")
@@ -282,14 +277,7 @@ def _periods(raw: Any, ctx: YamlContext) -> list[tuple[str, int, dict[str, Any]]
         for key in entry:
             if key not in PERIOD_KEYS + OVERRIDE_KEYS:
                 unknown_key(ctx, path, key, PERIOD_KEYS + OVERRIDE_KEYS)
-        name = entry.get("name")
-        if isinstance(name, bool) or not isinstance(name, (str, int)) or not str(name).strip():
-            ctx.add(join(path, "name"), f"{show_value(name)} is not a period name (text such as '2027')")
-            name = f"#{k + 1}"
-        name = str(name).strip()
-        if name in seen:
-            ctx.add(join(path, "name"), f"period name '{name}' is used twice")
-        seen.add(name)
+        name = _entry_name(entry, path, ctx, "period", "'2027'", k, seen)
         years = entry.get("years", 1)
         if not finite_number(years) or not float(years).is_integer() or not 1 <= years <= 100:
             ctx.add(join(path, "years"), f"{show_value(years)} is not allowed; years must be a whole number "
@@ -298,6 +286,20 @@ def _periods(raw: Any, ctx: YamlContext) -> list[tuple[str, int, dict[str, Any]]
         overrides = normalize_overrides({k2: v for k2, v in entry.items() if k2 in OVERRIDE_KEYS}, ctx, path)
         out.append((name, int(years), overrides))
     return out
+
+
+def _entry_name(entry: dict[str, Any], path: str, ctx: YamlContext, what: str, example: str, k: int,
+                seen: set[str]) -> str:
+    """The ``name`` of a period or path entry (text, unique among ``seen``, which it joins); ``#k+1`` when bad."""
+    name = entry.get("name")
+    if isinstance(name, bool) or not isinstance(name, (str, int)) or not str(name).strip():
+        ctx.add(join(path, "name"), f"{show_value(name)} is not a {what} name (text such as {example})")
+        name = f"#{k + 1}"
+    name = str(name).strip()
+    if name in seen:
+        ctx.add(join(path, "name"), f"{what} name '{name}' is used twice")
+    seen.add(name)
+    return name
 
 
 def _rate(value: Any, path: str, ctx: YamlContext) -> float | None:
