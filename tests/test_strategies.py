@@ -359,3 +359,35 @@ def test_site_fixing_and_probing_keep_the_optimum(tmp_path, seed, slack):
         assert bool(probed[site]) == opened[site], (site, probed, opened)
     if slack == 0.0:
         assert np.count_nonzero(probed >= 0) > 0  # the test fixes something to check
+
+
+@pytest.mark.parametrize("single", [False, True], ids=["multi", "single"])
+@pytest.mark.parametrize("seed", [31, 32])
+def test_set_bound_never_exceeds_the_sets_transportation_cost(tmp_path, seed, single):
+    """The local search skips a move when the Lagrangian bound of its site set does not beat the current
+    cost: that bound must lie below the set's transportation LP for any multipliers (and be ``inf``
+    exactly when the set cannot serve the demand)."""
+    from optimizer.strategies import decompose
+
+    built = build_model(orlib_network(tmp_path, 10, 30, seed, single))
+    problem = SiteProblem.from_built(built)
+    transport = TransportSolver(built)
+    rng = np.random.default_rng(seed)
+    optimum = get_solver("highs").solve(built.lp, SolveOptions())
+    best = optimum.x[:built.n_sites] > 0.5
+    start = initial_multipliers(problem)
+    tight, _, _ = decompose._subgradient(problem, start, evaluate(problem, start), lambda: float(optimum.objective),
+                                         decompose.MAX_ITERATIONS, 2.0, None, lambda: False)
+    # the optimal set at good multipliers (a tight bound), then random sets at random multipliers
+    assert decompose._set_bound(problem, tight, best) >= 0.97 * float(optimum.objective)
+    checked = 0
+    for trial in range(25):
+        lam = tight if trial == 0 else start * rng.uniform(0.5, 1.5, problem.n_units)
+        is_open = best if trial == 0 else rng.random(built.n_sites) < rng.uniform(0.2, 0.9)
+        bound = decompose._set_bound(problem, lam, is_open)
+        scored = transport.score(is_open)
+        if scored is None:
+            continue
+        checked += 1
+        assert bound <= scored[0] + 1e-6 * abs(scored[0]), (trial, bound, scored[0])
+    assert checked >= 5

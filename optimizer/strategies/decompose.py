@@ -212,7 +212,8 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
                                          best_relaxed.site_value, max_moves=LOCAL_MOVES,
                                          good_enough=good_enough if not transport.single_sourcing else -np.inf,
                                          x=None if start_plan is None else start_plan[1],
-                                         estimate=lambda plan, sites: move_estimates(built, plan, sites))
+                                         estimate=lambda plan, sites: move_estimates(built, plan, sites),
+                                         lower=lambda sites: _set_bound(problem, best_lam, sites))
         if x is not None:
             consider(is_open, (score, x))
         if transport.single_sourcing and not out_of_time():
@@ -312,6 +313,16 @@ def _subgradient(problem: SiteProblem, lam: np.ndarray, relaxed: Relaxed, upper:
     if start.bound > exact.bound:
         return start_lam, start, done
     return best_lam, exact, done
+
+
+def _set_bound(problem: SiteProblem, lam: np.ndarray, is_open: np.ndarray) -> float:
+    """A lower bound on every plan with exactly the sites ``is_open`` open: the relaxation at ``lam``
+    with the site binaries fixed (``inf`` when the site rows refuse the set)."""
+    y = is_open.astype(float)
+    try:
+        return evaluate(replace(problem, y_lower=y, y_upper=y), lam).bound
+    except SitesInfeasible:
+        return np.inf
 
 
 def _deflect(subgradient: np.ndarray, previous: np.ndarray) -> np.ndarray:

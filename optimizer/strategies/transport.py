@@ -224,6 +224,7 @@ def move_estimates(built: BuiltModel, x: np.ndarray, is_open: np.ndarray) -> tup
 def local_search(evaluate: Evaluate, free: np.ndarray, is_open: np.ndarray, best: float, site_value: np.ndarray,
                  *, max_moves: int, good_enough: float = -np.inf, x: np.ndarray | None = None,
                  estimate: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+                 lower: Callable[[np.ndarray], float] | None = None,
                  ) -> tuple[np.ndarray, float, np.ndarray | None]:
     """First-improvement search over close / open / swap moves, each costed by ``evaluate``.
 
@@ -231,7 +232,8 @@ def local_search(evaluate: Evaluate, free: np.ndarray, is_open: np.ndarray, best
     on the current plan: the cheapest-looking first) when it and ``x`` are given, else closings then
     openings in an order set by the Lagrangian site values (sites the relaxation likes least are
     closed first, liked most opened first); then swaps of the first three of each.  At most
-    ``max_moves`` evaluations in all.
+    ``max_moves`` evaluations in all.  A move whose ``lower`` bound does not beat the current cost
+    is skipped without an evaluation (and without counting).
 
     Args:
         evaluate: Cost of a set of open sites (e.g. :meth:`TransportSolver.score`).
@@ -243,6 +245,8 @@ def local_search(evaluate: Evaluate, free: np.ndarray, is_open: np.ndarray, best
         good_enough: Stop once a set costs at most this (e.g. within the target gap of a bound).
         x: The starting set's plan.
         estimate: ``(x, is_open) -> (close, open)`` estimated cost changes per site.
+        lower: A lower bound on the cost of a set of open sites (e.g. the Lagrangian relaxation
+            with the sites fixed), ``inf`` for a set that cannot serve the demand.
 
     Returns:
         The best open set, its cost and its solution (``None`` when no move improved).
@@ -270,6 +274,8 @@ def local_search(evaluate: Evaluate, free: np.ndarray, is_open: np.ndarray, best
                 break
             trial = is_open.copy()
             trial[list(move)] = ~trial[list(move)]
+            if lower is not None and lower(trial) >= best - 1e-9 * abs(best):
+                continue
             moves += 1
             result = evaluate(trial)
             if result is not None and result[0] < best - 1e-9 * abs(best):
