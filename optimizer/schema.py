@@ -606,7 +606,7 @@ KEYS: tuple[Key, ...] = (
         description="Solver threads; null for the solver's choice."),
     Key(name="solver.strategy", type="enum", choices=("auto", "compact", "sites", "decompose"), default=_V.strategy,
         description="`compact`: the whole MIP to the solver; `sites`: branch on the site and link binaries "
-        "(HiGHS; pooled stock and single sourcing with suppliers); `decompose`: Lagrangian bound, heuristic plan and a "
+        "(HiGHS; small models, pooled stock and single sourcing with suppliers); `decompose`: Lagrangian bound, heuristic plan and a "
         "reduced MIP (one-echelon networks with linear stock); `auto` picks by size and features (the command "
         "line can override it)."),
     Key(name="transport.outbound", type="enum", choices=("distance_and_links", "links_only"), default=_T.outbound,

@@ -158,12 +158,13 @@ def bound_above(monkeypatch: pytest.MonkeyPatch, excess: float) -> None:
 
 
 def test_bound_above_objective_is_reported_not_clipped(monkeypatch):
-    bound_above(monkeypatch, 5.0)
-    result = optimizer.solve(optimizer.load(TINY), solver="highs")
+    bound_above(monkeypatch, 5.0)  # the backend's bound: the whole MIP, not the site tree's LPs
+    result = optimizer.solve(optimizer.load(TINY), solver="highs", strategy="compact")
     assert result.bound == pytest.approx(result.objective + 5.0)
     assert result.bound_violated
     assert any("bound" in m and "above" in m for m in result.messages)
-    res = CliRunner().invoke(main, ["solve", str(TINY), "--json", "--solver", "highs"], catch_exceptions=False)
+    res = CliRunner().invoke(main, ["solve", str(TINY), "--json", "--solver", "highs", "--strategy", "compact"],
+                                catch_exceptions=False)
     assert res.exit_code == 4
 
 
@@ -175,10 +176,11 @@ def test_pooled_bound_above_objective_is_reported_not_clipped(monkeypatch):
 
 
 def test_tiny_bound_excess_within_tolerance_is_not_an_error(monkeypatch):
-    bound_above(monkeypatch, 1e-9)
-    result = optimizer.solve(optimizer.load(TINY), solver="highs")
+    bound_above(monkeypatch, 1e-9)  # the backend's bound: the whole MIP, not the site tree's LPs
+    result = optimizer.solve(optimizer.load(TINY), solver="highs", strategy="compact")
     assert not result.bound_violated and result.gap == 0.0
-    res = CliRunner().invoke(main, ["solve", str(TINY), "--json", "--solver", "highs"], catch_exceptions=False)
+    res = CliRunner().invoke(main, ["solve", str(TINY), "--json", "--solver", "highs", "--strategy", "compact"],
+                                catch_exceptions=False)
     assert res.exit_code == 0
 
 

@@ -217,7 +217,7 @@ def test_frontier_log_json_reports_each_point():
     log = records(res.stderr)
     points = [r for r in log if r.get("phase") == "frontier"]
     assert len(points) == len(doc["points"]) and points[0]["message"].startswith("p=1: optimal")
-    assert any(r["phase"] == "mip" for r in log[:-1])
+    assert any(r["phase"] in ("mip", "sites") for r in log[:-1])  # the solves' own progress in between
     assert log[-1] == {**log[-1], "event": "result", "points": len(doc["points"]), "interrupted": False}
 
 

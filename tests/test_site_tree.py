@@ -236,7 +236,7 @@ def test_strategy_selection_and_fallbacks():
     multi = build_model(two_echelon(1, single_sourcing=False))
     assert select.choose(single, "auto") == ("sites", [])
     assert select.choose(pooled, "auto") == ("sites", [])
-    assert select.choose(multi, "auto") == ("compact", [])  # LP-like assignments: the whole MIP is fast
+    assert select.choose(multi, "auto") == ("sites", [])  # small: the tree beats the whole MIP
     assert select.choose(multi, "sites") == ("sites", [])
     assert select.choose(pooled, "compact") == ("compact", [])
     assert select.choose(single, "auto", "cbc") == ("compact", [])

@@ -94,13 +94,17 @@ def test_infeasible_network_is_still_explained_with_decompose():
 
 def test_auto_picks_by_size_and_features(tmp_path):
     small = build_model(orlib_network(tmp_path, 5, 20, 1))
-    assert select.choose(small, "auto") == ("compact", [])
+    assert select.choose(small, "auto") == ("sites", [])
+    assert select.choose(small, "auto", "cbc") == ("compact", [])
     assert select.choose(small, "decompose") == ("decompose", [])
     big = build_model(orlib_network(tmp_path, 40, select.AUTO_MIN_LANES // 40 + 1, 2))
     assert select.choose(big, "auto") == ("decompose", [])
     single = build_model(orlib_network(tmp_path, 40, select.AUTO_MIN_LANES // 40 + 1, 2, single=True))
-    assert len(single.lane_site) < select.AUTO_MIN_LANES_SINGLE
-    assert select.choose(single, "auto") == ("compact", [])
+    assert len(single.lane_site) < select.SITES_MAX_LANES
+    assert select.choose(single, "auto") == ("sites", [])
+    larger = build_model(orlib_network(tmp_path, 40, select.SITES_MAX_LANES // 40 + 1, 2, single=True))
+    assert select.SITES_MAX_LANES <= len(larger.lane_site) < select.AUTO_MIN_LANES_SINGLE
+    assert select.choose(larger, "auto") == ("compact", [])
     with pytest.raises(ValueError):
         select.choose(small, "fastest")
     assert set(STRATEGIES) == {"auto", "compact", "sites", "decompose"}

@@ -232,6 +232,8 @@ class PooledTree:
         rough_gap: MIP gap of a leaf's first rounds.
     """
 
+    lp_leaves = False  # a leaf is a loop of MIPs with cuts
+
     def __init__(self, pooled: PooledInventory, backend: Solver, options: SolveOptions, rel_tol: float,
                  rough_gap: float) -> None:
         self.model = pooled

@@ -80,7 +80,15 @@ class Leaf:
 
 
 class TreeProblem(Protocol):
-    """What the tree needs besides the model: cuts, the leaf solve and the rows it added."""
+    """What the tree needs besides the model: cuts, the leaf solve and the rows it added.
+
+    Attributes:
+        lp_leaves: A leaf is the model with the design fixed and nothing else (no cuts): where no
+            other integer column is left, the tree takes it from its own LP session instead of
+            calling :meth:`leaf`.
+    """
+
+    lp_leaves: bool
 
     def separate(self, x: np.ndarray, exact: bool) -> None:
         """Add cuts violated at ``x`` (to be returned by :meth:`new_rows`); ``exact``: down to the
@@ -182,6 +190,9 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
         heapq.heappush(heap, _Node(bound, counter, lower, upper, **extra))
 
     costs = _PseudoCosts(len(design))
+    others = np.asarray(model.integer, dtype=bool).copy()
+    others[design] = False
+    lp_leaves = problem.lp_leaves and not np.any(others & (model.col_lower < model.col_upper))
 
     def expand(lower: np.ndarray, upper: np.ndarray, lp: LPOutcome, branched: tuple | None = None) -> None:
         """Close, queue as a design-integral node, or branch a node whose LP was just solved."""
@@ -242,7 +253,8 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
         values = np.round(node.solution[design])
         key = values.astype(np.int8).tobytes()
         if key not in leaves:
-            leaf = problem.leaf(design, values, deadline)
+            leaf = _lp_leaf(session, design, values, node, deadline) if lp_leaves else \
+                problem.leaf(design, values, deadline)
             session.add_rows(*(problem.new_rows() or _no_rows(session.n_cols)))
             leaves[key] = leaf
             out.leaves += 1
@@ -335,6 +347,20 @@ def _solve_node(session: LPSession, problem: TreeProblem, design: np.ndarray, no
     return lp
 
 
+def _lp_leaf(session: LPSession, design: np.ndarray, values: np.ndarray, node: _Node,
+             deadline: float | None) -> Leaf:
+    """A leaf that is one LP (no integer column besides the design, no cuts): the session's LP with the
+    design fixed exactly at ``values`` (a hot start from the node, whose design was within
+    :data:`INTEGRAL_EPS` of them)."""
+    lp = session.solve(design, values, values, deadline, basis=node.basis)
+    if lp.status == "infeasible":
+        return Leaf(np.inf, None, np.inf, Termination.INFEASIBLE)
+    if lp.status != "optimal":
+        return Leaf(np.inf, None, -np.inf, Termination.TIME_LIMIT if lp.status == "time_limit"
+                    else Termination.NUMERICAL)
+    return Leaf(lp.objective, lp.x, lp.objective, Termination.OPTIMAL)
+
+
 def _fix_by_reduced_cost(node: _Node, design: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
     """The node's design bounds with every column fixed whose move off its LP value would push the
     LP bound to the cutoff (reduced-cost fixing: valid for the node's whole subtree)."""
@@ -397,6 +423,8 @@ class MipLeaves:
         backend: The MIP solver of the leaves.
         options: Gap and threads of the leaf solves (the time limit is the tree's deadline).
     """
+
+    lp_leaves = True
 
     def __init__(self, model: LinearModel, backend: Solver, options: SolveOptions) -> None:
         self.model, self.backend, self.options = model, backend, options
