@@ -35,7 +35,7 @@ LAYERS: dict[str, int] = {
     "optimizer.runs": 10,
     "optimizer.cli": 11, "optimizer.__main__": 11, "optimizer": 11,
     "optimizer.expansion": 8, "optimizer.expansion.study": 1, "optimizer.expansion.model": 5,
-    "optimizer.expansion.report": 9, "optimizer.expansion.studyfile": 10,
+    "optimizer.expansion.report": 9, "optimizer.expansion.studyfile": 10, "optimizer.expansion.stochastic": 8,
 }
 
 #: Lazy (function-level) imports that reach one layer up on purpose, with the reason.

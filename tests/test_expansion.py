@@ -79,6 +79,9 @@ def test_budget_delays_the_opening_by_exactly_the_blocked_periods(tmp_path: Path
     result = solved(capped, solver)
     assert serving(result, "B") == [False, False, True]  # 2 periods without the money: opens 2 periods later
     assert [c["capex"] for c in result.period_costs] == [0.0, 0.0, 1000.0]
+    budget = result.to_dict()["budget"]  # 999 left in period 1 < the opening's 1,000: the cap binds there
+    assert [p["binds"] for p in budget["per_period"]] == [True, True, False]
+    assert budget["per_period"][0]["slack"] == 999.0 and budget["total"]["binds"] is False
 
 
 MODULE_SITES = """

@@ -334,3 +334,28 @@ def test_move_estimates_are_exact_without_capacities():
         estimate = closing[i] if is_open[i] else opening[i]
         assert exact is not None
         assert estimate == pytest.approx(exact[0] - base[0], rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("slack", [0.0, 0.003])
+@pytest.mark.parametrize("seed", [21, 22, 23, 24])
+def test_site_fixing_and_probing_keep_the_optimum(tmp_path, seed, slack):
+    """Every site fixed (by flip bounds or by probing) is fixed as the optimal plan has it: fixings
+    hold for every plan cheaper than the incumbent, and the optimum is no dearer than it."""
+    from optimizer.strategies import decompose
+
+    built = build_model(orlib_network(tmp_path, 12, 40, seed))
+    raw = get_solver("highs").solve(built.lp, SolveOptions())
+    optimum = float(raw.objective)
+    opened = raw.x[:built.n_sites] > 0.5
+    problem = SiteProblem.from_built(built)
+    relaxed = evaluate(problem, initial_multipliers(problem))
+    lam, _, _ = decompose._subgradient(problem, initial_multipliers(problem), relaxed, lambda: optimum,
+                                       decompose.MAX_ITERATIONS, 2.0, None, lambda: False)
+    incumbent = optimum * (1.0 + slack)
+    fixed, _ = decompose._fixing_rounds(problem, lam, lambda: incumbent, lambda: False)
+    probed, _ = decompose._probe(decompose._restricted(problem, fixed), lam, fixed, incumbent, lambda: False)
+    assert np.all(probed[fixed >= 0] == fixed[fixed >= 0])  # probing only adds fixings
+    for site in np.flatnonzero(probed >= 0):
+        assert bool(probed[site]) == opened[site], (site, probed, opened)
+    if slack == 0.0:
+        assert np.count_nonzero(probed >= 0) > 0  # the test fixes something to check

@@ -19,6 +19,11 @@ and nothing of the model side:
 * **budgets**: capex per period and in total, recomputed from the events and ``expansion.csv``;
 * **net present cost**: recomputed per component from the per-period re-costing, the discount
   rate, the residual values and the closing costs, against the claimed components and objective.
+
+:func:`check_uncertain` checks a stochastic study's plan: each demand path's plan as above (on the
+path's own networks), **non-anticipativity** (held sites and modules of the first
+``shared_periods`` periods identical on every path, so openings and closings are too) and the
+expected net present cost (probability-weighted recomputed costs) against the claimed one.
 """
 
 from __future__ import annotations
@@ -133,6 +138,54 @@ def check_study(study: Study, plan: ExpansionPlan, *, rel_tol: float = 1e-6) -> 
         violations.append(f"net present cost claimed {fmt_num(float(plan.objective))} but recomputed "
                           f"{fmt_num(objective)}")
     return StudyCheck(not violations, violations, costs, objective, reports, [float(v) for v in capex])
+
+
+def check_uncertain(study: Study, plans: list[ExpansionPlan], *, expected_cost: float,
+                    rel_tol: float = 1e-6) -> StudyCheck:
+    """Verify a stochastic study's plan: every path's plan, the shared first stage, the expected cost.
+
+    Args:
+        study: The study, with its ``uncertainty``.
+        plans: One plan per demand path, in the study's path order.
+        expected_cost: The claimed expected net present cost, currency.
+        rel_tol: Relative tolerance.
+
+    Returns:
+        The report; ``objective`` is the recomputed expected net present cost, ``periods`` the
+        single-period reports of every path in turn.
+    """
+    unc = study.uncertainty
+    if unc is None or len(plans) != len(unc.paths):
+        return StudyCheck(False, ["the plan does not have one plan per demand path of the study"])
+    violations: list[str] = []
+    reports: list[CheckReport] = []
+    objectives = []
+    for path, plan in zip(unc.paths, plans):
+        checked = check_study(dataclasses.replace(study, periods=path.periods, uncertainty=None), plan, rel_tol=rel_tol)
+        violations += [f"path {path.name}: {v}" for v in checked.violations]
+        reports += checked.periods
+        objectives.append(checked.objective)
+    names = [p.name for p in study.periods]
+    shared = names[:unc.shared_periods]
+    first = plans[0]
+    for path, plan in zip(unc.paths[1:], plans[1:]):
+        for table in ("held", "modules"):
+            mine, theirs = getattr(plan, table), getattr(first, table)
+            try:
+                differs = mine.loc[theirs.index, shared].to_numpy() != theirs.loc[:, shared].to_numpy()
+            except KeyError as missing:
+                violations.append(f"path {path.name}: the plan's {table} table lacks {missing}")
+                continue
+            for i, t in zip(*np.nonzero(differs)):
+                violations.append(f"non-anticipativity: site {theirs.index[i]}, period {shared[t]}: {table} is "
+                                  f"{mine.loc[theirs.index[i], shared[t]]} on path {path.name} but "
+                                  f"{theirs.iat[i, t]} on path {unc.paths[0].name}; the first "
+                                  f"{unc.shared_periods} period(s) are decided before the path is known")
+    expected = float(sum(p.probability * o for p, o in zip(unc.paths, objectives)))
+    if not abs(expected_cost - expected) <= rel_tol * max(1.0, abs(expected)):
+        violations.append(f"expected net present cost claimed {fmt_num(expected_cost)} but recomputed "
+                          f"{fmt_num(expected)}")
+    return StudyCheck(not violations, violations, {}, expected, reports, [])
 
 
 def _check_phasing(study: Study, opts: pd.DataFrame, names: list[str], held: np.ndarray, serving: np.ndarray,

@@ -15,8 +15,9 @@ from optimizer.errors import OptimizerError
 def solve_study_file(path: Path, *, as_json: bool, out_dir: Path | None, solver: str | None,
                      time_limit: float | None, mip_gap: float | None, threads: int | None, verbose: bool) -> int:
     """Solve the study at ``path``, print the result and return the exit code (0, 2, 4, 5 or 6; 1 exits at once)."""
-    from optimizer.expansion.report import summary, write_study_outputs
+    from optimizer.expansion.report import summary, uncertain_summary, write_study_outputs, write_uncertain_outputs
     from optimizer.expansion.solve import solve_study
+    from optimizer.expansion.stochastic import solve_uncertain
     from optimizer.expansion.studyfile import load_study
     from optimizer.solvers import interrupt
     from optimizer.solvers.base import Status, Termination
@@ -24,13 +25,16 @@ def solve_study_file(path: Path, *, as_json: bool, out_dir: Path | None, solver:
     try:
         with interrupt.handle_signals():
             study = load_study(path)
-            result = solve_study(study, solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                                 verbose=verbose)
+            solve = solve_study if study.uncertainty is None else solve_uncertain
+            result = solve(study, solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                           verbose=verbose)
         if out_dir is not None:
-            write_study_outputs(result, out_dir, protected_inputs(path))
+            write = write_study_outputs if study.uncertainty is None else write_uncertain_outputs
+            write(result, out_dir, protected_inputs(path))
     except OptimizerError as error:
         fail(error, as_json)
-    click.echo(json.dumps(result.to_dict()) if as_json else summary(result))
+    click.echo(json.dumps(result.to_dict()) if as_json else
+               (summary(result) if study.uncertainty is None else uncertain_summary(result)))
     if result.check is not None and not result.check.ok:
         click.echo("CHECK FAILED: the independent checker rejected this study plan:", err=True)
         for violation in result.check.violations:

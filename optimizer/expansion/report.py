@@ -7,6 +7,10 @@ column), ``study_stock.csv`` (each period's stock per site and product), ``study
 (undiscounted cost per component and period, plus the net present cost of each component),
 ``timeline.png`` (which site opens, is built, expands or closes when, above the cost by period) and
 ``map_<period>.png``, each period's plan drawn like the single-period ``map.png``.
+
+A study with ``uncertainty:`` writes ``result.json``, ``study_sites.csv`` and ``study_costs.csv``
+with a ``path`` column (the stochastic plan on every demand path) and ``timeline_<path>.png``
+for each path.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from optimizer.expansion.solve import ExpansionResult, events, period_capacity  # noqa: E402
+from optimizer.expansion.stochastic import UncertainResult  # noqa: E402
 from optimizer.io.files import replace_file, write_text  # noqa: E402
 from optimizer.reports import prepare_output  # noqa: E402
 from optimizer.results import Result, site_table  # noqa: E402
@@ -59,6 +64,54 @@ def summary(result: ExpansionResult) -> str:
         lines.append("check: " + ("plan OK" if result.check.ok else f"REJECTED ({len(result.check.violations)})"))
     lines += [f"  {m}" for m in result.messages]
     return "\n".join(lines)
+
+
+def uncertain_summary(result: UncertainResult) -> str:
+    """A few lines for the terminal: status, expected cost, VSS, the first stage and each path's cost and regret."""
+    doc = result.to_dict()
+    money = lambda v: "-" if v is None else f"{v:,.0f}"  # noqa: E731
+    lines = [f"study {result.study.name} ({len(doc['paths'])} demand paths): {result.status.value}, objective "
+             f"{money(result.objective)}, bound {money(result.bound)}"
+             + (f", gap {result.gap:.3%}" if result.gap is not None else ""),
+             f"  expected net present cost {money(doc['expected_cost'])}; VSS {money(doc['vss']['value'])} in "
+             f"[{money(doc['vss']['lower'])}, {money(doc['vss']['upper'])}]"
+             + (" (within tolerance)" if doc["vss"]["within_tolerance"] else "")]
+    for stage in doc["first_stage"]:
+        parts = [f"open {', '.join(stage['opened'])}"] if stage["opened"] else []
+        parts += [f"close {', '.join(stage['closed'])}"] if stage["closed"] else []
+        parts += [f"modules {', '.join(f'{s} x{n}' for s, n in stage['modules'].items())}"] if stage["modules"] else []
+        lines.append(f"  decide now, {stage['period']}: " + ("; ".join(parts) or "no change"))
+    for path in doc["paths"]:
+        lines.append(f"  path {path['name']} (p={path['probability']:g}): cost {money(path['cost'])}, regret "
+                     f"{money((path['regret'] or {}).get('value'))}")
+    if result.check is not None:
+        lines.append("check: " + ("plan OK" if result.check.ok else f"REJECTED ({len(result.check.violations)})"))
+    lines += [f"  {m}" for m in result.messages]
+    return "\n".join(lines)
+
+
+def write_uncertain_outputs(result: UncertainResult, out_dir: str | Path, protected: list[Path]) -> list[Path]:
+    """Write a stochastic study's JSON, per-path site and cost tables and per-path timelines into ``out_dir``.
+
+    Raises:
+        InputError: The folder may not be written (see :func:`optimizer.reports.prepare_output`).
+    """
+    out = Path(out_dir)
+    unc = result.study.uncertainty
+    assert unc is not None
+    charts = [f"timeline_{re.sub(r'[^A-Za-z0-9_.-]', '_', p.name)}.png" for p in unc.paths]
+    targets = prepare_output(out, ("result.json", "study_sites.csv", "study_costs.csv", *charts), protected)
+    write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    if not result.paths:
+        return targets[:1]
+    sites = pd.concat([site_periods(r).assign(path=p.name) for p, r in zip(unc.paths, result.paths)])
+    costs = pd.concat([cost_table(r).assign(path=p.name) for p, r in zip(unc.paths, result.paths)])
+    for name, table in (("study_sites.csv", sites), ("study_costs.csv", costs)):
+        with replace_file(out / name) as tmp:
+            table[["path"] + [c for c in table.columns if c != "path"]].to_csv(tmp, index=False)
+    for path_result, chart in zip(result.paths, charts):
+        timeline_chart(path_result, out / chart)
+    return targets
 
 
 def site_periods(result: ExpansionResult) -> pd.DataFrame:

@@ -81,6 +81,7 @@ class ExpansionResult:
         check: The checker's verdict.
         messages: What happened, in words.
         model_size: Columns, integer columns, rows, nonzeros of the full model.
+        x: The plan's solution vector (columns of :func:`~optimizer.expansion.model.build_study_model`).
     """
 
     study: Study
@@ -98,6 +99,13 @@ class ExpansionResult:
     check: StudyCheck | None = None
     messages: list[str] = field(default_factory=list)
     model_size: dict[str, int] = field(default_factory=dict)
+    x: np.ndarray | None = None
+
+    def budget_use(self) -> dict[str, Any] | None:
+        """Capex against the budgets (:func:`budget_use`), ``None`` without a plan."""
+        if not self.period_costs:
+            return None
+        return budget_use(self.study, [row["capex"] for row in self.period_costs])
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` document (``kind: "expansion"``)."""
@@ -130,11 +138,61 @@ class ExpansionResult:
             "build_seconds": round(self.build_seconds, 6),
             "solve_seconds": round(self.solve_seconds, 6),
             "costs": {k: _num(v) for k, v in self.costs.items()},
+            "budget": self.budget_use(),
             "periods": periods,
             "check": None if self.check is None else {"ok": self.check.ok, "violations": list(self.check.violations)},
             "messages": list(self.messages),
             "model_size": dict(self.model_size),
         }
+
+
+@dataclass(frozen=True)
+class FirstStage:
+    """The decisions of a study's first ``n`` periods: held sites and modules bought (openings and
+    closings follow from the held states).
+
+    Attributes:
+        held: Sites x first periods, bool.
+        modules: Sites x first periods, whole numbers.
+    """
+
+    held: np.ndarray
+    modules: np.ndarray
+
+    @classmethod
+    def of(cls, plan: ExpansionPlan, n: int) -> FirstStage:
+        """The first ``n`` periods' decisions of ``plan``."""
+        return cls(plan.held.iloc[:, :n].to_numpy(dtype=bool), plan.modules.iloc[:, :n].to_numpy(dtype=int))
+
+    def apply(self, model: ExpansionModel) -> ExpansionModel:
+        """``model`` with these decisions fixed."""
+        n = self.held.shape[1]
+        lower, upper = model.lp.col_lower.copy(), model.lp.col_upper.copy()
+        for cols, values in ((model.u[:, :n], self.held.astype(float)), (model.m[:, :n], self.modules.astype(float))):
+            lower[cols] = upper[cols] = values
+        return dataclasses.replace(model, lp=dataclasses.replace(model.lp, col_lower=lower, col_upper=upper))
+
+
+def budget_use(study: Study, capex: list[float]) -> dict[str, Any]:
+    """Capex spent against the budgets: per period and in total, with the slack and whether it binds.
+
+    A budget *binds* when its slack is smaller than the cheapest single investment (an opening or
+    a module) any site could still make, so that no further investment fits.
+    """
+    prices = np.concatenate([study.options["opening_capex"].to_numpy(dtype=float),
+                             study.options["module_capex"].to_numpy(dtype=float)[
+                                 (study.options["max_modules"] > 0).to_numpy()]])
+    smallest = float(prices[prices > 0].min()) if (prices > 0).any() else 0.0
+
+    def entry(limit: float, spent: float) -> dict[str, Any]:
+        slack = limit - spent
+        return {"limit": _num(limit), "spent": float(spent), "slack": _num(slack),
+                "binds": bool(np.isfinite(limit) and slack < smallest - 1e-9)}
+
+    return {"smallest_investment": smallest,
+            "total": entry(study.budget_total, float(sum(capex))),
+            "per_period": [{"period": p.name, **entry(float(study.budget_per_period[t]), capex[t])}
+                           for t, p in enumerate(study.periods)]}
 
 
 def _num(value: float | None) -> float | None:
@@ -158,7 +216,7 @@ def period_capacity(study: Study, plan: ExpansionPlan, t: int) -> pd.Series:
 
 def solve_study(study: Study, *, solver: str | None = None, time_limit: float | None = None,
                 mip_gap: float | None = None, threads: int | None = None, verbose: bool = False,
-                run_check: bool = True) -> ExpansionResult:
+                run_check: bool = True, fixed: FirstStage | None = None) -> ExpansionResult:
     """Build and solve the study's MIP, decode and check its plan.
 
     Settings not given fall back to the first period's ``solver:`` settings.
@@ -171,6 +229,7 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
         threads: Solver threads.
         verbose: Solver logs to stderr.
         run_check: Run the independent checker.
+        fixed: Decisions of the first periods to keep (a stochastic study's first stage).
 
     Returns:
         The result; ``gap`` compares the plan's exact net present cost with the full model's bound.
@@ -183,6 +242,8 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
     options = SolveOptions(mip_gap=gap, threads=threads if threads is not None else defaults.threads,
                            verbose=verbose)
     model = build_study_model(study)
+    if fixed is not None:
+        model = fixed.apply(model)
     build_seconds = time.perf_counter() - start
     deadline = None if limit is None else start + limit
     result = ExpansionResult(study=study, status=Status.NO_SOLUTION, solver=backend.name, build_seconds=build_seconds)
@@ -234,6 +295,7 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
                                + (f" ({raw.message or 'limit reached'})." if raw is not None else "."))
         return result
     result.bound = bound
+    result.x = best_x
     _decode(model, best_x, result)
     result.gap = relative_gap(result.objective, bound)
     optimal = proven_optimal(result.objective, bound, 1e-6 * result.costs["holding"])
@@ -361,8 +423,8 @@ def _rounded_design(model: ExpansionModel, lp_x: np.ndarray, threshold: float) -
     x = np.asarray(lp_x, dtype=float)
     earliest = study.options["earliest_close"].to_numpy(dtype=int)
     y = np.stack([b.first_col + np.arange(S) for b in model.blocks], axis=1)
-    must_open = (lp.col_lower[y] > 0.5) | (lp.col_lower[model.o] > 0.5)
-    must_shut = (lp.col_upper[y] < 0.5) | (lp.col_lower[model.c] > 0.5)
+    must_open = (lp.col_lower[y] > 0.5) | (lp.col_lower[model.o] > 0.5) | (lp.col_lower[model.u] > 0.5)
+    must_shut = (lp.col_upper[y] < 0.5) | (lp.col_lower[model.c] > 0.5) | (lp.col_upper[model.u] < 0.5)
     held = np.zeros((S, T), dtype=bool)
     before = study.initially_held()
     prev = before.copy()

@@ -20,12 +20,13 @@ built), which serve, the modules bought, and the period's :class:`~optimizer.pla
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from optimizer.network import Network
+from optimizer.network import Network, Settings
 from optimizer.plan import Plan
 
 #: Days per year of the study's money arithmetic.
@@ -67,6 +68,42 @@ class Committed:
 
 
 @dataclass(frozen=True)
+class DemandPath:
+    """One named demand path of an uncertain study.
+
+    Attributes:
+        name: Its name (``"high"``).
+        probability: Its probability (the paths' sum to 1).
+        periods: The study periods with the path's demand (other data as the study's).
+    """
+
+    name: str
+    probability: float
+    periods: tuple[StudyPeriod, ...]
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """The demand paths of a two-stage stochastic study.
+
+    Attributes:
+        paths: The named paths.
+        shared_periods: The first ``shared_periods`` study periods' decisions (held sites, modules,
+            hence openings and closings) are taken before the path is known: identical on every path.
+        worst_case_weight: ``w`` in the objective ``(1 - w) x expected + w x the dearest path``.
+    """
+
+    paths: tuple[DemandPath, ...]
+    shared_periods: int = 1
+    worst_case_weight: float = 0.0
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """The paths' probabilities, shape (P,)."""
+        return np.array([p.probability for p in self.paths])
+
+
+@dataclass(frozen=True)
 class Study:
     """An expansion study, validated.
 
@@ -84,6 +121,7 @@ class Study:
         committed: Decisions already taken.
         unmet_penalty: Currency per unit of demand not served, ``None``: all demand must be served.
         asset_life_years: Straight-line life of capex for its residual value.
+        uncertainty: Demand paths (``None``: one deterministic path, :attr:`periods`).
     """
 
     name: str
@@ -96,6 +134,7 @@ class Study:
     committed: tuple[Committed, ...] = ()
     unmet_penalty: float | None = None
     asset_life_years: float = 20.0
+    uncertainty: Uncertainty | None = None
 
     @property
     def n_periods(self) -> int:
@@ -108,9 +147,36 @@ class Study:
         return sum(p.years for p in self.periods)
 
     @property
+    def settings(self) -> Settings:
+        """The first period's settings (its solver settings are the study's defaults)."""
+        return self.base.settings
+
+    @property
     def base(self) -> Network:
         """The first period's network (its sites define the study's site list)."""
         return self.periods[0].network
+
+    def path_study(self, k: int) -> Study:
+        """The deterministic study of demand path ``k``."""
+        assert self.uncertainty is not None
+        path = self.uncertainty.paths[k]
+        return dataclasses.replace(self, name=f"{self.name} [{path.name}]", periods=path.periods, uncertainty=None)
+
+    def expected_study(self) -> Study:
+        """The deterministic study of the expected path: each demand row's quantity and standard
+        deviation are the probability-weighted means over the paths (rows are aligned: every path
+        scales the same rows of the same base)."""
+        assert self.uncertainty is not None
+        prob = self.uncertainty.probabilities
+        periods = []
+        for t, period in enumerate(self.periods):
+            demand = period.network.demand.copy()
+            for column in ("quantity", "std"):
+                demand[column] = sum(p * path.periods[t].network.demand[column].to_numpy(dtype=float)
+                                     for p, path in zip(prob, self.uncertainty.paths))
+            periods.append(dataclasses.replace(period, network=dataclasses.replace(period.network, demand=demand)))
+        return dataclasses.replace(self, name=f"{self.name} [expected path]", periods=tuple(periods),
+                                   uncertainty=None)
 
     def initially_held(self) -> np.ndarray:
         """Sites operating before the study starts (existing or forced open in the first period), shape (S,)."""

@@ -38,18 +38,26 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Problem
-from optimizer.expansion.study import Committed, Study, StudyPeriod
+from optimizer.expansion.study import Committed, DemandPath, Study, StudyPeriod, Uncertainty
 from optimizer.io.csvtable import parse_table
 from optimizer.io.dataset import show_value
 from optimizer.network import Network
 from optimizer.runs.overrides import (META_KEYS, OVERRIDE_KEYS, YamlContext, apply_overrides, finite_number, join,
-                                      normalize_overrides, unknown_key)
+                                      merge_overrides, normalize_overrides, unknown_key)
 from optimizer.runs.scenario import base_folder, read_base, read_yaml
 from optimizer.schema import EXPANSION
 
 #: Keys of a study file besides the scenario overrides.
 STUDY_KEYS = ("periods", "growth", "discount_rate", "budget", "committed", "unmet_penalty", "asset_life_years",
-              "expansion")
+              "expansion", "uncertainty")
+#: Study keys a sweep run may set (replacing the study file's).
+SWEEP_KEYS = ("budget", "discount_rate", "uncertainty")
+#: Keys of ``uncertainty:``.
+UNCERTAINTY_KEYS = ("paths", "shared_periods", "worst_case_weight")
+#: Keys of one demand path.
+PATH_KEYS = ("name", "probability", "growth", "demand", "periods")
+#: Most demand paths.
+MAX_PATHS = 20
 #: Keys of one period besides its overrides.
 PERIOD_KEYS = ("name", "years")
 #: Sections the compact growth form may scale.
@@ -81,11 +89,14 @@ def study_problems(path: str | Path) -> list[Problem]:
     return []
 
 
-def load_study(path: str | Path) -> Study:
+def load_study(path: str | Path, changes: dict[str, Any] | None = None, name: str | None = None) -> Study:
     """Read and check a study file, build every period's network and read its ``expansion.csv``.
 
     Args:
         path: The study YAML file.
+        changes: A sweep run's changes: scenario overrides (normalized; applied after the file's
+            own) and :data:`SWEEP_KEYS` (replacing the file's).
+        name: The study's name instead of the file's (a sweep run's name).
 
     Returns:
         The validated study.
@@ -95,6 +106,10 @@ def load_study(path: str | Path) -> Study:
     """
     path = Path(path)
     doc, ctx = read_yaml(path)
+    changes = changes or {}
+    doc.update({key: changes[key] for key in SWEEP_KEYS if key in changes})
+    if name is not None:
+        doc["name"] = name
     for key in doc:
         if key not in META_KEYS + OVERRIDE_KEYS + STUDY_KEYS:
             unknown_key(ctx, "", key, META_KEYS + OVERRIDE_KEYS + STUDY_KEYS)
@@ -102,7 +117,8 @@ def load_study(path: str | Path) -> Study:
     if "base" not in doc:
         ctx.add("base", "missing key 'base': the dataset folder this study starts from, relative to this file")
     name = str(doc.get("name", path.stem)).strip()
-    common = normalize_overrides({k: doc[k] for k in OVERRIDE_KEYS if k in doc}, ctx, "")
+    common = merge_overrides(normalize_overrides({k: doc[k] for k in OVERRIDE_KEYS if k in doc}, ctx, ""),
+                             {k: changes[k] for k in OVERRIDE_KEYS if k in changes})
     periods = _periods(doc.get("periods"), ctx)
     growth = _growth(doc.get("growth"), ctx)
     rate = _number(doc, "discount_rate", ctx, 0.0, low=0.0, high=1.0)
@@ -117,23 +133,118 @@ def load_study(path: str | Path) -> Study:
     if base is None or not periods:
         ctx.raise_if_any()  # the reason is recorded: no base dataset, or no periods
     common_net = apply_overrides(base, common, ctx, "")
-    built: list[StudyPeriod] = []
-    start = 0
-    for k, (period_name, years, overrides) in enumerate(periods):
-        net = apply_overrides(common_net, _grown(growth, start), ctx, "growth") if growth else common_net
-        net = apply_overrides(net, overrides, ctx, f"periods[{k}]")
-        built.append(StudyPeriod(period_name, years, start,
-                                 dataclasses.replace(net, name=f"{name} {period_name}", source=str(path))))
-        start += years
+    built = _build_periods(common_net, growth, periods, ctx, f"{name} ", str(path))
     names = [p.name for p in built]
     budget = _budget(doc.get("budget"), names, ctx)
     committed = _committed(doc.get("committed"), names, base, ctx)
     options = _options(doc.get("expansion"), path, names, base, ctx)
+    uncertainty = None
+    if doc.get("uncertainty") is not None:
+        uncertainty = _uncertainty(doc["uncertainty"], common_net, growth, periods, ctx, name, str(path))
     ctx.problems[:] = list(dict.fromkeys(ctx.problems))  # growth problems repeat once per period
     ctx.raise_if_any()
     return Study(name=name, source=str(path), periods=tuple(built), options=options, discount_rate=float(rate),
                  budget_per_period=budget[0], budget_total=budget[1], committed=tuple(committed),
-                 unmet_penalty=None if penalty is None else float(penalty), asset_life_years=float(life))
+                 unmet_penalty=None if penalty is None else float(penalty), asset_life_years=float(life),
+                 uncertainty=uncertainty)
+
+
+def _build_periods(common_net: Network, growth: dict[str, list[tuple[str, dict[str, Any], Any]]],
+                   periods: list[tuple[str, int, dict[str, Any]]], ctx: YamlContext, label: str, source: str,
+                   after_growth: dict[str, Any] | None = None, per_period: dict[str, dict[str, Any]] | None = None,
+                   where: str = "") -> list[StudyPeriod]:
+    """Each period's network: the common network, the growth, ``after_growth`` (a demand path's
+    overrides), the period's own overrides, then ``per_period[name]`` (a path's overrides of the period)."""
+    built: list[StudyPeriod] = []
+    start = 0
+    for k, (period_name, years, overrides) in enumerate(periods):
+        net = apply_overrides(common_net, _grown(growth, start), ctx, join(where, "growth")) if growth else common_net
+        if after_growth:
+            net = apply_overrides(net, after_growth, ctx, where)
+        net = apply_overrides(net, overrides, ctx, f"periods[{k}]")
+        if per_period and period_name in per_period:
+            net = apply_overrides(net, per_period[period_name], ctx, join(join(where, "periods"), period_name))
+        built.append(StudyPeriod(period_name, years, start,
+                                 dataclasses.replace(net, name=f"{label}{period_name}", source=source)))
+        start += years
+    return built
+
+
+def _uncertainty(raw: Any, common_net: Network, growth: dict[str, list[tuple[str, dict[str, Any], Any]]],
+                 periods: list[tuple[str, int, dict[str, Any]]], ctx: YamlContext, name: str,
+                 source: str) -> Uncertainty | None:
+    """``uncertainty:``: {paths: [{name, probability, growth: [demand growth entries], demand: <override>,
+    periods: {<period>: {demand: <override>}}}], shared_periods: 1, worst_case_weight: 0}.
+
+    A path's ``growth`` replaces the study's demand growth (``growth.demand``), in the same grammar;
+    its ``demand`` override applies to every period after the growth, its ``periods`` overrides to
+    the named periods last.  Paths change demand only, so that the expected path is well defined.
+    """
+    if not isinstance(raw, dict):
+        ctx.add("uncertainty", f"{show_value(raw)} is not a mapping; write uncertainty: {{paths: [...], "
+                               "shared_periods: 1}")
+        return None
+    for key in raw:
+        if key not in UNCERTAINTY_KEYS:
+            unknown_key(ctx, "uncertainty", key, UNCERTAINTY_KEYS)
+    names = [p[0] for p in periods]
+    shared = raw.get("shared_periods", 1)
+    if not finite_number(shared) or not float(shared).is_integer() or not 1 <= shared <= len(names):
+        ctx.add("uncertainty.shared_periods", f"{show_value(shared)} is not allowed; shared_periods must be a whole "
+                                              f"number between 1 and the number of periods ({len(names)})")
+        shared = 1
+    weight = raw.get("worst_case_weight", 0.0)
+    if not finite_number(weight) or not 0.0 <= float(weight) <= 1.0:
+        ctx.add("uncertainty.worst_case_weight", f"{show_value(weight)} is not allowed; worst_case_weight must be "
+                                                 "a number between 0 and 1")
+        weight = 0.0
+    entries = raw.get("paths")
+    if not isinstance(entries, list) or not entries or len(entries) > MAX_PATHS:
+        ctx.add("uncertainty.paths", f"{show_value(entries)} is not a list of 1 to {MAX_PATHS} demand paths; write "
+                                     "paths: [{name: low, probability: 0.3, growth: [{rate: 0.02}]}, ...]")
+        return None
+    out: list[DemandPath] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        where = join("uncertainty.paths", i)
+        if not isinstance(entry, dict):
+            ctx.add(where, f"{show_value(entry)} is not a path; write {{name: ..., probability: ..., growth: [...]}}")
+            continue
+        for key in entry:
+            if key not in PATH_KEYS:
+                unknown_key(ctx, where, key, PATH_KEYS)
+        path_name = _entry_name(entry, where, ctx, "path", "'high'", i, seen)
+        probability = entry.get("probability")
+        if not finite_number(probability) or not 0.0 < float(probability) <= 1.0:
+            ctx.add(join(where, "probability"), f"{show_value(probability)} is not a probability (a number in (0, 1])")
+            probability = 0.0
+        path_growth = dict(growth)
+        if "growth" in entry:
+            path_growth.pop("demand", None)
+            path_growth.update(_growth({"demand": entry["growth"]}, _Shifted(ctx, join(where, "growth"),
+                                                                               "growth.demand")))
+        after = normalize_overrides({"demand": entry["demand"]}, ctx, where) if "demand" in entry else None
+        per_period: dict[str, dict[str, Any]] = {}
+        raw_periods = entry.get("periods") or {}
+        if not isinstance(raw_periods, dict):
+            ctx.add(join(where, "periods"), f"{show_value(raw_periods)} is not a mapping of period: {{demand: ...}}")
+            raw_periods = {}
+        for period, overrides in raw_periods.items():
+            at = join(join(where, "periods"), str(period))
+            if str(period) not in names:
+                unknown_key(ctx, join(where, "periods"), period, names, "period")
+            elif not isinstance(overrides, dict) or set(overrides) - {"demand"}:
+                ctx.add(at, f"{show_value(overrides)} is not allowed; a path changes demand only: write "
+                            "{demand: <override>}")
+            else:
+                per_period[str(period)] = normalize_overrides(overrides, ctx, at)
+        built = _build_periods(common_net, path_growth, periods, ctx, f"{name} [{path_name}] ", source, after,
+                               per_period, where)
+        out.append(DemandPath(path_name, float(probability), tuple(built)))
+    total = sum(p.probability for p in out)
+    if out and abs(total - 1.0) > 1e-6 and all(p.probability > 0 for p in out):
+        ctx.add("uncertainty.paths", f"the paths' probabilities sum to {total:g}; they must sum to 1")
+    return Uncertainty(tuple(out), int(shared), float(weight))
 
 
 def _number(doc: dict[str, Any], key: str, ctx: YamlContext, default: float | None, *, low: float,
@@ -166,14 +277,7 @@ def _periods(raw: Any, ctx: YamlContext) -> list[tuple[str, int, dict[str, Any]]
         for key in entry:
             if key not in PERIOD_KEYS + OVERRIDE_KEYS:
                 unknown_key(ctx, path, key, PERIOD_KEYS + OVERRIDE_KEYS)
-        name = entry.get("name")
-        if isinstance(name, bool) or not isinstance(name, (str, int)) or not str(name).strip():
-            ctx.add(join(path, "name"), f"{show_value(name)} is not a period name (text such as '2027')")
-            name = f"#{k + 1}"
-        name = str(name).strip()
-        if name in seen:
-            ctx.add(join(path, "name"), f"period name '{name}' is used twice")
-        seen.add(name)
+        name = _entry_name(entry, path, ctx, "period", "'2027'", k, seen)
         years = entry.get("years", 1)
         if not finite_number(years) or not float(years).is_integer() or not 1 <= years <= 100:
             ctx.add(join(path, "years"), f"{show_value(years)} is not allowed; years must be a whole number "
@@ -182,6 +286,20 @@ def _periods(raw: Any, ctx: YamlContext) -> list[tuple[str, int, dict[str, Any]]
         overrides = normalize_overrides({k2: v for k2, v in entry.items() if k2 in OVERRIDE_KEYS}, ctx, path)
         out.append((name, int(years), overrides))
     return out
+
+
+def _entry_name(entry: dict[str, Any], path: str, ctx: YamlContext, what: str, example: str, k: int,
+                seen: set[str]) -> str:
+    """The ``name`` of a period or path entry (text, unique among ``seen``, which it joins); ``#k+1`` when bad."""
+    name = entry.get("name")
+    if isinstance(name, bool) or not isinstance(name, (str, int)) or not str(name).strip():
+        ctx.add(join(path, "name"), f"{show_value(name)} is not a {what} name (text such as {example})")
+        name = f"#{k + 1}"
+    name = str(name).strip()
+    if name in seen:
+        ctx.add(join(path, "name"), f"{what} name '{name}' is used twice")
+    seen.add(name)
+    return name
 
 
 def _rate(value: Any, path: str, ctx: YamlContext) -> float | None:
@@ -221,17 +339,17 @@ def _growth(raw: Any, ctx: YamlContext) -> dict[str, list[tuple[str, dict[str, A
                 continue
             # check the selection and columns once, with a neutral factor, in the scenario grammar
             probe = {**rest, "scale": 1.0 if section == "demand" else {c: 1.0 for c in rate}}
-            normalize_overrides({section: [probe]}, _Shifted(ctx, p, section), "")
+            normalize_overrides({section: [probe]}, _Shifted(ctx, p, f"{section}[0]"), "")
             out.setdefault(section, []).append((p, rest, rate))
     return out
 
 
 class _Shifted(YamlContext):
-    """A context that reports ``section[0].x`` problems of a probe at the growth entry's own path."""
+    """A context that reports ``<prefix>.x`` problems (of a probe, or of a path's growth) at ``<path>.x``."""
 
-    def __init__(self, ctx: YamlContext, path: str, section: str):
+    def __init__(self, ctx: YamlContext, path: str, prefix: str):
         super().__init__(ctx.file, ctx.lines, ctx.problems)
-        self._prefix, self._path = f"{section}[0]", path
+        self._prefix, self._path = prefix, path
 
     def add(self, path: str, message: str) -> None:
         super().add(self._path + path[len(self._prefix):] if path.startswith(self._prefix) else path, message)

@@ -154,6 +154,8 @@ def solve_task(network: Network, options: dict[str, Any]) -> dict[str, Any]:
 def _solve(network: Network, options: dict[str, Any]) -> dict[str, Any]:
     """The body of :func:`solve_task` (called under the lock)."""
     outcome = _error_outcome(None)
+    if not isinstance(network, Network):  # an expansion study (a sweep whose base is a study file)
+        return _solve_study(network, options, outcome)
     try:
         result = api.solve(network, **options)
         doc = result.to_dict()
@@ -169,6 +171,31 @@ def _solve(network: Network, options: dict[str, Any]) -> dict[str, Any]:
         outcome["status"] = "error"
         outcome["error"] = "the independent checker rejected the plan: " + "; ".join(result.check.violations)
     elif not result.has_plan:
+        outcome["error"] = "; ".join(result.messages) or None
+    return outcome
+
+
+def _solve_study(study: Any, options: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
+    """The outcome fields of an expansion study's run: the study's JSON (objective, bound, gap,
+    net present costs); ``open_sites`` are the sites serving in its last period (every path's)."""
+    from optimizer.expansion.solve import solve_study
+    from optimizer.expansion.stochastic import solve_uncertain
+
+    try:
+        result = (solve_study if study.uncertainty is None else solve_uncertain)(study, **options)
+        doc = result.to_dict()
+    except Exception as error:  # a failing scenario must not stop the sweep
+        outcome["error"] = f"{type(error).__name__}: {error}" if not isinstance(error, OptimizerError) else str(error)
+        return outcome
+    periods = [p for path in doc.get("paths", [doc]) for p in path["periods"][-1:]]
+    outcome.update(status=doc["status"], termination=doc["termination"], objective=doc["objective"],
+                   bound=doc["bound"], gap=doc["gap"], costs=doc["costs"],
+                   open_sites=sorted({s for p in periods for s in p.get("open_sites", [])}),
+                   build_seconds=doc.get("build_seconds", 0.0), solve_seconds=doc["solve_seconds"])
+    if result.check is not None and not result.check.ok:
+        outcome["status"] = "error"
+        outcome["error"] = "the independent checker rejected the plan: " + "; ".join(result.check.violations)
+    elif result.plan is None:
         outcome["error"] = "; ".join(result.messages) or None
     return outcome
 

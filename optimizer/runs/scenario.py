@@ -204,11 +204,17 @@ def build_network(scenario: Scenario) -> Network:
 
     Returns:
         A new network named after the scenario; the cached base tables are left untouched.
+        When the base is an expansion study file: the study (its periods' networks), named after
+        the scenario.
 
     Raises:
         InputError: An override does not fit the base (unknown id, value out of range ...),
             naming ``scenario.source`` and the key path.
     """
+    if scenario.base.is_file():  # an expansion study (a sweep whose base is a study file)
+        from optimizer.expansion.studyfile import load_study
+
+        return load_study(scenario.base, scenario.overrides, scenario.name)  # type: ignore[return-value]
     ctx = YamlContext(scenario.source)
     overrides = normalize_overrides(scenario.overrides, ctx, "")
     ctx.raise_if_any()
@@ -261,15 +267,31 @@ def input_hash(scenario: Scenario, network: Network, solver_options: dict[str, A
     def part(label: str, data: bytes) -> None:
         digest.update(label.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
 
-    for f in dataclasses.fields(network):
-        value = getattr(network, f.name)
-        if isinstance(value, pd.DataFrame):
-            part(f.name, _frame_bytes(value))
-        elif isinstance(value, np.ndarray):
-            array = np.ascontiguousarray(value, dtype="<f8")
-            part(f.name, repr(array.shape).encode() + array.tobytes())
-        elif value is None and f.name not in ("name", "source"):
-            part(f.name, b"none")
+    def tables(obj: Any) -> None:
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if isinstance(value, pd.DataFrame):
+                part(f.name, _frame_bytes(value))
+            elif isinstance(value, np.ndarray):
+                array = np.ascontiguousarray(value, dtype="<f8")
+                part(f.name, repr(array.shape).encode() + array.tobytes())
+            elif value is None and f.name not in ("name", "source"):
+                part(f.name, b"none")
+
+    if isinstance(network, Network):
+        tables(network)
+    else:  # an expansion study: every period's network of every path, the per-site options and its numbers
+        unc = network.uncertainty
+        paths = [(p.name, p.probability, p.periods) for p in unc.paths] if unc else [("", 1.0, network.periods)]
+        for path_name, probability, periods in paths:
+            for period in periods:
+                part("period", _canonical_json([path_name, probability, period.name, period.years]))
+                tables(period.network)
+                part("settings", _canonical_json(dataclasses.asdict(period.network.settings)))
+        tables(network)
+        part("study", _canonical_json([network.discount_rate, network.budget_total, network.unmet_penalty,
+                                       network.asset_life_years, [dataclasses.astuple(c) for c in network.committed],
+                                       unc and [unc.shared_periods, unc.worst_case_weight]]))
     part("settings", _canonical_json(dataclasses.asdict(network.settings)))
     part("overrides", _canonical_json(scenario.overrides))
     part("solver_options", _canonical_json(solver_options))

@@ -3,7 +3,7 @@
 A sweep file names its base dataset and lists its runs in three ways, combined::
 
     name: demo-sweep
-    base: demo                      # relative to this file
+    base: demo                      # relative to this file (or an expansion study file)
     overrides: {solver: {threads: 1}}   # applied to every run, first
     runs:                           # named runs
       - {name: demand+20%, demand: {scale: 1.2}}
@@ -16,6 +16,9 @@ A sweep file names its base dataset and lists its runs in three ways, combined::
       - p_range: {from: 5, to: 15}      # p=5 ... p=15 (exact_sites)
 
 A run named ``base`` (the common overrides alone) comes first unless ``include_base: false``.
+When ``base:`` is an expansion study file (a YAML file with ``periods:``), every run is that study
+with the run's overrides applied to every period, and a run may also set ``budget``,
+``discount_rate`` and ``uncertainty`` (replacing the study's).
 Every fragment is checked against the base dataset when the file is loaded, so problems name the
 file, line and key path (``runs[3].sites.ids[0]``).  Names are unique; a repeated name is an error.
 A sweep has at most :data:`MAX_RUNS` runs: grids and generators are counted before they are
@@ -24,12 +27,15 @@ expanded, so a typo such as ``p_range: {from: 1, to: 1000000}`` is refused at on
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from pathlib import Path
 from typing import Any
 
 from optimizer.errors import InputError
+from optimizer.expansion.studyfile import SWEEP_KEYS as STUDY_RUN_KEYS
+from optimizer.expansion.studyfile import is_study, load_study
 from optimizer.io.dataset import show_value
 from optimizer.network import Network
 from optimizer.runs.overrides import (OVERRIDE_KEYS, YamlContext, apply_overrides, join, merge_overrides,
@@ -65,7 +71,9 @@ def load_sweep(path: str | Path) -> tuple[str, list[Scenario]]:
     for key in doc:
         if key not in SWEEP_KEYS:
             unknown_key(ctx, "", key, SWEEP_KEYS)
-    base = base_folder(doc.get("base"), path, ctx)
+    study = _study_base(doc.get("base"), path)
+    base = study or base_folder(doc.get("base"), path, ctx)
+    extra = STUDY_RUN_KEYS if study else ()
     name = doc.get("name", path.stem)
     if not _is_name(name):
         ctx.add("name", f"{show_value(name)} is not a sweep name (text)")
@@ -77,16 +85,16 @@ def load_sweep(path: str | Path) -> tuple[str, list[Scenario]]:
         ctx.raise_if_any()
     assert base is not None
     try:
-        network = read_base(base)
+        network = read_base(base) if study is None else load_study(study).base
     except InputError as error:
         ctx.problems.extend(error.problems)
         ctx.raise_if_any()
     # one pass, as for scenario files: what cannot be interpreted is left out, the rest is still checked
-    common = normalize_overrides(doc.get("overrides"), ctx, "overrides")
+    common = _normalize(doc.get("overrides"), ctx, "overrides", extra)
     common_network = apply_overrides(network, common, ctx, "overrides")
 
-    named = _named_runs(doc.get("runs"), ctx)
-    grid, options = _grid_runs(doc.get("grid"), ctx)
+    named = _named_runs(doc.get("runs"), ctx, extra)
+    grid, options = _grid_runs(doc.get("grid"), ctx, extra)
     generated = _generated_runs(doc.get("generate"), common_network, ctx)
     before = len(ctx.problems)
     _check_count({"runs": len(named), "grid": len(grid), "generate": len(generated)}, int(include_base), ctx)
@@ -95,6 +103,8 @@ def load_sweep(path: str | Path) -> tuple[str, list[Scenario]]:
     # each fragment alone on top of the common overrides, so that problems name its own key path
     for fragment, key in [(fragment, key) for _, fragment, key in named + generated] + options:
         apply_overrides(common_network, fragment, ctx, key)
+        if study is not None:
+            _check_study_run(study, _merge(common, fragment), ctx, key)
     runs = ([(BASE_RUN, {}, "overrides")] if include_base else []) + named + grid + generated
     _check_unique(runs, ctx)
     if not runs:
@@ -102,7 +112,7 @@ def load_sweep(path: str | Path) -> tuple[str, list[Scenario]]:
     ctx.raise_if_any()
     sweep = str(name).strip()
     return sweep, [
-        Scenario(name=run_name, base=base, overrides=merge_overrides(common, fragment),
+        Scenario(name=run_name, base=base, overrides=_merge(common, fragment),
                  source=f"{ctx.file}: {key}", sweep=sweep, position=position)
         for position, (run_name, fragment, key) in enumerate(runs)
     ]
@@ -112,7 +122,42 @@ def _is_name(value: Any) -> bool:
     return isinstance(value, (str, int)) and not isinstance(value, bool) and bool(str(value).strip())
 
 
-def _named_runs(value: Any, ctx: YamlContext) -> list[tuple[str, dict[str, Any], str]]:
+def _study_base(value: Any, path: Path) -> Path | None:
+    """The expansion study a sweep's ``base:`` names (a YAML file with ``periods:``), else None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    file = (path.parent / value.strip()).resolve()
+    return file if is_study(file) else None
+
+
+def _normalize(raw: Any, ctx: YamlContext, prefix: str, extra: tuple[str, ...]) -> dict[str, Any]:
+    """Normalized overrides, with the study keys ``extra`` (a study base) kept as written."""
+    if not extra or not isinstance(raw, dict):
+        return normalize_overrides(raw, ctx, prefix)
+    out = normalize_overrides({k: v for k, v in raw.items() if k not in extra}, ctx, prefix)
+    return {**out, **{k: raw[k] for k in extra if k in raw}}
+
+
+def _merge(common: dict[str, Any], fragment: dict[str, Any]) -> dict[str, Any]:
+    """A run's overrides after the common ones; study keys of the run replace the common ones."""
+    study = {k: v for k, v in {**common, **fragment}.items() if k in STUDY_RUN_KEYS}
+    return {**merge_overrides(*({k: v for k, v in part.items() if k not in STUDY_RUN_KEYS}
+                                for part in (common, fragment))), **study}
+
+
+def _check_study_run(study: Path, changes: dict[str, Any], ctx: YamlContext, key: str) -> None:
+    """The run's study keys checked by loading the study with them; problems named at the run's key path."""
+    if not any(k in changes for k in STUDY_RUN_KEYS):
+        return
+    try:
+        load_study(study, changes)
+    except InputError as error:
+        for problem in error.problems:
+            if problem.field and problem.field.split(".")[0].split("[")[0] in STUDY_RUN_KEYS:
+                ctx.add(join(key, problem.field), problem.message)
+
+
+def _named_runs(value: Any, ctx: YamlContext, extra: tuple[str, ...] = ()) -> list[tuple[str, dict[str, Any], str]]:
     """``runs:``: a list of mappings with a ``name`` (and ``description``) plus overrides."""
     if value is None:
         return []
@@ -128,16 +173,16 @@ def _named_runs(value: Any, ctx: YamlContext) -> list[tuple[str, dict[str, Any],
         if not _is_name(run.get("name")):
             ctx.add(join(key, "name"), f"each run needs a name (text), found {show_value(run.get('name'))}")
             continue
-        for extra in run:
-            if extra not in ("name", "description") + OVERRIDE_KEYS:
-                unknown_key(ctx, key, extra, ("name", "description") + OVERRIDE_KEYS)
-        body = {k: v for k, v in run.items() if k in OVERRIDE_KEYS}
-        out.append((str(run["name"]).strip(), normalize_overrides(body, ctx, key), key))
+        for field in run:
+            if field not in ("name", "description") + OVERRIDE_KEYS + extra:
+                unknown_key(ctx, key, field, ("name", "description") + OVERRIDE_KEYS + extra)
+        body = {k: v for k, v in run.items() if k in OVERRIDE_KEYS + extra}
+        out.append((str(run["name"]).strip(), _normalize(body, ctx, key, extra), key))
     return out
 
 
-def _grid_runs(value: Any, ctx: YamlContext) -> tuple[list[tuple[str, dict[str, Any], str]],
-                                                       list[tuple[dict[str, Any], str]]]:
+def _grid_runs(value: Any, ctx: YamlContext, extra: tuple[str, ...] = ()) -> tuple[
+        list[tuple[str, dict[str, Any], str]], list[tuple[dict[str, Any], str]]]:
     """``grid:``: dimension -> option -> overrides; one run per combination, named ``dim=opt,dim=opt``.
 
     Returns:
@@ -155,7 +200,7 @@ def _grid_runs(value: Any, ctx: YamlContext) -> tuple[list[tuple[str, dict[str, 
         if not isinstance(options, dict) or not options:
             ctx.add(key, f"{show_value(options)} is not a mapping of option name: overrides")
             return [], []
-        dimensions.append([(f"{dim}={opt}", normalize_overrides(body, ctx, join(key, str(opt))),
+        dimensions.append([(f"{dim}={opt}", _normalize(body, ctx, join(key, str(opt)), extra),
                             join(key, str(opt))) for opt, body in options.items()])
     count = math.prod(len(dimension) for dimension in dimensions)
     if count > MAX_RUNS:
@@ -166,7 +211,7 @@ def _grid_runs(value: Any, ctx: YamlContext) -> tuple[list[tuple[str, dict[str, 
     runs = []
     for combo in itertools.product(*dimensions):
         name = ",".join(part[0] for part in combo)
-        runs.append((name, merge_overrides(*(part[1] for part in combo)), f"grid[{name}]"))
+        runs.append((name, functools.reduce(_merge, (part[1] for part in combo), {}), f"grid[{name}]"))
     return runs, [(fragment, key) for dimension in dimensions for _, fragment, key in dimension]
 
 
