@@ -109,10 +109,10 @@ def plan_vector(built: BuiltModel, open_sites: Sequence[str], flows: pd.DataFram
         flow_key = flow_key * len(uniques) + codes[C:]
     lane_of_flow = _lookup(lane_key, np.arange(C), np.where(flow_unit >= 0, flow_key, -1))
     found = lane_of_flow >= 0  # a flow without a lane (or demand) is ignored
-    mix = built.unit_mix[built.lane_unit]  # (C, P)
+    unit_total = built.unit_mix.sum(axis=1)  # units per period of each assignment unit, shape (K,)
     served = flows["quantity"].to_numpy(dtype=float)[keep][found]
     lane_of_flow = lane_of_flow[found]
-    x[S:] = np.bincount(lane_of_flow, weights=served, minlength=C) / mix.sum(axis=1)
+    x[S:] = np.bincount(lane_of_flow, weights=served, minlength=C) / unit_total[built.lane_unit]
     x = np.clip(x, 0.0, 1.0)
     integer = built.lp.integer[:S + C]
     x[integer] = np.round(x[integer])

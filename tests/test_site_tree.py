@@ -266,3 +266,25 @@ def test_sites_on_a_multi_sourcing_model_matches_compact():
     assert by_sites.status is whole.status is Status.OPTIMAL
     assert by_sites.objective == pytest.approx(whole.objective, rel=1e-7)
     assert by_sites.check.ok
+
+
+def test_pooled_tree_refuses_an_offered_plan_that_breaks_a_row():
+    """A plan the solver hands over is kept as the best only if it keeps the model's rows: a plan with
+    a region left unserved (as a reused solver buffer once produced) costs less but is refused."""
+    from optimizer.strategies.pooled import PooledTree, plan_fits
+
+    net = two_echelon(3, pooled=True)
+    pooled = add_pooled_inventory(build_model(net))
+    outcome = solve_pooled(pooled, lambda lp: HIGHS.solve(lp, SolveOptions()), rel_tol=1e-6)
+    assert outcome.status is Status.OPTIMAL
+    tree = PooledTree(pooled, HIGHS, SolveOptions(), 1e-6, 2e-3)
+    plan = np.asarray(outcome.x, dtype=float)[:pooled.built.lp.n_cols]
+    assert plan_fits(pooled.built.lp, pooled.lift(plan))
+    broken = plan.copy()
+    served = pooled.lane_cols[plan[pooled.lane_cols] > 0.5]
+    broken[served[:3]] = 0.0  # three assignments dropped: demand rows broken, cheaper
+    assert tree.exact_objective(broken) < tree.exact_objective(plan)
+    assert tree.offer(broken) == np.inf and tree.best is None and tree.rejected == 1
+    assert tree.offer(plan) == pytest.approx(outcome.objective, rel=1e-9)
+    assert tree.best is not None and tree.offer(broken) == np.inf
+    assert tree.best_objective == pytest.approx(outcome.objective, rel=1e-9)

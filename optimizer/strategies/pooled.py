@@ -244,6 +244,7 @@ class PooledTree:
         self.converged = True
         self.best: np.ndarray | None = None
         self.best_objective = np.inf
+        self.rejected = 0  # plans offered that broke a row of the model (see :meth:`offer`)
 
     def separate(self, x: np.ndarray, exact: bool) -> None:
         """Add the cuts ``x`` violates."""
@@ -258,10 +259,15 @@ class PooledTree:
         return lp.A[first:], lp.row_lower[first:], lp.row_upper[first:]
 
     def offer(self, x: np.ndarray) -> float:
-        """Keep ``x`` (stock exact) if it is the cheapest plan so far; its exact cost."""
+        """Keep ``x`` (stock exact) if it is the cheapest plan so far; its exact cost (``inf``, and not
+        kept, when the plan with exact stock breaks a row of the model: see :func:`plan_fits`)."""
+        lifted = self.model.lift(x)
+        if not plan_fits(self.model.built.lp, lifted):
+            self.rejected += 1
+            return np.inf
         objective = self.exact_objective(x)
         if objective < self.best_objective:
-            self.best, self.best_objective = self.model.lift(x), objective
+            self.best, self.best_objective = lifted, objective
         return objective
 
     def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None) -> Leaf:
@@ -297,6 +303,8 @@ class PooledTree:
             for k, x in enumerate(plans):
                 x = current.built.round_solution(x)
                 objective = self.offer(x)
+                if not np.isfinite(objective):
+                    continue  # not a plan of the model (the guard of :meth:`offer`): neither kept nor cut at
                 if leaf_best is None or objective < leaf_best[1]:
                     leaf_best = (self.model.lift(x), objective)
                 exact = _evaluate(current, x)["error"] <= self.rel_tol  # type: ignore[operator]
@@ -337,6 +345,34 @@ class PooledTree:
     def exact_objective(self, x: np.ndarray) -> float:
         """The exact cost of plan ``x`` (square-root stock), currency per period."""
         return float(_evaluate(self.model, x)["objective"])  # type: ignore[arg-type]
+
+
+#: Row tolerance of :func:`plan_fits`, relative to the row's size at the plan (``|A| @ |x|``) or its bound.
+PLAN_ROW_TOLERANCE = 1e-6
+
+
+def plan_fits(lp: LinearModel, x: np.ndarray, tolerance: float = PLAN_ROW_TOLERANCE) -> bool:
+    """Whether plan ``x`` keeps the bounds, integrality and every row of ``lp`` (site choices, capacities,
+    demand, cuts) within ``tolerance``: a cheap guard before a plan handed over by the solver is taken as
+    the best one.  A row's tolerance is relative to the largest of 1, its bound and the sum of the
+    absolute terms at ``x``, so rounding the assignments of a plan found within the solver's tolerances
+    passes and a plan from a corrupted buffer (demand unserved, capacity exceeded) does not."""
+    x = np.asarray(x, dtype=float)
+    if x.shape != (lp.n_cols,) or not np.all(np.isfinite(x)):
+        return False
+    integer = x[lp.integer]
+    if np.any(np.abs(integer - np.round(integer)) > 1e-6):
+        return False
+    scale = np.maximum(1.0, np.abs(x))
+    if np.any(x < lp.col_lower - tolerance * scale) or np.any(x > lp.col_upper + tolerance * scale):
+        return False
+    activity = lp.A @ x
+    size = abs(lp.A) @ np.abs(x)
+    low = np.where(np.isfinite(lp.row_lower), lp.row_lower, -np.inf)
+    high = np.where(np.isfinite(lp.row_upper), lp.row_upper, np.inf)
+    slack = tolerance * np.maximum(np.maximum(1.0, size), np.maximum(np.abs(np.nan_to_num(low, posinf=0, neginf=0)),
+                                                                  np.abs(np.nan_to_num(high, posinf=0, neginf=0))))
+    return bool(np.all(activity >= low - slack) and np.all(activity <= high + slack))
 
 
 def solve_pooled_model(pooled: PooledInventory, backend: Solver, options: SolveOptions, *, rel_tol: float,
