@@ -15,11 +15,15 @@ distance-based ones).  The cost of moving one volume unit over a link is
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from optimizer.geo import geodesic_km, haversine_km, paired_km
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Columns of the resolved link table.
 LINK_COLUMNS = ("from", "to", "mode", "kind", "km", "cost_per_volume", "capacity", "transit_days", "fixed_cost")
@@ -147,6 +151,8 @@ def build_graph(network: "Network") -> nx.MultiDiGraph:  # noqa: F821
     Node attributes: ``kind``, ``lat``, ``lon``, ``name``.  Edge attributes: the
     resolved link columns plus ``link`` (row of :attr:`Network.link_table`).
     """
+    import networkx as nx  # here, not at import: a network without links never builds the graph (start-up time)
+
     graph = nx.MultiDiGraph(name=network.name)
     for kind, table in (("site", network.sites), ("supplier", network.suppliers)):
         if table is None:

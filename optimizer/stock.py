@@ -26,7 +26,6 @@ Conventions (the pooled inventory model, :mod:`optimizer.model.pooled`):
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -165,6 +164,8 @@ def site_lead_times(network: Network) -> np.ndarray:
         inbound = np.full(len(own), np.nan)
         links = network.link_table
         supply_side = links[links["kind"] != "outbound"]
+        import networkx as nx  # here, not at import: only networks with suppliers need it (start-up time)
+
         graph = nx.DiGraph()
         fastest = supply_side.sort_values("transit_days", kind="stable").drop_duplicates(["from", "to"])
         graph.add_weighted_edges_from(zip(fastest["from"], fastest["to"], fastest["transit_days"]))

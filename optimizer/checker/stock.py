@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -35,6 +34,8 @@ def lead_times(network: Network, links: pd.DataFrame) -> dict[str, float]:
         network: The network.
         links: The checker's own link table, indexed by (from, to, mode).
     """
+    import networkx as nx  # here, not at import: most checks never need the graph (start-up time)
+
     inventory = network.settings.inventory
     graph = nx.DiGraph()
     if network.has_suppliers:

@@ -45,6 +45,18 @@ def main() -> None:
     """Warehouse network optimisation: which sites to open, how to serve demand, at least cost."""
 
 
+def _maybe_study(path: Path) -> bool:
+    """Whether ``path`` could be a study (a YAML file): only then is the study reader imported."""
+    return path.suffix.lower() in (".yaml", ".yml")
+
+
+def _is_study(path: Path) -> bool:
+    """Whether ``path`` is an expansion study (see :func:`optimizer.expansion.studyfile.is_study`)."""
+    from optimizer.expansion.studyfile import is_study
+
+    return is_study(path)
+
+
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="dataset", show_default=True,
@@ -77,12 +89,11 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
     stderr shows the best plan, the bound and the gap as they move (--log-json: as JSON lines).
     """
     from optimizer import api
-    from optimizer.expansion.studyfile import is_study
     from optimizer.reports import summary, write_outputs
     from optimizer.solvers import interrupt
     from optimizer.solvers.base import Status
 
-    if fmt == "dataset" and is_study(path):  # an expansion study (a YAML file with periods:)
+    if fmt == "dataset" and _maybe_study(path) and _is_study(path):  # a YAML file with periods:
         from optimizer.cli.expansion import solve_study_file
 
         sys.exit(solve_study_file(path, as_json=as_json, out_dir=out_dir, solver=solver, time_limit=time_limit,
@@ -144,9 +155,8 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
 def validate(path: Path, as_json: bool) -> None:
     """Check the dataset at PATH and report every problem found."""
     from optimizer import api
-    from optimizer.expansion.studyfile import is_study
 
-    if is_study(path):  # an expansion study (a YAML file with periods:)
+    if _maybe_study(path) and _is_study(path):  # an expansion study (a YAML file with periods:)
         from optimizer.expansion.studyfile import study_problems
 
         problems = study_problems(path)

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -189,6 +188,8 @@ def cheapest_paths(network: Network) -> dict[tuple[str, str], list[int]]:
     A path's cost per volume unit is that of its links plus the handling cost of every site it passes through.
     """
     links = network.link_table
+    import networkx as nx  # here, not at import: only networks with suppliers need it (start-up time)
+
     graph = nx.DiGraph()
     supply_side = links[links["kind"] != "outbound"]
     best = supply_side.sort_values("cost_per_volume", kind="stable").drop_duplicates(["from", "to"])
