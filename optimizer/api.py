@@ -136,7 +136,6 @@ def solve(
     import numpy as np
 
     from optimizer.checker import check
-    from optimizer.diagnose import explain_infeasibility
     from optimizer.kpis import kpis
     from optimizer.model.attribution import site_costs
     from optimizer.model.build import BuiltModel, build_model
@@ -193,7 +192,7 @@ def solve(
                 else:
                     raw = backend.solve(built.lp, options)
         except CrossedBoundsError:
-            reasons = explain_infeasibility(net)  # e.g. min_sites above max_sites set from Python
+            reasons = _explain(net)  # e.g. min_sites above max_sites set from Python
             if not reasons:
                 raise
             return Result(status=Status.INFEASIBLE, solver=backend.name, termination=Termination.INFEASIBLE,
@@ -217,7 +216,7 @@ def solve(
         messages=list(notes),
     )
     if raw.status is Status.INFEASIBLE:
-        reasons = explain_infeasibility(net)
+        reasons = _explain(net)
         result.messages += reasons or [
             "The solver proved that no plan satisfies all constraints together, and no single cause was found: "
             "review site counts, forced statuses, capacities, single sourcing and max_service_km together."
@@ -275,6 +274,14 @@ def solve(
     if run_check:
         result.check = check(net, plan)
     return result
+
+
+def _explain(network: Network) -> list[str]:
+    """Why ``network`` has no plan (:func:`optimizer.diagnose.explain_infeasibility`, imported only
+    for an infeasible model: it keeps start-up fast)."""
+    from optimizer.diagnose import explain_infeasibility
+
+    return explain_infeasibility(network)
 
 
 def _pooled_termination(pooled: PooledSolve) -> Termination | None:
