@@ -10,8 +10,9 @@
 ``auto`` decomposes a supported model with at least :data:`AUTO_MIN_LANES` assignment lanes
 (:data:`AUTO_MIN_LANES_SINGLE` with single sourcing, whose heuristic plans need assignment MIPs),
 where the compact MIP's root LP starts to dominate; otherwise, with HiGHS, it branches on sites
-when the model has fewer than :data:`SITES_MAX_LANES` lanes (measured: 2.5x faster than the whole
-MIP over the 37 OR-Library cap instances, 2x over Holmberg's, 6-10x on the demo with linear stock)
+when the model has fewer than :data:`SITES_MAX_LANES` lanes (3.3x less build + solve time than the
+whole MIP over the 37 OR-Library cap instances in benchmarks/RESULTS.md; in-process, about 2x over a
+sample of Holmberg's and 6-10x on the demo with linear stock)
 or when the whole MIP is slow to prove at any size (pooled stock, or single sourcing with a supply
 side: :func:`sites_suits`), and it solves the rest compact (benchmarks/RESULTS.md has the
 measurements behind these thresholds).
