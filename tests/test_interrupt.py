@@ -61,9 +61,11 @@ def interrupted_run(path: Path, solver: str, sig: signal.Signals, after: float) 
     never lands while Python is still importing; the exit code and the JSON document are returned.
     """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # compact: the solver's own search is what the signal must stop (the decomposition now proves this
+    # instance within seconds of its first log line)
     proc = subprocess.Popen([sys.executable, "-m", "optimizer", "solve", str(path), "--format", "orlib", "--json",
-                             "--solver", solver, "--verbose"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+                             "--solver", solver, "--verbose", "--strategy", "compact"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
     err: list[str] = []
     started = threading.Event()
 
