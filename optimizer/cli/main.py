@@ -130,8 +130,7 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
         doc = result.to_dict()
         if table is not None:
             doc["sensitivity"] = json.loads(table.to_json(orient="records"))
-        with interrupt.handle_signals():  # a signal now would cut the document short in a full pipe
-            click.echo(json.dumps(doc))
+        click.echo(json.dumps(doc))
     else:
         click.echo(summary(result, network))
         if table is not None:
