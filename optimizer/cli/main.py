@@ -45,13 +45,11 @@ def main() -> None:
     """Warehouse network optimisation: which sites to open, how to serve demand, at least cost."""
 
 
-def _maybe_study(path: Path) -> bool:
-    """Whether ``path`` could be a study (a YAML file): only then is the study reader imported."""
-    return path.suffix.lower() in (".yaml", ".yml")
-
-
 def _is_study(path: Path) -> bool:
-    """Whether ``path`` is an expansion study (see :func:`optimizer.expansion.studyfile.is_study`)."""
+    """Whether ``path`` is an expansion study (:func:`optimizer.expansion.studyfile.is_study`); the study
+    reader is imported only for a YAML path, so solving anything else starts faster."""
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return False
     from optimizer.expansion.studyfile import is_study
 
     return is_study(path)
@@ -93,7 +91,7 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
     from optimizer.solvers import interrupt
     from optimizer.solvers.base import Status
 
-    if fmt == "dataset" and _maybe_study(path) and _is_study(path):  # a YAML file with periods:
+    if fmt == "dataset" and _is_study(path):  # a YAML file with periods:
         from optimizer.cli.expansion import solve_study_file
 
         sys.exit(solve_study_file(path, as_json=as_json, out_dir=out_dir, solver=solver, time_limit=time_limit,
@@ -156,7 +154,7 @@ def validate(path: Path, as_json: bool) -> None:
     """Check the dataset at PATH and report every problem found."""
     from optimizer import api
 
-    if _maybe_study(path) and _is_study(path):  # an expansion study (a YAML file with periods:)
+    if _is_study(path):  # an expansion study (a YAML file with periods:)
         from optimizer.expansion.studyfile import study_problems
 
         problems = study_problems(path)

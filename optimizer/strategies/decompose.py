@@ -422,8 +422,7 @@ def _probe(problem: SiteProblem, lam: np.ndarray, fixed: np.ndarray, incumbent: 
             bound = np.inf
         if bound > incumbent + margin:
             fixed[i] = int(relaxed.y[i])
-            problem = replace(problem, y_lower=np.where(fixed == 1, 1.0, problem.y_lower),
-                              y_upper=np.where(fixed == 0, 0.0, problem.y_upper))
+            problem = _restricted(problem, fixed)
     return fixed, extra
 
 
