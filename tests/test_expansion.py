@@ -116,6 +116,24 @@ def test_a_module_is_bought_instead_of_a_site_only_when_cheaper(tmp_path: Path, 
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
+def test_a_module_carries_inbound_flow_beyond_the_base_capacity(tmp_path: Path, solver: str) -> None:
+    # One site, fed by a port over a capacitated rail link: demand grows from 80 to 120 > its capacity 100,
+    # so the only plan buys the module in period 2 and receives 120 over the link (the model's bounds on
+    # flows into a site follow its capacity with every module, not the base capacity).
+    path = write_case(tmp_path, "id,lat,lon,capacity,fixed_cost,status\nA,0,0,100,100,existing\n",
+                      "region,product,quantity\nRA,P,80\n", GROWING,
+                      "site,module_size,module_capex,max_modules\nA,50,100,1\n", regions="id,lat,lon\nRA,0,0\n")
+    data = tmp_path / "data"
+    (data / "suppliers.csv").write_text("id,lat,lon\nPORT,0,1\n")
+    (data / "supply.csv").write_text("supplier,product,capacity,unit_cost\nPORT,P,1000,1\n")
+    (data / "links.csv").write_text("from,to,mode,cost_per_volume,cost_per_volume_km,capacity,transit_days\n"
+                                    "PORT,A,rail,1,0,500,1\n")
+    result = solved(path, solver)
+    assert result.plan.modules.loc["A", "2"] == 1
+    assert result.period_costs[1]["inbound"] == pytest.approx(120 * 2 * WEEKS)  # unit cost 1 + link 1 per unit
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_a_site_with_one_build_period_serves_from_the_next_period(tmp_path: Path, solver: str) -> None:
     path = write_case(tmp_path, TWO_SITES, TWO_REGIONS, THREE_PERIODS, "site,opening_capex,build_periods\nB,1000,1\n")
     result = solved(path, solver)

@@ -40,6 +40,7 @@ from optimizer.expansion.study import Study, operating_weight, residual_fraction
 from optimizer.model.build import BuiltModel, build_model
 from optimizer.model.linear import LinearModel
 from optimizer.model.pooled import PooledInventory, add_pooled_inventory
+from optimizer.network import Network
 from optimizer.plan import COST_COMPONENTS
 
 #: Net present cost components of a study: the single-period ones, capex (net of residual value) and unmet.
@@ -166,8 +167,10 @@ def build_study_model(study: Study) -> ExpansionModel:
     opts = study.options
     blocks: list[Block] = []
     col = row = 0
+    size = opts["module_size"].to_numpy(dtype=float)
+    extra = np.where(size > 0, size * opts["max_modules"].to_numpy(dtype=float), 0.0)
     for period in study.periods:
-        built = build_model(period.network)
+        built = _block_model(period.network, extra)
         built = dataclasses.replace(  # a study charges closing once, on c (no horizon_periods spread)
             built, cost_vectors={**built.cost_vectors, "closing": np.zeros(built.lp.n_cols)},
             cost_offsets={**built.cost_offsets, "closing": 0.0})
@@ -214,7 +217,6 @@ def build_study_model(study: Study) -> ExpansionModel:
         n_rows += count
         return idx
 
-    size = opts["module_size"].to_numpy(dtype=float)
     # Modules and unmet shares inside the blocks' own rows.
     for t, block in enumerate(blocks):
         net = study.periods[t].network
@@ -340,6 +342,41 @@ def build_study_model(study: Study) -> ExpansionModel:
     return ExpansionModel(study=study, blocks=tuple(blocks), lp=lp, u=u, o=o, c=c, m=m, z=tuple(z),
                           capex_open=capex_open, capex_module=capex_module, capex_coef=capex_coef,
                           closing=closing, discount=discount)
+
+
+def _block_model(network: Network, extra: np.ndarray) -> BuiltModel:
+    """The period's single-period model, with every bound derived from a site's capacity valid for modules.
+
+    A site's capacity grows by its modules (``extra``: the most, volume units per period), and
+    :func:`optimizer.model.supply.link_bounds` caps the flows into and out of a site by its capacity.  The
+    model is therefore built with each site at its largest capacity, then its capacity row and the
+    aggregate-capacity row are given back the base capacity on the site column (the modules' columns add
+    the rest, in :func:`build_study_model`), so that a plan using its modules is never cut off.
+    """
+    grows = np.isfinite(network.sites["capacity"].to_numpy(dtype=float)) & (extra > 0)
+    if not grows.any():
+        return build_model(network)
+    sites = network.sites.copy()
+    sites["capacity"] = sites["capacity"].to_numpy(dtype=float) + extra
+    built = build_model(dataclasses.replace(network, sites=sites))
+    capacity = network.sites["capacity"].to_numpy(dtype=float)
+    capped = np.isfinite(capacity)
+    usable = network.sites["status"].to_numpy() != "forced_closed"
+    first = len(built.unit_region) + len(built.lane_site)  # rows: demand, linking, then capacity
+    cap_row = np.full(len(capacity), -1)
+    cap_row[capped] = first + np.arange(int(capped.sum()))
+    i = np.flatnonzero(grows)  # the site columns are the model's first S columns
+    rows, cols, vals = [cap_row[i]], [i], [extra[i]]
+    if len(built.lane_site) and capped[usable].all() and usable.any():
+        i = np.flatnonzero(grows & usable)
+        rows.append(np.full(len(i), first + int(capped.sum())))
+        cols.append(i)
+        vals.append(-extra[i])
+    delta = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=built.lp.A.shape)
+    A = sp.csr_matrix(built.lp.A + delta)
+    A.eliminate_zeros()  # a site whose base capacity is 0 holds only what its modules add
+    lp = dataclasses.replace(built.lp, A=A)
+    return dataclasses.replace(built, network=network, lp=lp)
 
 
 def with_block_cuts(model: ExpansionModel, t: int, pooled: PooledInventory) -> ExpansionModel:
