@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from optimizer.checker.expansion import check_study
 from optimizer.cli.main import main
 from optimizer.errors import InputError
+from optimizer.expansion.floors import period_floors, relaxed_period
 from optimizer.expansion.solve import solve_study
 from optimizer.expansion.studyfile import is_study, load_study
 from optimizer.solvers import available_solvers
@@ -82,6 +83,23 @@ def test_budget_delays_the_opening_by_exactly_the_blocked_periods(tmp_path: Path
     budget = result.to_dict()["budget"]  # 999 left in period 1 < the opening's 1,000: the cap binds there
     assert [p["binds"] for p in budget["per_period"]] == [True, True, False]
     assert budget["per_period"][0]["slack"] == 999.0 and budget["total"]["binds"] is False
+
+
+def test_period_floors_are_each_periods_best_operating_cost_and_bound_the_study(tmp_path: Path) -> None:
+    # B (build 1 period) cannot serve in period 1, so period 1's floor is A serving both regions:
+    # rents 100 + shipping 40 x 10 degrees; from period 2 on, both sites serve their own region: rents 200.
+    path = write_case(tmp_path, TWO_SITES, TWO_REGIONS, THREE_PERIODS, "site,opening_capex,build_periods\nB,1000,1\n")
+    study = load_study(path)
+    assert list(relaxed_period(study, 0).sites["status"]) == ["existing", "forced_closed"]
+    assert list(relaxed_period(study, 1).sites["status"]) == ["existing", "candidate"]
+    floors = period_floors(study, solver="highs", mip_gap=1e-9, time_limit=None, threads=None)
+    assert floors.floor == pytest.approx([100 + 40 * 10 * KM_PER_DEG * RATE, 200, 200])
+    result = solved(path, "highs")
+    weeks = np.array([WEEKS] * 3)
+    assert result.bound >= float(floors.floor @ weeks) - 1e-6  # discount rate 0: weight = weeks per year
+    assert result.bound <= result.objective * (1 + 1e-9)
+    unmet = write_case(tmp_path / "unmet", TWO_SITES, TWO_REGIONS, THREE_PERIODS + "unmet_penalty: 5\n")
+    assert period_floors(load_study(unmet), solver="highs", mip_gap=1e-9, time_limit=None, threads=None) is None
 
 
 MODULE_SITES = """

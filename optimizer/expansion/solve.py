@@ -1,5 +1,8 @@
 """Solve an expansion study: a relax-and-fix plan, the bound from the full model, the checked plan.
 
+0. **Period floors** (:mod:`optimizer.expansion.floors`): each period's relaxed single-period network is
+   solved with the single-period strategies, and its bound becomes a floor under the period's
+   operating cost (a valid inequality; not with ``unmet_penalty``).
 1. **Stock cuts** (pooled periods): the full model's LP relaxation is solved and the extended
    polymatroid cuts it violates are added, block by block (every cut is valid).  Its value is the
    first lower bound.
@@ -29,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.checker.expansion import StudyCheck, check_study
+from optimizer.expansion.floors import period_floors, with_floors
 from optimizer.expansion.model import NPV_COMPONENTS, ExpansionModel, build_study_model, period_costs, with_block_cuts
 from optimizer.expansion.study import DAYS_PER_YEAR, ExpansionPlan, Study
 from optimizer.model.linear import LinearModel
@@ -56,6 +60,10 @@ KEEP_SHARE = 0.25
 DESIGN_GAP_SHARE = 0.3
 #: Share of the target gap the assignment step aims for.
 ASSIGN_GAP_SHARE = 0.2
+#: Share of the study's gap each period floor's single-period solve aims for.
+FLOOR_GAP_SHARE = 0.25
+#: Share of the study's time limit the period floors may take.
+FLOOR_TIME_SHARE = 0.2
 #: Default relative gap of a study without a mip_gap setting.
 DEFAULT_GAP = 1e-4
 
@@ -254,6 +262,13 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
     def remaining() -> float | None:
         return None if deadline is None else max(1.0, deadline - time.perf_counter())
 
+    floors = period_floors(study, solver=backend.name, mip_gap=gap * FLOOR_GAP_SHARE,
+                           time_limit=None if limit is None else FLOOR_TIME_SHARE * limit, threads=options.threads)
+    if floors is not None:
+        model = with_floors(model, floors)
+        seconds += floors.seconds
+        result.messages.append(f"Period floors (single-period solves, {floors.seconds:.1f} s): "
+                               + ", ".join(f"{p.name} {f:,.0f}" for p, f in zip(study.periods, floors.floor)) + ".")
     model, lp_bound, lp_x, spent = _lp_cuts(model, backend, options)
     seconds += spent
     model, x_heur, spent, note = _plan_heuristic(model, backend, options, remaining, lp_x)
