@@ -42,11 +42,14 @@ class Floors:
         floor: Per study period, currency per period (``-inf`` where the solve found no bound), shape (T,).
         seconds: Wall time of the single-period solves.
         statuses: Status of each period's solve (``optimal``, ``feasible``, ...).
+        serving: Which sites serve in each period's plan (sites x periods, bool; a period without a plan
+            serves none): a design each period would choose on its own, ignoring capex.
     """
 
     floor: np.ndarray
     seconds: float
     statuses: tuple[str, ...]
+    serving: np.ndarray
 
 
 def relaxed_period(study: Study, t: int) -> Network:
@@ -83,6 +86,8 @@ def period_floors(study: Study, *, solver: str, mip_gap: float, time_limit: floa
     start = time.perf_counter()
     floors, statuses = [], []
     T = study.n_periods
+    sites = study.base.sites.index
+    serving = np.zeros((len(sites), T), dtype=bool)
     for t in range(T):
         limit = None if time_limit is None else max(1.0, (start + time_limit - time.perf_counter()) / (T - t))
         built = build(relaxed_period(study, t))
@@ -93,7 +98,8 @@ def period_floors(study: Study, *, solver: str, mip_gap: float, time_limit: floa
             bound = np.inf  # no plan can serve the period: the study is infeasible too
         floors.append(bound - offset)
         statuses.append(result.status.value)
-    return Floors(np.array(floors, dtype=float), time.perf_counter() - start, tuple(statuses))
+        serving[sites.get_indexer(list(result.open_sites)), t] = True
+    return Floors(np.array(floors, dtype=float), time.perf_counter() - start, tuple(statuses), serving)
 
 
 def with_floors(model: ExpansionModel, floors: Floors) -> ExpansionModel:

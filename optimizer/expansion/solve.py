@@ -8,8 +8,8 @@
    first lower bound.
 2. **Plan by relax-and-fix** over the two kinds of integer columns (:func:`_plan_heuristic`):
    the design (every period's study decisions) is chosen with the assignments relaxed, restricted
-   to the sites the LP relaxation uses and started from the LP's design rounded period by period
-   within the budgets (:func:`_rounded_design`); then the design is fixed and the assignments are
+   to the sites the LP relaxation or the period floors use, and started from the floors' designs (or
+   else the LP's) rounded period by period within the budgets (:func:`_rounded_design`); then the design is fixed and the assignments are
    made integer.  Each plan adds stock cuts tight at it.
 3. **Full model**: when the plan is not within the gap of the bound, the whole MIP, warm-started
    from it, within what is left of the time limit.  The study's bound is always the full model's
@@ -271,7 +271,8 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
                                + ", ".join(f"{p.name} {f:,.0f}" for p, f in zip(study.periods, floors.floor)) + ".")
     model, lp_bound, lp_x, spent = _lp_cuts(model, backend, options)
     seconds += spent
-    model, x_heur, spent, note = _plan_heuristic(model, backend, options, remaining, lp_x)
+    model, x_heur, spent, note = _plan_heuristic(model, backend, options, remaining, lp_x,
+                                                 None if floors is None else floors.serving)
     seconds += spent
     result.messages.append(note)
     bound = lp_bound
@@ -461,14 +462,19 @@ def _rounded_design(model: ExpansionModel, lp_x: np.ndarray, threshold: float) -
     return held
 
 
-def _design_start(model: ExpansionModel, lp: LinearModel, integer: np.ndarray, lp_x: np.ndarray, backend: Solver,
-                  options: SolveOptions, share: Any) -> np.ndarray | None:
-    """A feasible start for the design step: :func:`_rounded_design` at falling thresholds, each
-    completed (modules, assignments, flows, stock) by one small MIP with the held sites fixed;
-    ``None`` when none fits."""
-    for threshold in ROUNDING_THRESHOLDS:
+def _design_start(model: ExpansionModel, lp: LinearModel, integer: np.ndarray, lp_x: np.ndarray | None,
+                  serving: np.ndarray | None, backend: Solver, options: SolveOptions, share: Any) -> np.ndarray | None:
+    """A feasible start for the design step: :func:`_rounded_design` of the period floors' designs
+    (``serving``, sites x periods), then of the LP relaxation at falling thresholds, each completed
+    (modules, assignments, flows, stock) by one small MIP with the held sites fixed; ``None`` when none fits."""
+    rounded = []
+    if serving is not None:
+        rounded.append(_rounded_design(model, _wanted(model, serving), 0.5))
+    if lp_x is not None:
+        rounded += [_rounded_design(model, lp_x, threshold) for threshold in ROUNDING_THRESHOLDS]
+    for held in rounded:
         lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
-        lower[model.u] = upper[model.u] = _rounded_design(model, lp_x, threshold)
+        lower[model.u] = upper[model.u] = held
         raw = backend.solve(dataclasses.replace(lp, col_lower=lower, col_upper=upper, integer=integer),
                             dataclasses.replace(options, time_limit=share(0.15)))
         if raw.x is not None:
@@ -476,13 +482,31 @@ def _design_start(model: ExpansionModel, lp: LinearModel, integer: np.ndarray, l
     return None
 
 
+def _wanted(model: ExpansionModel, serving: np.ndarray) -> np.ndarray:
+    """A solution-shaped vector for :func:`_rounded_design` from which sites serve in each period: a site
+    serves where ``serving`` says, and is held from ``build_periods`` before it first serves."""
+    x = np.zeros(model.lp.n_cols)
+    S, T = model.u.shape
+    build = model.study.options["build_periods"].to_numpy(dtype=int)
+    held = serving.copy()
+    for i in np.flatnonzero(serving.any(axis=1) & ~model.study.initially_held()):
+        first = int(np.argmax(serving[i]))
+        held[i, max(0, first - build[i]):first] = True
+    x[model.u] = held
+    for t, block in enumerate(model.blocks):
+        x[block.first_col + np.arange(S)] = serving[:, t]
+    return x
+
+
 def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOptions, remaining: Any,
-                    lp_x: np.ndarray | None) -> tuple[ExpansionModel, np.ndarray | None, float, str]:
+                    lp_x: np.ndarray | None, serving: np.ndarray | None = None,
+                    ) -> tuple[ExpansionModel, np.ndarray | None, float, str]:
     """A plan in two steps: the design with fractional assignments, then the assignments with the design fixed.
 
     1. **Design**: the full model with its assignment lanes continuous (a region may split between
        sites; with single sourcing each site keeps some room for whole regions,
-       :func:`_with_packing_margin`, unless that makes the design infeasible) and without the sites the LP relaxation ``lp_x`` never holds, so
+       :func:`_with_packing_margin`, unless that makes the design infeasible) and without the sites
+       neither the LP relaxation ``lp_x`` nor the period floors' designs (``serving``) use, so
        only the study's decisions are integer: every period, the phasing, the budgets and the
        capacity modules are decided together, over the whole horizon;
     2. **Assignments**: the design fixed (which sites are held and serve, modules, events), the
@@ -506,13 +530,16 @@ def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOption
 
     upper = model.lp.col_upper.copy()
     if lp_x is not None:  # sites the LP relaxation never holds are left out of the design step
-        unused = np.flatnonzero(~(np.asarray(lp_x)[model.u] > SUPPORT_TOL).any(axis=1) & ~model.study.initially_held())
+        used = (np.asarray(lp_x)[model.u] > SUPPORT_TOL).any(axis=1) | model.study.initially_held()
+        if serving is not None:
+            used |= serving.any(axis=1)
+        unused = np.flatnonzero(~used)
         upper[model.u[unused].ravel()] = 0.0
         for block in model.blocks:
             upper[block.first_col + unused] = 0.0
     tries = [(_with_packing_margin(model), upper), (model.lp, upper), (model.lp, model.lp.col_upper)]
     for k, (lp, bounds) in enumerate(tries):  # with room for whole regions, else without, else every site
-        start = None if lp_x is None else _design_start(model, lp, integer, lp_x, backend, options, share)
+        start = _design_start(model, lp, integer, lp_x, serving, backend, options, share)
         if start is None and k < len(tries) - 1:
             continue  # no rounded design fits this variant: try the next
         raw = backend.solve(dataclasses.replace(lp, integer=integer, col_upper=bounds, warm_start=start),
