@@ -466,15 +466,19 @@ def _design_start(model: ExpansionModel, lp: LinearModel, integer: np.ndarray, l
                   serving: np.ndarray | None, backend: Solver, options: SolveOptions, share: Any) -> np.ndarray | None:
     """A feasible start for the design step: :func:`_rounded_design` of the period floors' designs
     (``serving``, sites x periods), then of the LP relaxation at falling thresholds, each completed
-    (modules, assignments, flows, stock) by one small MIP with the held sites fixed; ``None`` when none fits."""
+    (modules, assignments, flows, stock) by one small MIP restricted to the sites the rounding holds, when
+    it holds them: it may leave some of them out, and keep sites operating before the study open where the
+    rounding closes them, so that the modules a tight budget needs still fit; ``None`` when none fits."""
     rounded = []
     if serving is not None:
         rounded.append(_rounded_design(model, _wanted(model, serving), 0.5))
     if lp_x is not None:
         rounded += [_rounded_design(model, lp_x, threshold) for threshold in ROUNDING_THRESHOLDS]
-    for held in rounded:
-        lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
-        lower[model.u] = upper[model.u] = held
+    keep = model.study.initially_held()[:, None] & (lp.col_upper[model.u] > 0.5)
+    for held in rounded:  # the completion chooses among the rounded sites (and keeps the old ones) within the budgets
+        upper = lp.col_upper.copy()
+        upper[model.u] = np.minimum(upper[model.u], held | keep)
+        lower = lp.col_lower
         raw = backend.solve(dataclasses.replace(lp, col_lower=lower, col_upper=upper, integer=integer),
                             dataclasses.replace(options, time_limit=share(0.15)))
         if raw.x is not None:
