@@ -54,7 +54,7 @@ from optimizer.expansion.solve import (DEFAULT_GAP, ExpansionResult, FirstStage,
 from optimizer.expansion.study import Study
 from optimizer.model.linear import LinearModel
 from optimizer.solvers import get_solver
-from optimizer.solvers.base import SolveOptions, Status, Termination, proven_optimal, relative_gap
+from optimizer.solvers.base import BOUND_TOLERANCE, SolveOptions, Status, Termination, proven_optimal, relative_gap
 
 #: Shares of the time limit: the expected-value plan, EEV (all paths), wait-and-see (all paths,
 #: solved last with what the recourse problem leaves). The recourse problem has the rest.
@@ -213,7 +213,8 @@ class UncertainResult:
         return objective_of(np.array(values, dtype=float), unc.probabilities, unc.worst_case_weight)
 
     def vss(self) -> dict[str, Any]:
-        """``value`` (EEV - RP), ``lower``, ``upper`` and ``within_tolerance`` (the interval holds 0)."""
+        """``value`` (EEV - RP), ``lower``, ``upper`` and ``within_tolerance`` (the interval holds 0, to
+        :data:`~optimizer.solvers.base.BOUND_TOLERANCE`)."""
         eev_up = self._combined([r.objective for r in self.eev]) if self.eev else None
         eev_low = self._combined([r.bound for r in self.eev]) if self.eev else None
         if eev_up is None or self.objective is None or self.bound is None:
@@ -222,8 +223,9 @@ class UncertainResult:
         bound = min(self.bound, self.objective)  # a bound a hair above the plan (solver tolerance) is the plan's cost
         lower = None if eev_low is None else min(eev_low, eev_up) - self.objective
         upper = eev_up - bound
+        tol = BOUND_TOLERANCE * max(1.0, abs(eev_up))  # a difference in the last digits is no value
         return {"value": eev_up - self.objective, "lower": lower, "upper": upper,
-                "within_tolerance": None if lower is None else bool(lower <= 0.0 <= upper),
+                "within_tolerance": None if lower is None else bool(lower <= tol and -tol <= upper),
                 "eev": eev_up, "eev_lower": eev_low}
 
     def regret(self, k: int) -> dict[str, float | None]:
