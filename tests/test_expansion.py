@@ -83,6 +83,11 @@ def test_budget_delays_the_opening_by_exactly_the_blocked_periods(tmp_path: Path
     budget = result.to_dict()["budget"]  # 999 left in period 1 < the opening's 1,000: the cap binds there
     assert [p["binds"] for p in budget["per_period"]] == [True, True, False]
     assert budget["per_period"][0]["slack"] == 999.0 and budget["total"]["binds"] is False
+    deferred = [{"site": "B", "action": "open", "capex": 1000.0}]  # what period 2's nothing could not pay for
+    assert [p["deferred"] for p in budget["per_period"]] == [[], deferred, []]
+    roomy = write_case(tmp_path / "roomy", TWO_SITES, TWO_REGIONS,  # 2,500 a period: B opens at once, 1,500 left
+                       THREE_PERIODS + 'budget: {per_period: 2500}\n', "site,opening_capex\nB,1000\n")
+    assert [p["binds"] for p in solved(roomy, solver).to_dict()["budget"]["per_period"]] == [False, False, False]
 
 
 def test_period_floors_are_each_periods_best_operating_cost_and_bound_the_study(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ def summary(result: ExpansionResult) -> str:
              + (f", bound {result.bound:,.0f}, gap {result.gap:.3%}" if result.gap is not None else "")]
     plan = result.plan
     if plan is not None:
+        budget = result.budget_use()
         for t, period in enumerate(result.study.periods):
             ev = events(plan, t)
             bought = {s: int(n) for s, n in plan.modules.iloc[:, t].items() if n > 0}
@@ -57,6 +58,10 @@ def summary(result: ExpansionResult) -> str:
             parts += [f"close {', '.join(ev['close'])}"] if ev["close"] else []
             parts += [f"modules {', '.join(f'{s} x{n}' for s, n in bought.items())}"] if bought else []
             parts += [f"capex {result.period_costs[t]['capex']:,.0f}"]
+            cap = budget["per_period"][t] if budget else None
+            if cap and cap["binds"]:
+                waits = ", ".join(f"{d['site']} {d['action']} {d['capex']:,.0f}" for d in cap["deferred"])
+                parts += [f"budget {cap['limit']:,.0f} binds" + (f" ({waits} waits a period)" if waits else "")]
             lines.append(f"  {period.name}: " + "; ".join(parts))
         lines.append("  net present cost by component: "
                      + ", ".join(f"{k} {v:,.0f}" for k, v in result.costs.items() if v))

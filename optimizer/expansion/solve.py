@@ -113,7 +113,7 @@ class ExpansionResult:
         """Capex against the budgets (:func:`budget_use`), ``None`` without a plan."""
         if not self.period_costs:
             return None
-        return budget_use(self.study, [row["capex"] for row in self.period_costs])
+        return budget_use(self.study, [row["capex"] for row in self.period_costs], self.plan)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` document (``kind: "expansion"``)."""
@@ -181,26 +181,50 @@ class FirstStage:
         return dataclasses.replace(model, lp=dataclasses.replace(model.lp, col_lower=lower, col_upper=upper))
 
 
-def budget_use(study: Study, capex: list[float]) -> dict[str, Any]:
+def budget_use(study: Study, capex: list[float], plan: ExpansionPlan | None = None) -> dict[str, Any]:
     """Capex spent against the budgets: per period and in total, with the slack and whether it binds.
 
-    A budget *binds* when its slack is smaller than the cheapest single investment (an opening or
-    a module) any site could still make, so that no further investment fits.
+    A budget *binds* when its slack leaves no room for an investment: the cheapest one (an opening
+    or a module) any site could make, or, for a period's budget, one the plan makes in the next
+    period (listed in ``deferred``: the slack could not have paid for it a period earlier).
     """
-    prices = np.concatenate([study.options["opening_capex"].to_numpy(dtype=float),
-                             study.options["module_capex"].to_numpy(dtype=float)[
-                                 (study.options["max_modules"] > 0).to_numpy()]])
+    opts = study.options
+    prices = np.concatenate([opts["opening_capex"].to_numpy(dtype=float),
+                             opts["module_capex"].to_numpy(dtype=float)[(opts["max_modules"] > 0).to_numpy()]])
     smallest = float(prices[prices > 0].min()) if (prices > 0).any() else 0.0
+    made = _investments(study, plan) if plan is not None else [[] for _ in study.periods]
 
-    def entry(limit: float, spent: float) -> dict[str, Any]:
+    def entry(limit: float, spent: float, later: list[dict[str, Any]]) -> dict[str, Any]:
         slack = limit - spent
+        deferred = [item for item in later if np.isfinite(limit) and item["capex"] > slack + 1e-9]
         return {"limit": _num(limit), "spent": float(spent), "slack": _num(slack),
-                "binds": bool(np.isfinite(limit) and slack < smallest - 1e-9)}
+                "binds": bool(np.isfinite(limit) and (slack < smallest - 1e-9 or deferred)), "deferred": deferred}
 
-    return {"smallest_investment": smallest,
-            "total": entry(study.budget_total, float(sum(capex))),
-            "per_period": [{"period": p.name, **entry(float(study.budget_per_period[t]), capex[t])}
+    T = study.n_periods
+    total = entry(study.budget_total, float(sum(capex)), [])
+    del total["deferred"]
+    return {"smallest_investment": smallest, "total": total,
+            "per_period": [{"period": p.name, **entry(float(study.budget_per_period[t]), capex[t],
+                                                      made[t + 1] if t + 1 < T else [])}
                            for t, p in enumerate(study.periods)]}
+
+
+def _investments(study: Study, plan: ExpansionPlan) -> list[list[dict[str, Any]]]:
+    """Per period, the plan's single investments: ``{"site", "action" (open / module), "capex"}``."""
+    sites = list(plan.held.index)
+    price = {kind: np.nan_to_num(study.options[f"{kind}_capex"].reindex(sites).to_numpy(dtype=float))
+             for kind in ("opening", "module")}
+    held = plan.held.to_numpy(dtype=bool)
+    before = np.column_stack([plan.held0.astype(bool), held[:, :-1]])
+    modules = plan.modules.to_numpy(dtype=int)
+    out = []
+    for t in range(held.shape[1]):
+        items = [{"site": sites[i], "action": "open", "capex": float(price["opening"][i])}
+                 for i in np.flatnonzero(held[:, t] & ~before[:, t])]
+        items += [{"site": sites[i], "action": "module", "capex": float(price["module"][i])}
+                  for i in np.flatnonzero(modules[:, t] > 0)]
+        out.append(items)
+    return out
 
 
 def _num(value: float | None) -> float | None:
@@ -264,13 +288,18 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
 
     floors = period_floors(study, solver=backend.name, mip_gap=gap * FLOOR_GAP_SHARE,
                            time_limit=None if limit is None else FLOOR_TIME_SHARE * limit, threads=options.threads)
-    if floors is not None:
-        model = with_floors(model, floors)
+    model, lp_bound, lp_x, spent = _lp_cuts(model, backend, options)
+    seconds += spent
+    if floors is not None:  # the floors' rows are dense: they enter the bound's LP, not the heuristic's MIPs
         seconds += floors.seconds
         result.messages.append(f"Period floors (single-period solves, {floors.seconds:.1f} s): "
                                + ", ".join(f"{p.name} {f:,.0f}" for p, f in zip(study.periods, floors.floor)) + ".")
-    model, lp_bound, lp_x, spent = _lp_cuts(model, backend, options)
-    seconds += spent
+        raw = backend.solve(dataclasses.replace(with_floors(model, floors).lp,
+                                                integer=np.zeros(model.lp.n_cols, dtype=bool)),
+                            dataclasses.replace(options, mip_gap=None))
+        seconds += raw.solve_seconds
+        if raw.x is not None and raw.objective is not None:
+            lp_bound = max(lp_bound, raw.objective)
     model, x_heur, spent, note = _plan_heuristic(model, backend, options, remaining, lp_x,
                                                  None if floors is None else floors.serving)
     seconds += spent
@@ -282,7 +311,8 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
     raw = None
     if best_x is None or relative_gap(best_obj, bound) > options.effective_gap:
         warm = None if best_x is None else _lift(model, best_x)
-        raw = backend.solve(dataclasses.replace(model.lp, warm_start=warm),
+        full = model if floors is None else with_floors(model, floors)
+        raw = backend.solve(dataclasses.replace(full.lp, warm_start=warm),
                             dataclasses.replace(options, time_limit=remaining()))
         seconds += raw.solve_seconds
         if raw.bound is not None and np.isfinite(raw.bound):
