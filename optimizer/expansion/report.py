@@ -240,9 +240,9 @@ def timeline_chart(result: ExpansionResult, path: str | Path) -> Path:
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STATE_COLOURS.values()]
     handles += [plt.Line2D([], [], marker=">", color="#238b45", ls=""), plt.Line2D([], [], marker="x", color="#cb181d",
                                                                                  ls="")]
-    top.legend(handles, [*STATE_COLOURS, "opens", "closes"], ncol=5, fontsize=7, loc="upper center",
-               bbox_to_anchor=(0.5, 1.12), frameon=False)
-    top.set_title(f"{study.name}: site timeline", pad=22)
+    top.legend(handles, [*STATE_COLOURS, "opens", "closes"], ncol=5, fontsize=7, loc="lower center",
+               bbox_to_anchor=(0.5, 1.0), frameon=False)  # just above the axes, under the title
+    top.set_title(f"{study.name}: site timeline", pad=20)
     costs = pd.DataFrame(result.period_costs, index=names)
     costs = costs.loc[:, (costs != 0).any(axis=0)]
     costs.plot.bar(stacked=True, ax=bottom, width=0.6, colormap="tab10", rot=0)
