@@ -229,6 +229,17 @@ def test_checker_rejects_phasing_budget_and_cost_tampering(tmp_path: Path) -> No
     assert "net present capex cost claimed" in text
 
 
+def test_checker_rejects_a_module_bought_at_a_closed_site(tmp_path: Path) -> None:
+    path = write_case(tmp_path, MODULE_SITES, "region,product,quantity\nRA,P,80\n", GROWING,
+                      "site,opening_capex,module_size,module_capex,max_modules\nA,,50,100,1\nB,1000,50,100,1\n",
+                      regions="id,lat,lon\nRA,0,0\n")
+    result = solved(path, "highs")
+    assert not result.plan.held.loc["B"].any() and result.plan.modules.loc["B"].sum() == 0
+    result.plan.modules.loc["B", "1"] = 1
+    report = check_study(load_study(path), result.plan)
+    assert "site B buys a module in 1, when it is not held (closed)" in report.violations
+
+
 def test_study_file_errors_name_file_line_and_key_path(tmp_path: Path) -> None:
     study = """
         base: data

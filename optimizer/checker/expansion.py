@@ -8,7 +8,8 @@ and nothing of the model side:
   study); a site serves exactly when it is held and its last opening is at least ``build_periods``
   periods old; an opened site stays held for ``build_periods + min_open_periods`` periods; no
   closing before ``earliest_close``; no reopening where ``may_reopen`` is false; modules are whole,
-  non-negative, at most ``max_modules`` in total, only where ``module_size`` > 0; forced statuses
+  non-negative, at most ``max_modules`` in total, only where ``module_size`` > 0 and only while the
+  site is held; forced statuses
   of each period; committed decisions;
 * **every period's plan** with the single-period checker (:func:`optimizer.checker.core.check`) on
   the period's network with each site's capacity raised by its modules (every period's demand,
@@ -92,7 +93,7 @@ def check_study(study: Study, plan: ExpansionPlan, *, rel_tol: float = 1e-6) -> 
     opts = study.options.loc[ids]
     _check_phasing(study, opts, names, held, serving, opens, closes, before, violations)
     size = opts["module_size"].to_numpy(dtype=float)
-    _check_modules(ids, opts, size, modules, violations)
+    _check_modules(ids, names, opts, size, modules, held, violations)
     _check_committed(study, ids, names, opens, closes, modules, violations)
 
     capex = opts["opening_capex"].to_numpy(dtype=float) @ opens + opts["module_capex"].to_numpy(dtype=float) @ modules
@@ -222,14 +223,17 @@ def _check_phasing(study: Study, opts: pd.DataFrame, names: list[str], held: np.
             violations.append(f"site {site} is forced_closed in {names[t]} but serves")
 
 
-def _check_modules(ids: pd.Index, opts: pd.DataFrame, size: np.ndarray, modules: np.ndarray,
-                   violations: list[str]) -> None:
-    """Modules whole, non-negative, within max_modules and only where a module size is given."""
+def _check_modules(ids: pd.Index, names: list[str], opts: pd.DataFrame, size: np.ndarray, modules: np.ndarray,
+                   held: np.ndarray, violations: list[str]) -> None:
+    """Modules whole, non-negative, within max_modules, only where a module size is given and only
+    bought while the site is held."""
     most = np.where(size > 0, opts["max_modules"].to_numpy(dtype=float), 0.0)
     for i in np.flatnonzero((modules < 0).any(axis=1) | (modules != np.round(modules)).any(axis=1)):
         violations.append(f"site {ids[i]}: module counts must be whole numbers >= 0")
     for i in np.flatnonzero(modules.sum(axis=1) > most):
         violations.append(f"site {ids[i]} buys {int(modules[i].sum())} module(s) but may buy {int(most[i])}")
+    for i, t in zip(*np.nonzero((modules > 0) & ~held)):
+        violations.append(f"site {ids[i]} buys a module in {names[t]}, when it is not held (closed)")
 
 
 def _check_committed(study: Study, ids: pd.Index, names: list[str], opens: np.ndarray, closes: np.ndarray,

@@ -16,7 +16,7 @@ block-diagonally (``scipy.sparse.block_diag``) and joined by the study's columns
   (``sum_t o[i,t] <= 0`` for sites held before the study, ``<= 1`` otherwise);
 * ``m[i,t]`` (integer): modules bought in period ``t``; they stay: ``size x sum_{k<=t} m[i,k]`` is
   added to the site's capacity row (and to the aggregate-capacity row) of every block ``t``;
-  ``sum_t m[i,t] <= max_modules``;
+  ``sum_t m[i,t] <= max_modules``, bought only while the site is held (``m[i,t] <= max_modules u[i,t]``);
 * budgets: capex ``sum_i opening_capex o[i,t] + module_capex m[i,t] <= budget_t`` per period, and in total;
 * committed decisions: lower bounds of 1 on ``o`` / ``c``, of ``n`` on ``m``;
 * with ``unmet_penalty``: one column ``z`` per assignment unit and period in [0, 1], the share of the
@@ -282,8 +282,12 @@ def build_study_model(study: Study) -> ExpansionModel:
     # most modules
     i = np.flatnonzero(size > 0)
     if len(i):
-        rr = new_rows(len(i), -np.inf, opts["max_modules"].to_numpy(dtype=float)[i])
+        most = opts["max_modules"].to_numpy(dtype=float)[i]
+        rr = new_rows(len(i), -np.inf, most)
         add(np.repeat(rr, T), m[i], np.ones(len(i) * T))
+        rr = new_rows(len(i) * T, -np.inf, 0.0).reshape(len(i), T)  # bought only while held: m <= most x u
+        add(rr, m[i], np.ones((len(i), T)))
+        add(rr, u[i], -np.repeat(most[:, None], T, axis=1))
     # budgets
     capex_open = opts["opening_capex"].to_numpy(dtype=float)
     capex_module = opts["module_capex"].to_numpy(dtype=float)
