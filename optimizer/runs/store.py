@@ -32,6 +32,7 @@ import json
 import math
 import os
 import socket
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
@@ -264,14 +265,26 @@ class RunStore:
                 raise InputError(Problem(self.display, f"folder {parent} does not exist", field="--store"))
             if Path(self.url.database).is_dir():
                 raise InputError(Problem(self.display, "is a folder, not a store file", field="--store"))
-        try:
-            self.engine = self._create_engine()
-            self._ensure_schema()
-        except InputError:
-            raise
-        except (SQLAlchemyError, ImportError, OSError, ValueError) as error:
-            raise InputError(Problem(self.display, f"cannot open the run store: {_reason(error)}",
-                                     field="--store")) from None
+        deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+        pause = 0.05
+        while True:
+            try:
+                self.engine = self._create_engine()
+                self._ensure_schema()
+                break
+            except InputError:
+                raise
+            except (SQLAlchemyError, ImportError, OSError, ValueError) as error:
+                # Two processes opening a new SQLite store at once: switching it to WAL can fail at once
+                # with "database is locked", without waiting on the busy timeout; try again shortly.
+                if self.is_sqlite and "locked" in _reason(error) and time.monotonic() < deadline:
+                    if hasattr(self, "engine"):
+                        self.engine.dispose()
+                    time.sleep(pause)
+                    pause = min(2 * pause, 1.0)
+                    continue
+                raise InputError(Problem(self.display, f"cannot open the run store: {_reason(error)}",
+                                         field="--store")) from None
 
     def _create_engine(self) -> Engine:
         """The engine; SQLite connections get WAL, a busy timeout and explicit transactions."""
