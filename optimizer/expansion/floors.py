@@ -32,6 +32,7 @@ from optimizer.expansion.model import ExpansionModel
 from optimizer.expansion.study import Study
 from optimizer.network import Network
 from optimizer.plan import COST_COMPONENTS
+from optimizer.solvers.base import Status
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,28 +42,23 @@ class Floors:
     Attributes:
         floor: Per study period, currency per period (``-inf`` where the solve found no bound), shape (T,).
         seconds: Wall time of the single-period solves.
-        statuses: Status of each period's solve (``optimal``, ``feasible``, ...).
         serving: Which sites serve in each period's plan (sites x periods, bool; a period without a plan
             serves none): a design each period would choose on its own, ignoring capex.
     """
 
     floor: np.ndarray
     seconds: float
-    statuses: tuple[str, ...]
     serving: np.ndarray
 
 
 def relaxed_period(study: Study, t: int) -> Network:
     """Period ``t``'s network relaxed as the module docstring says (a new network; the study is unchanged)."""
     network = study.periods[t].network
-    opts = study.options
     sites = network.sites.copy()
-    size = opts["module_size"].to_numpy(dtype=float)
-    extra = np.where(size > 0, size * opts["max_modules"].to_numpy(dtype=float), 0.0)
-    sites["capacity"] = sites["capacity"].to_numpy(dtype=float) + extra
+    sites["capacity"] = sites["capacity"].to_numpy(dtype=float) + study.module_capacity()
     sites["closing_cost"] = 0.0
     status = sites["status"].to_numpy(dtype=object).copy()
-    not_yet = ~study.initially_held() & (opts["build_periods"].to_numpy(dtype=int) > t)
+    not_yet = ~study.initially_held() & (study.options["build_periods"].to_numpy(dtype=int) > t)
     status[not_yet & (status != "forced_closed")] = "forced_closed"
     sites["status"] = status
     return dataclasses.replace(network, sites=sites)
@@ -84,7 +80,7 @@ def period_floors(study: Study, *, solver: str, mip_gap: float, time_limit: floa
     if study.unmet_penalty is not None:
         return None
     start = time.perf_counter()
-    floors, statuses = [], []
+    floors = []
     T = study.n_periods
     sites = study.base.sites.index
     serving = np.zeros((len(sites), T), dtype=bool)
@@ -94,12 +90,11 @@ def period_floors(study: Study, *, solver: str, mip_gap: float, time_limit: floa
         result = solve(built, solver=solver, mip_gap=mip_gap, time_limit=limit, threads=threads, run_check=False)
         offset = sum(built.cost_offsets[n] for n in COST_COMPONENTS if n != "closing")
         bound = result.bound if result.bound is not None and np.isfinite(result.bound) else -np.inf
-        if result.status.value == "infeasible":
+        if result.status is Status.INFEASIBLE:
             bound = np.inf  # no plan can serve the period: the study is infeasible too
         floors.append(bound - offset)
-        statuses.append(result.status.value)
         serving[sites.get_indexer(list(result.open_sites)), t] = True
-    return Floors(np.array(floors, dtype=float), time.perf_counter() - start, tuple(statuses), serving)
+    return Floors(np.array(floors, dtype=float), time.perf_counter() - start, serving)
 
 
 def with_floors(model: ExpansionModel, floors: Floors) -> ExpansionModel:

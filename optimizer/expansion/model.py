@@ -168,7 +168,7 @@ def build_study_model(study: Study) -> ExpansionModel:
     blocks: list[Block] = []
     col = row = 0
     size = opts["module_size"].to_numpy(dtype=float)
-    extra = np.where(size > 0, size * opts["max_modules"].to_numpy(dtype=float), 0.0)
+    extra = study.module_capacity()
     for period in study.periods:
         built = _block_model(period.network, extra)
         built = dataclasses.replace(  # a study charges closing once, on c (no horizon_periods spread)
@@ -221,17 +221,13 @@ def build_study_model(study: Study) -> ExpansionModel:
     for t, block in enumerate(blocks):
         net = study.periods[t].network
         built = block.built
-        K, C = len(built.unit_region), len(built.lane_site)
-        capacity = net.sites["capacity"].to_numpy(dtype=float)
-        capped = np.isfinite(capacity)
-        cap_row = np.full(S, -1)
-        cap_row[capped] = block.first_row + K + C + np.arange(int(capped.sum()))
-        status = net.sites["status"].to_numpy()
-        usable = status != "forced_closed"
-        has_aggregate = bool(C and capped[usable].all() and usable.any())
-        aggregate = block.first_row + K + C + int(capped.sum())
+        K = len(built.unit_region)
+        local, local_aggregate = _capacity_rows(built, net)
+        cap_row = np.where(local >= 0, block.first_row + local, -1)
+        has_aggregate = local_aggregate >= 0
+        aggregate = block.first_row + local_aggregate
         blocks[t] = dataclasses.replace(block, cap_rows=cap_row)
-        sites = np.flatnonzero(capped & (size > 0))
+        sites = np.flatnonzero((cap_row >= 0) & (size > 0))
         for k in range(t + 1):  # modules bought up to t add capacity in t
             add(cap_row[sites], m[sites, k], -size[sites])
             if has_aggregate:
@@ -363,17 +359,12 @@ def _block_model(network: Network, extra: np.ndarray) -> BuiltModel:
     sites = network.sites.copy()
     sites["capacity"] = sites["capacity"].to_numpy(dtype=float) + extra
     built = build_model(dataclasses.replace(network, sites=sites))
-    capacity = network.sites["capacity"].to_numpy(dtype=float)
-    capped = np.isfinite(capacity)
-    usable = network.sites["status"].to_numpy() != "forced_closed"
-    first = len(built.unit_region) + len(built.lane_site)  # rows: demand, linking, then capacity
-    cap_row = np.full(len(capacity), -1)
-    cap_row[capped] = first + np.arange(int(capped.sum()))
+    cap_row, aggregate = _capacity_rows(built, network)
     i = np.flatnonzero(grows)  # the site columns are the model's first S columns
     rows, cols, vals = [cap_row[i]], [i], [extra[i]]
-    if len(built.lane_site) and capped[usable].all() and usable.any():
-        i = np.flatnonzero(grows & usable)
-        rows.append(np.full(len(i), first + int(capped.sum())))
+    if aggregate >= 0:
+        i = np.flatnonzero(grows & (network.sites["status"].to_numpy() != "forced_closed"))
+        rows.append(np.full(len(i), aggregate))
         cols.append(i)
         vals.append(-extra[i])
     delta = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=built.lp.A.shape)
@@ -381,6 +372,20 @@ def _block_model(network: Network, extra: np.ndarray) -> BuiltModel:
     A.eliminate_zeros()  # a site whose base capacity is 0 holds only what its modules add
     lp = dataclasses.replace(built.lp, A=A)
     return dataclasses.replace(built, network=network, lp=lp)
+
+
+def _capacity_rows(built: BuiltModel, network: Network) -> tuple[np.ndarray, int]:
+    """Row of each site's capacity in the single-period model (-1 without a capacity, shape (S,)) and of
+    the aggregate-capacity row (-1 when there is none), in the layout of :mod:`optimizer.model.build`:
+    demand rows, linking rows, capacity rows, then the aggregate row."""
+    capacity = network.sites["capacity"].to_numpy(dtype=float)
+    capped = np.isfinite(capacity)
+    usable = network.sites["status"].to_numpy() != "forced_closed"
+    first = len(built.unit_region) + len(built.lane_site)
+    cap_row = np.full(len(capacity), -1)
+    cap_row[capped] = first + np.arange(int(capped.sum()))
+    has_aggregate = bool(len(built.lane_site) and capped[usable].all() and usable.any())
+    return cap_row, first + int(capped.sum()) if has_aggregate else -1
 
 
 def with_block_cuts(model: ExpansionModel, t: int, pooled: PooledInventory) -> ExpansionModel:

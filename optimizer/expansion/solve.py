@@ -194,16 +194,15 @@ def budget_use(study: Study, capex: list[float], plan: ExpansionPlan | None = No
     smallest = float(prices[prices > 0].min()) if (prices > 0).any() else 0.0
     made = _investments(study, plan) if plan is not None else [[] for _ in study.periods]
 
-    def entry(limit: float, spent: float, later: list[dict[str, Any]]) -> dict[str, Any]:
+    def entry(limit: float, spent: float, later: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         slack = limit - spent
-        deferred = [item for item in later if np.isfinite(limit) and item["capex"] > slack + 1e-9]
-        return {"limit": _num(limit), "spent": float(spent), "slack": _num(slack),
-                "binds": bool(np.isfinite(limit) and (slack < smallest - 1e-9 or deferred)), "deferred": deferred}
+        deferred = [item for item in later or [] if np.isfinite(limit) and item["capex"] > slack + 1e-9]
+        out = {"limit": _num(limit), "spent": float(spent), "slack": _num(slack),
+               "binds": bool(np.isfinite(limit) and (slack < smallest - 1e-9 or deferred))}
+        return out if later is None else {**out, "deferred": deferred}
 
     T = study.n_periods
-    total = entry(study.budget_total, float(sum(capex)), [])
-    del total["deferred"]
-    return {"smallest_investment": smallest, "total": total,
+    return {"smallest_investment": smallest, "total": entry(study.budget_total, float(sum(capex))),
             "per_period": [{"period": p.name, **entry(float(study.budget_per_period[t]), capex[t],
                                                       made[t + 1] if t + 1 < T else [])}
                            for t, p in enumerate(study.periods)]}
@@ -508,8 +507,7 @@ def _design_start(model: ExpansionModel, lp: LinearModel, integer: np.ndarray, l
     for held in rounded:  # the completion chooses among the rounded sites (and keeps the old ones) within the budgets
         upper = lp.col_upper.copy()
         upper[model.u] = np.minimum(upper[model.u], held | keep)
-        lower = lp.col_lower
-        raw = backend.solve(dataclasses.replace(lp, col_lower=lower, col_upper=upper, integer=integer),
+        raw = backend.solve(dataclasses.replace(lp, col_upper=upper, integer=integer),
                             dataclasses.replace(options, time_limit=share(0.15)))
         if raw.x is not None:
             return np.asarray(raw.x, dtype=float)
@@ -624,18 +622,15 @@ def _assign_by_period(model: ExpansionModel, lower: np.ndarray, upper: np.ndarra
     for t, block in enumerate(model.blocks):
         owner[block.cols()] = t
         owner[model.z[t]] = t
-    A = lp.A.tocsr()
+    A = lp.A
     free_part = A[:, np.flatnonzero(~fixed)].tocsr()
     free_owner = owner[~fixed]
-    has_free = np.diff(free_part.indptr) > 0
-    row_owner = np.full(lp.n_rows, -1)
-    row_max = np.full(lp.n_rows, -1)
     rows = np.repeat(np.arange(lp.n_rows), np.diff(free_part.indptr))
-    np.maximum.at(row_max, rows, free_owner[free_part.indices])
-    row_owner[has_free] = row_max[has_free]
+    row_owner = np.full(lp.n_rows, -1)  # the period of a row's free columns; -1 for a row without any
+    np.maximum.at(row_owner, rows, free_owner[free_part.indices])
     row_min = np.full(lp.n_rows, len(model.blocks))
     np.minimum.at(row_min, rows, free_owner[free_part.indices])
-    if (free_owner < 0).any() or (has_free & (row_min != row_max)).any():
+    if (free_owner < 0).any() or ((row_owner >= 0) & (row_min != row_owner)).any():
         raw = backend.solve(dataclasses.replace(lp, col_lower=lower, col_upper=upper),
                             dataclasses.replace(options, time_limit=time_limit))
         return raw.x, raw.solve_seconds

@@ -178,6 +178,11 @@ class Study:
         return dataclasses.replace(self, name=f"{self.name} [expected path]", periods=tuple(periods),
                                    uncertainty=None)
 
+    def module_capacity(self) -> np.ndarray:
+        """Capacity all of each site's modules add together, volume units per period, shape (S,)."""
+        size = self.options["module_size"].to_numpy(dtype=float)
+        return np.where(size > 0, size * self.options["max_modules"].to_numpy(dtype=float), 0.0)
+
     def initially_held(self) -> np.ndarray:
         """Sites operating before the study starts (existing or forced open in the first period), shape (S,)."""
         status = self.base.sites["status"].to_numpy()
