@@ -127,6 +127,34 @@ def test_reduced_cost_fixing_only_removes_designs_above_the_cutoff(seed):
     assert fixed > 0
 
 
+@pytest.mark.parametrize("pooled", [False, True])
+def test_a_leaf_pruned_at_its_cutoff_keeps_a_valid_bound(pooled):
+    # Every site open: the leaf's own optimum, then the same leaf with the cutoff just below it (nothing
+    # there: the bound is the cutoff, never above the optimum) and just above it (the optimum itself).
+    built = build_model(two_echelon(3, pooled=pooled))
+    lp = built.lp
+    design = sites.design_columns(lp, built.n_sites + np.arange(len(built.lane_site)))
+    values = np.ones(len(design))
+
+    def leaf(cutoff: float) -> sites.Leaf:
+        if not pooled:
+            return sites.MipLeaves(lp, HIGHS, SolveOptions()).leaf(design, values, None, cutoff)
+        from optimizer.strategies.pooled import PooledTree
+        return PooledTree(add_pooled_inventory(built), HIGHS, SolveOptions(), 1e-6, 2e-3).leaf(
+            design, values, None, cutoff)
+
+    alone = leaf(np.inf)
+    assert alone.termination is Termination.OPTIMAL and alone.x is not None
+    optimum = alone.objective
+    assert alone.bound <= optimum * (1 + 1e-9)
+    pruned = leaf(optimum - 1.0)
+    assert pruned.termination in (Termination.OPTIMAL, Termination.GAP_LIMIT)  # ended, not stopped by a limit
+    assert optimum - 1.0 - 1e-6 <= pruned.bound <= optimum * (1 + 1e-9)
+    assert pruned.x is None or pruned.objective >= optimum * (1 - 1e-9)
+    kept = leaf(optimum + 1.0)
+    assert kept.objective == pytest.approx(optimum, rel=1e-9) and kept.bound <= optimum * (1 + 1e-9)
+
+
 def test_tree_reports_infeasible_networks():
     net = two_echelon(1)
     tight = net.sites.assign(capacity=5.0)

@@ -208,6 +208,27 @@ def test_hand_ufl_optimum_includes_offset_once(name):
 
 
 @solver_names
+@pytest.mark.parametrize("seed", range(3))
+def test_a_cutoff_prunes_without_a_false_bound_or_infeasibility(name, seed):
+    # HiGHS prunes at the cutoff (objective_bound); below the optimum it finds nothing there, which must
+    # be neither "infeasible" nor a bound above the optimum.  Other backends ignore the cutoff.
+    model = random_cfl(5, 12, seed)
+    best = get_solver(name).solve(model, SolveOptions())
+    assert best.status is Status.OPTIMAL
+    optimum = float(best.objective)
+    for cutoff in (optimum - 1.0, 0.5 * optimum):  # just below; below the root LP (HiGHS then calls a worse
+        below = get_solver(name).solve(model, SolveOptions(cutoff=cutoff))  # plan "optimal", bound = that plan)
+        assert below.status is not Status.INFEASIBLE
+        assert below.bound is not None and below.bound <= optimum + 1e-6
+        assert below.objective is None or below.objective >= optimum - 1e-6
+        if name == "highs":
+            assert below.bound >= cutoff - 1e-6  # the whole tree was searched down to the cutoff
+    above = get_solver(name).solve(model, SolveOptions(cutoff=optimum + 1.0))
+    assert above.status is Status.OPTIMAL and above.objective == pytest.approx(optimum, rel=1e-9)
+    assert above.bound <= optimum + 1e-6
+
+
+@solver_names
 def test_pure_lp(name):
     model = hand_lp()
     result = get_solver(name).solve(model, SolveOptions())

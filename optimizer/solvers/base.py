@@ -112,6 +112,11 @@ class SolveOptions:
             sub-solves; HiGHS only), ``None`` for none.
         lp_method: The LP algorithm (HiGHS's ``solver`` option: ``simplex``, ``ipm``, ``pdlp``),
             ``None`` for the solver's choice; other backends ignore it.
+        cutoff: Only plans with an objective below this matter (a plan known elsewhere is this
+            good): the solver may prune every branch whose bound exceeds it, and the result's bound
+            is then at most ``cutoff`` (a valid bound of every plan; without a plan below the cutoff
+            the result may have none).  HiGHS honours it (``objective_bound``); other backends
+            ignore it and solve the whole model.
     """
 
     time_limit: float | None = None
@@ -122,6 +127,7 @@ class SolveOptions:
     on_plan: Callable[[np.ndarray], bool] | None = field(default=None, compare=False)
     node_limit: int | None = None
     lp_method: str | None = None
+    cutoff: float | None = None
 
     @property
     def effective_gap(self) -> float:

@@ -130,6 +130,8 @@ def _configure(highs: Any, highspy: Any, options: SolveOptions) -> None:
         _set(highs, "solver", options.lp_method)
     if options.node_limit is not None:
         _set(highs, "mip_max_nodes", int(options.node_limit))
+    if options.cutoff is not None and np.isfinite(options.cutoff):
+        _set(highs, "objective_bound", float(options.cutoff))
     if options.threads is not None:
         _set(highs, "threads", int(options.threads))
         # HiGHS keeps one process-wide thread pool sized by the first solve; a
@@ -243,6 +245,11 @@ def _result(highs: Any, highspy: Any, status: Any, model: LinearModel, options: 
     """Translate HiGHS's model status and info into a :class:`SolverResult`."""
     statuses = highspy.HighsModelStatus
     message = highs.modelStatusToString(status)
+    cutoff = options.cutoff if options.cutoff is not None and np.isfinite(options.cutoff) else None
+    if status == statuses.kInfeasible and cutoff is not None and model.n_integer:
+        # With objective_bound, "infeasible" says only that no plan lies below the cutoff.
+        return SolverResult(Status.NO_SOLUTION, HighsSolver.name, termination=Termination.OPTIMAL, bound=cutoff,
+                            message="no plan below the cutoff")
     if status == statuses.kInfeasible:
         return SolverResult(Status.INFEASIBLE, HighsSolver.name, termination=Termination.INFEASIBLE, message=message)
     if status in (statuses.kUnbounded, statuses.kUnboundedOrInfeasible):
@@ -262,6 +269,8 @@ def _result(highs: Any, highspy: Any, status: Any, model: LinearModel, options: 
     else:
         dual = float(info.mip_dual_bound)
         bound = dual if np.isfinite(dual) else None
+        if cutoff is not None and bound is not None:  # HiGHS's bound leaves out the branches pruned at the cutoff
+            bound = min(bound, cutoff)
     if not has_solution and status == statuses.kTimeLimit:
         message = "time limit reached before any feasible solution was found"
     result_status = classify(optimal, has_solution, options, objective, bound)

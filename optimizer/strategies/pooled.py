@@ -35,8 +35,11 @@ from optimizer.solvers.base import (
     solver_termination,
 )
 from optimizer.strategies.sites import (
+    LEAF_CUTOFF_SHARE,
     Leaf,
+    below_cutoff,
     branch_on_sites,
+    cutoff_below,
     design_columns,
     feasible,
     fixed_design,
@@ -270,8 +273,10 @@ class PooledTree:
             self.best, self.best_objective = lifted, objective
         return objective
 
-    def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None) -> Leaf:
-        """The loop of MIPs and cuts with the design fixed at ``values`` (see the class docstring)."""
+    def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None, cutoff: float) -> Leaf:
+        """The loop of MIPs and cuts with the design fixed at ``values`` (see the class docstring).  Every
+        round prunes at ``cutoff``, or below it at the best plan found since (less the tree's gap): a
+        round whose bound reaches it ends the loop, as nothing with these sites is cheaper."""
         n_rows = self.model.built.lp.n_rows
         current = self.model
         bound = -np.inf
@@ -288,10 +293,12 @@ class PooledTree:
 
             fixed = fixed_design(replace(current.built.lp, warm_start=self.best), design, values)
             left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+            limit = min(cutoff, cutoff_below(self.best_objective, self.options.effective_gap, LEAF_CUTOFF_SHARE))
+            limit = None if rough or not np.isfinite(limit) else limit  # rough rounds look for plans to cut at
             with progress.quiet():  # approximate stock, and a bound for these sites only: the tree reports
                 raw = self.backend.solve(fixed, replace(
                     self.options, time_limit=left, on_plan=on_plan, mip_gap=self.rough_gap if rough else final_gap,
-                    proof=not rough and fixed.warm_start is not None))
+                    proof=not rough and fixed.warm_start is not None, cutoff=limit))
             self.rounds += 1
             self.seconds += raw.solve_seconds
             if raw.bound is not None and np.isfinite(raw.bound):
@@ -315,6 +322,11 @@ class PooledTree:
                 error = float(_evaluate(current, current.built.round_solution(raw.x))["error"])  # type: ignore
                 progress.emit("pooled-cuts", objective=self.best_objective,
                               message=f"round {self.rounds}: {refined.n_cuts} cuts, holding-cost error {error:.2%}")
+            if not below_cutoff(raw, limit) and raw.termination is not None and raw.termination.final:
+                assert limit is not None
+                bound = max(bound, limit)  # no plan with these sites beats the cutoff
+                termination = Termination.OPTIMAL
+                break
             if raw.status is Status.INFEASIBLE:
                 termination = Termination.INFEASIBLE
                 break

@@ -97,8 +97,9 @@ class TreeProblem(Protocol):
     def new_rows(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray] | None:
         """Rows (matrix, lower, upper) added since the last call, valid for every plan; ``None`` if none."""
 
-    def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None) -> Leaf:
-        """The best plan with columns ``design`` fixed at ``values``."""
+    def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None, cutoff: float) -> Leaf:
+        """The best plan with columns ``design`` fixed at ``values``; plans costing ``cutoff`` or more
+        need not be found (the tree has one within its gap), and the leaf's bound may then be ``cutoff``."""
 
 
 @dataclass
@@ -181,8 +182,7 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
     heap = [_Node(-np.inf, 0, model.col_lower[design].copy(), model.col_upper[design].copy())]
 
     def cutoff() -> float:
-        ub = out.objective
-        return ub - max(DEFAULT_ABS_GAP, gap * abs(ub)) if np.isfinite(ub) else np.inf
+        return cutoff_below(out.objective, gap)
 
     def push(bound: float, lower: np.ndarray, upper: np.ndarray, **extra: np.ndarray) -> None:
         nonlocal counter
@@ -254,7 +254,7 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
         key = values.astype(np.int8).tobytes()
         if key not in leaves:
             leaf = _lp_leaf(session, design, values, node, deadline) if lp_leaves else \
-                problem.leaf(design, values, deadline)
+                problem.leaf(design, values, deadline, cutoff_below(out.objective, gap, LEAF_CUTOFF_SHARE))
             session.add_rows(*(problem.new_rows() or _no_rows(session.n_cols)))
             leaves[key] = leaf
             out.leaves += 1
@@ -388,6 +388,24 @@ def leaf_from_result(raw: SolverResult) -> Leaf:
     return Leaf(np.inf, None, bound, termination)
 
 
+def cutoff_below(objective: float, gap: float, share: float = 1.0) -> float:
+    """The cutoff of a search whose best plan costs ``objective``: a branch whose bound reaches it cannot
+    improve on that plan by more than ``share`` of the relative ``gap`` or of :data:`DEFAULT_ABS_GAP`
+    (``inf``: no plan yet).  Leaves get half (:data:`LEAF_CUTOFF_SHARE`): a leaf pruned at its cutoff
+    reports the cutoff as its bound, which must stay within the gap of the plan."""
+    return objective - share * max(DEFAULT_ABS_GAP, gap * abs(objective)) if np.isfinite(objective) else np.inf
+
+
+#: Share of the tree's gap a leaf's cutoff leaves below the best plan (see :func:`cutoff_below`).
+LEAF_CUTOFF_SHARE = 0.5
+
+
+def below_cutoff(raw: SolverResult, cutoff: float | None) -> bool:
+    """Whether a model solved with ``cutoff`` (:attr:`SolveOptions.cutoff`, ``None``: none) may still
+    hold a plan below it: not when the solve's bound reached the cutoff."""
+    return cutoff is None or raw.bound is None or raw.bound < cutoff
+
+
 def fixed_design(model: LinearModel, design: np.ndarray, values: np.ndarray) -> LinearModel:
     """``model`` with the design columns fixed at ``values`` (a warm start is kept only if it agrees)."""
     lower, upper = model.col_lower.copy(), model.col_upper.copy()
@@ -437,17 +455,20 @@ class MipLeaves:
         """No cuts."""
         return None
 
-    def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None) -> Leaf:
+    def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None, cutoff: float) -> Leaf:
         """The MIP with the design fixed, by the backend: without a warm start, first to the gap
-        :data:`LEAF_ROUGH_GAP` (the solver's heuristics find a good plan), then proven from that plan."""
+        :data:`LEAF_ROUGH_GAP` (the solver's heuristics find a good plan), then proven from that plan;
+        both prune at ``cutoff`` (the tree's best plan less its gap)."""
         model = fixed_design(self.model, design, values)
         gap = self.options.mip_gap
+        limit = cutoff if np.isfinite(cutoff) else None
         if model.warm_start is None and (gap is None or gap < LEAF_ROUGH_GAP):
-            rough = self._solve(model, deadline, mip_gap=LEAF_ROUGH_GAP)
-            if rough.x is None or not rough.termination or not rough.termination.final:
+            rough = self._solve(model, deadline, mip_gap=LEAF_ROUGH_GAP, cutoff=limit)
+            if rough.x is None or not rough.termination or not rough.termination.final or \
+                    not below_cutoff(rough, limit):
                 return leaf_from_result(rough)
             model = replace(model, warm_start=rough.x)
-        return leaf_from_result(self._solve(model, deadline, proof=model.warm_start is not None))
+        return leaf_from_result(self._solve(model, deadline, proof=model.warm_start is not None, cutoff=limit))
 
     def _solve(self, model: LinearModel, deadline: float | None, **options: object) -> SolverResult:
         left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
