@@ -286,19 +286,20 @@ class PooledTree:
         rough = final_gap is None or final_gap < self.rough_gap
         for _ in range(LEAF_MAX_ROUNDS):
             plans: list[np.ndarray] = []
+            fixed = fixed_design(replace(current.built.lp, warm_start=self.best), design, values)
+            left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+            limit = min(cutoff, cutoff_below(self.best_objective, self.options.effective_gap, LEAF_CUTOFF_SHARE))
+            # The best plan's own sites: no cutoff, so that a round can end at that plan, costed exactly.
+            limit = None if fixed.warm_start is not None or not np.isfinite(limit) else limit
 
             def on_plan(x: np.ndarray) -> bool:
                 plans.append(x)  # every improving plan: its exact cost, and cuts where the model is low
                 return False
 
-            fixed = fixed_design(replace(current.built.lp, warm_start=self.best), design, values)
-            left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
-            limit = min(cutoff, cutoff_below(self.best_objective, self.options.effective_gap, LEAF_CUTOFF_SHARE))
-            limit = None if rough or not np.isfinite(limit) else limit  # rough rounds look for plans to cut at
             with progress.quiet():  # approximate stock, and a bound for these sites only: the tree reports
                 raw = self.backend.solve(fixed, replace(
                     self.options, time_limit=left, on_plan=on_plan, mip_gap=self.rough_gap if rough else final_gap,
-                    proof=not rough and fixed.warm_start is not None, cutoff=limit))
+                    proof=(not rough and fixed.warm_start is not None) or limit is not None, cutoff=limit))
             self.rounds += 1
             self.seconds += raw.solve_seconds
             if raw.bound is not None and np.isfinite(raw.bound):
