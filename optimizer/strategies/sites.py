@@ -12,8 +12,9 @@ branches on the *design* columns only (site ``open`` binaries and link ``used`` 
   square-root cuts, :mod:`optimizer.strategies.pooled`);
 * a node whose LP solution is integral in the design columns is a *leaf candidate*: when it is
   the best open node, :meth:`TreeProblem.leaf` solves the problem with the design fixed there (a
-  MIP over the assignments) once per distinct design; the node's other designs (each differs in
-  some free design column) are split off by probing the flip of every free column with one LP;
+  MIP over the assignments) once per distinct design, pruned at the tree's cutoff (a leaf that
+  cannot beat the best plan ends as soon as its bound reaches it); the node's other designs (each
+  differs in some free design column) are split off by probing the flip of every free column with one LP;
 * nodes are taken best bound first, branching on pseudo-costs (bound increase per unit of change,
   learnt from the children); reduced-cost fixing removes design values whose LP bound already
   exceeds the best plan; a child starts from its parent's basis.
@@ -462,13 +463,14 @@ class MipLeaves:
         model = fixed_design(self.model, design, values)
         gap = self.options.mip_gap
         limit = cutoff if np.isfinite(cutoff) else None
-        if model.warm_start is None and (gap is None or gap < LEAF_ROUGH_GAP):
+        if model.warm_start is None and limit is None and (gap is None or gap < LEAF_ROUGH_GAP):
             rough = self._solve(model, deadline, mip_gap=LEAF_ROUGH_GAP, cutoff=limit)
             if rough.x is None or not rough.termination or not rough.termination.final or \
                     not below_cutoff(rough, limit):
                 return leaf_from_result(rough)
             model = replace(model, warm_start=rough.x)
-        return leaf_from_result(self._solve(model, deadline, proof=model.warm_start is not None, cutoff=limit))
+        return leaf_from_result(self._solve(model, deadline, proof=model.warm_start is not None or limit is not None,
+                                            cutoff=limit))
 
     def _solve(self, model: LinearModel, deadline: float | None, **options: object) -> SolverResult:
         left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
