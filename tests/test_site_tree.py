@@ -196,6 +196,29 @@ def test_warm_start_is_the_first_incumbent():
     assert tree.leaves <= 1  # only a cheaper design would need its assignments solved
 
 
+def test_lp_session_retries_an_lp_in_numerical_trouble_by_other_means(monkeypatch):
+    # Cut rows can make a hot start fail (HiGHS kUnknown: seen on the demo with 10 sites); the session
+    # then solves from scratch, then by the interior point method, and restores its settings.
+    import highspy
+
+    built = build_model(two_echelon(0))
+    lp = built.lp
+    session = LPSession(lp)
+    expected = session.solve(np.arange(0), np.zeros(0), np.zeros(0)).objective
+    real, methods = LPSession._run, []
+
+    def troubled(self, deadline):
+        status, iterations = real(self, deadline)
+        methods.append(self._highs.getOptionValue("solver")[1])
+        return (highspy.HighsModelStatus.kUnknown, iterations) if len(methods) < 3 else (status, iterations)
+
+    monkeypatch.setattr(LPSession, "_run", troubled)
+    again = session.solve(np.arange(0), np.zeros(0), np.zeros(0))
+    assert methods == ["simplex", "simplex", "ipm"]
+    assert again.status == "optimal" and again.objective == pytest.approx(expected, rel=1e-9)
+    assert session._highs.getOptionValue("solver")[1] == "simplex"  # restored for the next hot start
+
+
 def test_lp_session_hot_starts_and_cuts():
     built = build_model(two_echelon(0))
     lp = built.lp

@@ -47,6 +47,13 @@ class LPOutcome:
     iterations: int = 0
 
 
+#: Settings of the session's LP (dual simplex, no presolve: hot starts keep the basis).
+DEFAULTS = {"output_flag": False, "presolve": "off", "simplex_strategy": 1, "solver": "simplex"}
+#: The retries of an LP that ended in numerical trouble, each from scratch: the dual simplex again,
+#: then the interior point method (its crossover leaves a basis for the next hot start).
+RETRIES = ({}, {"solver": "ipm"})
+
+
 class LPSession:
     """The LP relaxation of a model in one HiGHS instance (see the module docstring).
 
@@ -66,8 +73,7 @@ class LPSession:
             highs = highspy.Highs()
         # The thread count is left alone: HiGHS's thread pool is process-wide (see highs.py), and
         # the dual simplex of a hot start runs serially anyway.
-        for option, value in (("output_flag", False), ("presolve", "off"),
-                              ("simplex_strategy", 1)):  # dual simplex: the basis stays dual feasible
+        for option, value in DEFAULTS.items():  # dual simplex: the basis stays dual feasible
             highs.setOptionValue(option, value)
         pass_model(highs, model, relax=True)
         self._highs: Any = highs
@@ -108,10 +114,17 @@ class LPSession:
                 handle = grown
             highs.setBasis(handle)
         status, iterations = self._run(deadline)
-        if status not in (statuses.kOptimal, statuses.kInfeasible, statuses.kTimeLimit):
-            highs.clearSolver()  # a hot start that ran into numerical trouble: once more from scratch
+        for retry in RETRIES:
+            if status in (statuses.kOptimal, statuses.kInfeasible, statuses.kTimeLimit):
+                break
+            # Numerical trouble (ill-conditioned cut rows): once more from scratch, then by another method
+            highs.clearSolver()
+            for option, value in retry.items():
+                highs.setOptionValue(option, value)
             status, more = self._run(deadline)
             iterations += more
+            for option in retry:
+                highs.setOptionValue(option, DEFAULTS[option])
         if status == statuses.kInfeasible:
             return LPOutcome("infeasible", iterations=iterations)
         if status == statuses.kTimeLimit:
