@@ -274,9 +274,10 @@ class PooledTree:
         return objective
 
     def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None, cutoff: float) -> Leaf:
-        """The loop of MIPs and cuts with the design fixed at ``values`` (see the class docstring).  Every
-        round prunes at ``cutoff``, or below it at the best plan found since (less the tree's gap): a
-        round whose bound reaches it ends the loop, as nothing with these sites is cheaper."""
+        """The loop of MIPs and cuts with the design fixed at ``values`` (see the class docstring).  Unless
+        these are the best plan's sites, every round runs in proof mode and prunes at ``cutoff`` (or at
+        the best plan found since, less half the tree's gap): a round whose bound reaches it ends the
+        loop, as nothing with these sites is cheaper."""
         n_rows = self.model.built.lp.n_rows
         current = self.model
         bound = -np.inf

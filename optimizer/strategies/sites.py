@@ -457,16 +457,15 @@ class MipLeaves:
         return None
 
     def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None, cutoff: float) -> Leaf:
-        """The MIP with the design fixed, by the backend: without a warm start, first to the gap
-        :data:`LEAF_ROUGH_GAP` (the solver's heuristics find a good plan), then proven from that plan;
-        both prune at ``cutoff`` (the tree's best plan less its gap)."""
+        """The MIP with the design fixed, by the backend: with a finite ``cutoff`` (the tree's best plan
+        less half its gap), one solve in proof mode pruned there; otherwise, without a warm start, first
+        to the gap :data:`LEAF_ROUGH_GAP` (the solver's heuristics find a good plan), then proven from it."""
         model = fixed_design(self.model, design, values)
         gap = self.options.mip_gap
         limit = cutoff if np.isfinite(cutoff) else None
         if model.warm_start is None and limit is None and (gap is None or gap < LEAF_ROUGH_GAP):
-            rough = self._solve(model, deadline, mip_gap=LEAF_ROUGH_GAP, cutoff=limit)
-            if rough.x is None or not rough.termination or not rough.termination.final or \
-                    not below_cutoff(rough, limit):
+            rough = self._solve(model, deadline, mip_gap=LEAF_ROUGH_GAP)
+            if rough.x is None or not rough.termination or not rough.termination.final:
                 return leaf_from_result(rough)
             model = replace(model, warm_start=rough.x)
         return leaf_from_result(self._solve(model, deadline, proof=model.warm_start is not None or limit is not None,
