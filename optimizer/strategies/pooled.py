@@ -35,11 +35,8 @@ from optimizer.solvers.base import (
     solver_termination,
 )
 from optimizer.strategies.sites import (
-    LEAF_CUTOFF_SHARE,
     Leaf,
-    below_cutoff,
     branch_on_sites,
-    cutoff_below,
     design_columns,
     feasible,
     fixed_design,
@@ -275,9 +272,9 @@ class PooledTree:
 
     def leaf(self, design: np.ndarray, values: np.ndarray, deadline: float | None, cutoff: float) -> Leaf:
         """The loop of MIPs and cuts with the design fixed at ``values`` (see the class docstring).  Unless
-        these are the best plan's sites, every round runs in proof mode and prunes at ``cutoff`` (or at
-        the best plan found since, less half the tree's gap): a round whose bound reaches it ends the
-        loop, as nothing with these sites is cheaper."""
+        these are the best plan's sites, every round runs in proof mode and prunes at ``cutoff`` (the
+        tree's best plan less half its gap): a round whose bound reaches it ends the loop, as nothing
+        with these sites is cheaper."""
         n_rows = self.model.built.lp.n_rows
         current = self.model
         bound = -np.inf
@@ -289,9 +286,10 @@ class PooledTree:
             plans: list[np.ndarray] = []
             fixed = fixed_design(replace(current.built.lp, warm_start=self.best), design, values)
             left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
-            limit = min(cutoff, cutoff_below(self.best_objective, self.options.effective_gap, LEAF_CUTOFF_SHARE))
-            # The best plan's own sites: no cutoff, so that a round can end at that plan, costed exactly.
-            limit = None if fixed.warm_start is not None or not np.isfinite(limit) else limit
+            # The best plan's own sites (it is the warm start): no cutoff, so that a round can end at that
+            # plan, costed exactly.  Elsewhere the tree's cutoff holds for the whole leaf: a better plan
+            # found here makes these the best plan's sites.
+            limit = None if fixed.warm_start is not None or not np.isfinite(cutoff) else cutoff
 
             def on_plan(x: np.ndarray) -> bool:
                 plans.append(x)  # every improving plan: its exact cost, and cuts where the model is low
@@ -324,8 +322,8 @@ class PooledTree:
                 error = float(_evaluate(current, current.built.round_solution(raw.x))["error"])  # type: ignore
                 progress.emit("pooled-cuts", objective=self.best_objective,
                               message=f"round {self.rounds}: {refined.n_cuts} cuts, holding-cost error {error:.2%}")
-            if not below_cutoff(raw, limit) and raw.termination is not None and raw.termination.final:
-                assert limit is not None
+            if limit is not None and raw.bound is not None and raw.bound >= limit and \
+                    raw.termination is not None and raw.termination.final:
                 bound = max(bound, limit)  # no plan with these sites beats the cutoff
                 termination = Termination.OPTIMAL
                 break

@@ -401,12 +401,6 @@ def cutoff_below(objective: float, gap: float, share: float = 1.0) -> float:
 LEAF_CUTOFF_SHARE = 0.5
 
 
-def below_cutoff(raw: SolverResult, cutoff: float | None) -> bool:
-    """Whether a model solved with ``cutoff`` (:attr:`SolveOptions.cutoff`, ``None``: none) may still
-    hold a plan below it: not when the solve's bound reached the cutoff."""
-    return cutoff is None or raw.bound is None or raw.bound < cutoff
-
-
 def fixed_design(model: LinearModel, design: np.ndarray, values: np.ndarray) -> LinearModel:
     """``model`` with the design columns fixed at ``values`` (a warm start is kept only if it agrees)."""
     lower, upper = model.col_lower.copy(), model.col_upper.copy()
