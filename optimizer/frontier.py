@@ -7,12 +7,14 @@ its default values, how to set a network for one value, and how to warm-start
 the next solve from the previous plan.  ``sites`` (exactly ``p`` open sites,
 ``p = 1..N``) is the first; another axis (e.g. a CO2 cap) is one more entry.
 
-The ``sites`` axis warm-starts ``p`` from the plan of ``p - 1``: the same
-assignment plus the closed site with the largest estimated saving (its fixed
-cost against the cheaper lanes it offers, ignoring capacity), to which every
-demand unit it serves more cheaply is moved while its capacity allows.  Any
-other model columns (inbound flows, stock) are completed by a linear program
-with the sites and assignments fixed; if that fails the solve starts cold.
+The ``sites`` axis is solved from the most sites down, each ``p`` warm-started from the plan of
+the next larger ``p`` less the open site whose closure costs least (estimated from its demand
+units' cheapest lanes at the other open sites): a linear program with everything else fixed
+places those units (capacities, links and supply respected), each takes its largest share, and
+a second one completes the other columns (inbound flows, stock).  The first (largest) ``p``
+starts from every usable site open, placed the same way and thinned.  When no site can be
+closed that way the solve starts cold; otherwise every point has a plan to start from,
+however short its time limit.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from optimizer.solvers.base import SolveOptions
 FRONTIER_FILES = ("frontier.csv", "frontier.png")
 
 SolveFn = Callable[[BuiltModel], Result]
-WarmStartFn = Callable[[BuiltModel, Result], "np.ndarray | None"]
+WarmStartFn = Callable[[BuiltModel, "Result | None"], "np.ndarray | None"]
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,9 @@ class Axis:
         label: Axis label of the chart.
         values: Default values for a network, given an optional cap on their number.
         apply: The network set for one value.
-        warm_start: Starting solution for a value from the previous value's result
-            (``None`` when none can be built).
+        warm_start: Starting solution for a value from the result of the value solved before it
+            (``None`` for the first), or ``None`` when none can be built.
+        descending: Solve the values from the largest down (rows are listed in ascending order either way).
     """
 
     name: str
@@ -62,6 +65,7 @@ class Axis:
     values: Callable[[Network, int | None], list[float]]
     apply: Callable[[Network, float], Network]
     warm_start: WarmStartFn
+    descending: bool = False
 
 
 def _site_values(network: Network, limit: int | None) -> list[float]:
@@ -128,36 +132,109 @@ def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.nda
     return np.where(keys[order][pos] == queries, values[order][pos], -1)
 
 
-def add_best_site(built: BuiltModel, x: np.ndarray) -> np.ndarray | None:
-    """``x`` (``[y, a]``) with the closed site of largest estimated saving opened and given demand.
+#: Sites tried, least estimated loss first, when one is dropped from a plan (:func:`drop_site`).
+DROP_CANDIDATES = 20
 
-    The saving of a closed site is the sum over demand units of how much cheaper its lane
-    is than the unit's current cost (objective coefficients), minus its own coefficient
-    (fixed cost); units then move to it, best saving first, while its capacity allows.
+
+def place_units(built: BuiltModel, is_open: np.ndarray, shares: np.ndarray, units: np.ndarray) -> np.ndarray | None:
+    """A full solution with the sites ``is_open``, every other unit kept on its ``shares`` and each of ``units``
+    whole on one lane: the linear program with the rest fixed places them (capacities, inbound links and
+    supply respected), each then takes its largest share (cheapest lane on ties), and :func:`complete_start`
+    fills the other columns.  ``None`` when either program is infeasible.
+
+    Args:
+        built: The model.
+        is_open: Open sites, shape (S,).
+        shares: Share of each lane in the current plan, shape (C,) (unchanged).
+        units: Assignment units to place.
+    """
+    lp, S = built.lp, built.n_sites
+    C = len(built.lane_site)
+    free = np.isin(built.lane_unit, units)
+    lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+    lower[:S] = upper[:S] = is_open
+    kept = S + np.flatnonzero(~free)
+    lower[kept] = upper[kept] = shares[~free]
+    relaxed = replace(lp, col_lower=lower, col_upper=upper, integer=np.zeros(lp.n_cols, dtype=bool), warm_start=None)
+    raw = get_solver("highs").solve(relaxed, SolveOptions())
+    if raw.x is None or not raw.status.has_plan:
+        return None
+    placed = np.where(free, 0.0, shares)
+    lanes = np.flatnonzero(free)
+    c_lane = lp.c[S:S + C]
+    order = lanes[np.lexsort((c_lane[lanes], -np.round(raw.x[S + lanes], 9), built.lane_unit[lanes]))]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = built.lane_unit[order][1:] != built.lane_unit[order][:-1]
+    placed[order[first]] = 1.0
+    return complete_start(built, np.concatenate([is_open.astype(float), placed]))
+
+
+def _supplied_through(built: BuiltModel, x: np.ndarray, site: int) -> np.ndarray:
+    """Sites whose goods pass through ``site`` in solution ``x`` (arc flows on transfer links, transitively),
+    ``site`` included, shape (S,) bool."""
+    S, routing = built.n_sites, built.routing
+    reached = np.zeros(S, dtype=bool)
+    reached[site] = True
+    if routing.form != "arc_flow" or len(x) < routing.first_col + routing.n_flows:
+        return reached
+    links = built.network.link_table
+    moving = x[routing.first_col:routing.first_col + routing.n_flows] > 0
+    index = built.network.sites.index
+    frm = index.get_indexer(links["from"].to_numpy(dtype=object)[routing.flow_link[moving]])
+    to = index.get_indexer(links["to"].to_numpy(dtype=object)[routing.flow_link[moving]])
+    between = (frm >= 0) & (to >= 0)
+    frm, to = frm[between], to[between]
+    while True:
+        grown = reached.copy()
+        grown[to[reached[frm]]] = True
+        if grown.sum() == reached.sum():
+            return reached
+        reached = grown
+
+
+def drop_site(built: BuiltModel, x: np.ndarray) -> np.ndarray | None:
+    """A full solution: plan ``x`` (``[y, a]`` at least; with its flows, see :func:`_supplied_through`) with the open
+    site of least estimated loss closed.
+
+    The loss of closing a site is what its demand units pay more on their cheapest lane at another
+    open site (objective coefficients, capacity ignored) less its own coefficient (fixed cost); sites
+    are tried least loss first (at most :data:`DROP_CANDIDATES`), and the first whose units
+    :func:`place_units` can place elsewhere is closed; the units of the sites it supplies in ``x``
+    (arc flows through it) are placed again with them.  Forced-open sites are never closed.
 
     Returns:
-        The new vector, or ``None`` when no site can be opened.
+        The new solution, or ``None`` when no site can be closed.
     """
     lp, S = built.lp, built.n_sites
     C, K = len(built.lane_site), len(built.unit_region)
-    closed = np.flatnonzero((x[:S] < 0.5) & (lp.col_upper[:S] > 0.5))
-    if len(closed) == 0:
+    if C == 0:
         return None
+    is_open = x[:S] > 0.5
+    shares = np.asarray(x[S:S + C], dtype=float)
     c_lane = lp.c[S:S + C]
-    current = np.bincount(built.lane_unit, weights=c_lane * x[S:S + C], minlength=K)
-    saving = current[built.lane_unit] - c_lane  # per lane, if the unit moved there
-    gain = np.bincount(built.lane_site, weights=np.maximum(saving, 0.0), minlength=S) - lp.c[:S]
-    site = closed[np.argmax(gain[closed])]
-    out = x.copy()
-    out[site] = 1.0
-    lanes = np.flatnonzero((built.lane_site == site) & (saving > 0))
-    lanes = lanes[np.argsort(-saving[lanes], kind="stable")]
-    volume = built.unit_mix[built.lane_unit[lanes]] @ built.network.products["volume"].to_numpy(dtype=float)
-    capacity = float(built.network.sites["capacity"].iloc[site])
-    moved = lanes[np.cumsum(volume) <= capacity]
-    out[S:S + C][np.isin(built.lane_unit, built.lane_unit[moved])] = 0.0
-    out[S + moved] = 1.0
-    return out
+    cost = np.where(is_open[built.lane_site], c_lane, np.inf)
+    order = np.lexsort((cost, built.lane_unit))
+    starts = np.searchsorted(built.lane_unit[order], np.arange(K + 1))
+    count = np.diff(starts)
+    best = order[np.minimum(starts[:-1], C - 1)]
+    second = order[np.minimum(starts[:-1] + 1, C - 1)]
+    best_cost = np.where(count > 0, cost[best], np.inf)
+    second_cost = np.where((count > 1) & (built.lane_unit[second] == np.arange(K)), cost[second], np.inf)
+    used = np.flatnonzero(shares > 0)
+    unit = built.lane_unit[used]
+    elsewhere = np.where(built.lane_site[best[unit]] != built.lane_site[used], best_cost[unit], second_cost[unit])
+    extra = np.bincount(built.lane_site[used], weights=shares[used] * (elsewhere - c_lane[used]), minlength=S)
+    loss = np.where(is_open & (lp.col_lower[:S] < 0.5) & np.isfinite(extra), extra - lp.c[:S], np.inf)
+    for site in np.argsort(loss, kind="stable")[:DROP_CANDIDATES]:
+        if not np.isfinite(loss[site]):
+            break
+        still_open = is_open.copy()
+        still_open[site] = False
+        moved = _supplied_through(built, x, site)[built.lane_site[used]]
+        full = place_units(built, still_open, shares, np.unique(unit[moved]))
+        if full is not None:
+            return full
+    return None
 
 
 def complete_start(built: BuiltModel, head: np.ndarray) -> np.ndarray | None:
@@ -177,29 +254,38 @@ def complete_start(built: BuiltModel, head: np.ndarray) -> np.ndarray | None:
     return None if raw.x is None or not raw.status.has_plan else np.asarray(raw.x, dtype=float)
 
 
-def _sites_warm_start(built: BuiltModel, previous: Result) -> np.ndarray | None:
-    """The previous plan plus the best extra sites up to the model's exact site count."""
-    S, target = built.n_sites, built.network.settings.exact_sites
-    head = plan_vector(built, previous.open_sites, previous.flows)
-    if target is None or head[:S].sum() > target:
+def _sites_warm_start(built: BuiltModel, previous: Result | None) -> np.ndarray | None:
+    """The previous (larger) plan less its least useful sites down to the model's exact site count; without
+    one, every usable site open with each demand unit placed by :func:`place_units`, thinned the same way.
+    The intermediate plans have more sites than the model allows, so they are built on a copy whose rows
+    over site columns only (the site counts) are lifted; the last one is completed in ``built`` itself, and
+    replaced by the same sites with every unit placed again when that is cheaper."""
+    lp, S, target = built.lp, built.n_sites, built.network.settings.exact_sites
+    if target is None:
         return None
-    grown: np.ndarray | None = head
-    while grown is not None and grown[:S].sum() < target:
-        grown = add_best_site(built, grown)
-    if grown is None:
+    design_only = np.diff(lp.A[:, S:].tocsr().indptr) == 0
+    lifted = replace(built, lp=replace(lp, row_lower=np.where(design_only, -np.inf, lp.row_lower),
+                                       row_upper=np.where(design_only, np.inf, lp.row_upper)))
+    if previous is None:
+        x = place_units(lifted, lp.col_upper[:S] > 0.5, np.zeros(len(built.lane_site)), np.arange(len(built.unit_region)))
+    else:
+        x = complete_start(lifted, plan_vector(built, previous.open_sites, previous.flows))
+    while x is not None and x[:S].sum() > target + 0.5:
+        x = drop_site(lifted, x)
+    if x is None or abs(x[:S].sum() - target) > 0.5:
         return None
-    y_only = np.concatenate([grown[:S], head[S:]])  # same sites, no demand moved
-    for start in (grown, y_only):
-        full = complete_start(built, start)
-        if full is not None:
-            return full
-    return None
+    start = complete_start(built, x[:S + len(built.lane_site)])
+    # Every unit placed again for these sites: the rounded relaxation is usually cheaper than the moves.
+    again = place_units(built, x[:S] > 0.5, x[S:S + len(built.lane_site)], np.arange(len(built.unit_region)))
+    if again is not None and (start is None or lp.c @ again < lp.c @ start):
+        return again
+    return start
 
 
 #: Axes by name (``--between cost,NAME``).
 AXES: dict[str, Axis] = {
     "sites": Axis(name="sites", column="p", label="number of open sites", values=_site_values,
-                  apply=_exact_sites, warm_start=_sites_warm_start),
+                  apply=_exact_sites, warm_start=_sites_warm_start, descending=True),
 }
 
 
@@ -211,17 +297,19 @@ def frontier(network: Network, axis: str = "sites", values: Sequence[float] | No
     Args:
         network: The network.
         axis: A key of :data:`AXES`.
-        values: Values to solve for (default: the axis's, e.g. ``1..N`` sites).
+        values: Values to solve for (default: the axis's, e.g. ``1..N`` sites), in the axis's solve order
+            (``sites``: from the largest down).
         solve: Solves a built model (default :func:`optimizer.api.solve` with the network's
             solver settings); the model carries the warm start in ``lp.warm_start``.
             An interrupt request (:mod:`optimizer.solvers.interrupt`) stops the sweep after the
             point being solved (which keeps its best plan).
         max_points: Cap on the number of default values (for ``sites``: the largest ``p``).
-        warm_start: Start each solve from the previous value's plan.
+        warm_start: Start each solve from a plan built by the axis (``sites``: the next larger ``p``'s plan
+            less its least useful sites).
         progress: Called with each finished row.
 
     Returns:
-        One row per value solved: the axis column, ``status``, ``termination`` (why its solve
+        One row per value solved, in ascending order of the axis: the axis column, ``status``, ``termination`` (why its solve
         stopped), each cost component (currency per period, NaN without a plan), ``total``,
         ``open_sites`` (ids joined by spaces),
         ``gap``, ``solve_seconds`` and ``warm_started``; ``attrs["axis"]`` is the axis name.
@@ -236,11 +324,12 @@ def frontier(network: Network, axis: str = "sites", values: Sequence[float] | No
     rows: list[dict[str, object]] = []
     components: list[str] = []
     previous: Result | None = None
-    for value in (spec.values(network, max_points) if values is None else list(values)):
+    todo = spec.values(network, max_points) if values is None else list(values)
+    for value in (sorted(todo, reverse=True) if spec.descending else todo):
         if interrupt.requested():  # Ctrl-C / SIGTERM: keep the points solved so far
             break
         built = api.build(spec.apply(network, value))
-        start = spec.warm_start(built, previous) if warm_start and previous is not None else None
+        start = spec.warm_start(built, previous) if warm_start else None
         if start is not None:  # a new model with the warm start; ``built`` itself is never changed
             built = replace(built, lp=replace(built.lp, warm_start=start))
         result = solve(built)
@@ -264,7 +353,7 @@ def frontier(network: Network, axis: str = "sites", values: Sequence[float] | No
             previous = result
     columns = [spec.column, "status", "termination", *components, "total", "open_sites", "gap", "solve_seconds",
                "warm_started", "reason"]
-    table = pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns).sort_values(spec.column, kind="stable", ignore_index=True)
     table.attrs["axis"] = axis
     return table
 

@@ -128,7 +128,8 @@ FRONTIER = OutputTable("frontier.csv", "One row per point of `optimizer frontier
     _C("open_sites", "list", "Open site ids, separated by spaces."),
     _C("gap", "number", "Relative gap of the point's solve (empty when unknown).", "fraction"),
     _C("solve_seconds", "number", "Solver time of the point.", "seconds"),
-    _C("warm_started", "true/false", "Whether the solve started from the previous point's plan."),
+    _C("warm_started", "true/false", "Whether the solve started from a constructed plan: for p sites, the next larger p's plan "
+       "less its least useful sites (the largest p: every usable site open, thinned)."),
     _C("reason", "text", "Why the point has no plan (the solver's explanation, e.g. capacity short); empty with a "
                          "plan."),
 ), dynamic="One column per cost component (currency per period) follows `termination`, before `total`.")

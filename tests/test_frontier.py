@@ -12,11 +12,12 @@ from click.testing import CliRunner
 
 import optimizer
 from optimizer.cli.frontier import frontier_command
-from optimizer.frontier import complete_start, cost_columns, frontier, plan_vector, write_frontier
+from optimizer.frontier import AXES, complete_start, cost_columns, drop_site, frontier, plan_vector, write_frontier
 from optimizer.model.build import build_model
 from optimizer.model.pooled import add_pooled_inventory
 from optimizer.network import InventorySettings
 from optimizer.reports import OUTPUT_MARKER
+from optimizer.strategies.sites import feasible
 
 SITES = """id,name,lat,lon,capacity,fixed_cost,handling_cost,status,closing_cost
 AMS,Amsterdam,52.37,4.90,400,5000,1.5,existing,2000
@@ -62,7 +63,7 @@ def test_each_point_equals_a_direct_solve(dataset):
     table = frontier(net)
     assert table["p"].tolist() == [1, 2, 3, 4]  # CGN is forced closed
     assert table["status"].tolist() == ["optimal"] * 4
-    assert table["warm_started"].tolist() == [False, True, True, True]
+    assert table["warm_started"].tolist() == [True] * 4  # p = 4 starts from every usable site, the rest from p + 1
     for p, total, sites in zip(table["p"], table["total"], table["open_sites"]):
         direct = optimizer.solve(net.with_settings(exact_sites=int(p)))
         assert total == pytest.approx(direct.objective, rel=1e-9)
@@ -84,7 +85,58 @@ def test_infeasible_values_are_recorded_and_skipped(dataset):
     table = frontier(net, values=[1, 2, 3])
     assert table["status"].tolist() == ["infeasible", "optimal", "optimal"]
     assert np.isnan(table["total"].iloc[0])
-    assert table["warm_started"].tolist() == [False, False, True]
+    assert table["warm_started"].tolist() == [False, True, True]  # p = 1 cannot drop a forced-open site
+
+
+def test_every_point_starts_from_a_feasible_plan_no_better_than_its_optimum(dataset):
+    net = optimizer.load(dataset)
+    previous = None
+    for p in (4, 3, 2, 1):
+        built = build_model(net.with_settings(exact_sites=p))
+        start = AXES["sites"].warm_start(built, previous)
+        assert start is not None and feasible(built.lp, start)
+        previous = optimizer.solve(built)
+        assert built.lp.c @ start + built.lp.offset >= previous.objective - 1e-6
+        assert int(start[:built.n_sites].sum()) == p
+
+
+def test_drop_site_closes_the_cheapest_to_lose_and_respects_capacity(dataset):
+    net = optimizer.load(dataset)
+    built = build_model(net)
+    S = built.n_sites
+    sites = list(net.sites.index)
+    x = np.zeros(S + len(built.lane_site))
+    x[[sites.index(s) for s in ("AMS", "BRU", "PAR", "LYS")]] = 1.0
+    cost = built.lp.c[S:S + len(built.lane_site)]
+    for unit in range(len(built.unit_region)):  # each unit on its cheapest lane at an open site
+        lanes = np.flatnonzero((built.lane_unit == unit) & (x[built.lane_site] > 0.5))
+        x[S + lanes[np.argmin(cost[lanes])]] = 1.0
+    C = len(built.lane_site)
+    dropped = drop_site(built, x)[:S + C]
+    closed = [sites[i] for i in np.flatnonzero((x[:S] > 0.5) & (dropped[:S] < 0.5))]
+    assert len(closed) == 1 and dropped[:S].sum() == 3
+    served = np.bincount(built.lane_unit, weights=dropped[S:], minlength=len(built.unit_region))
+    np.testing.assert_allclose(served, 1.0)
+    assert np.all(dropped[S:][dropped[:S][built.lane_site] < 0.5] == 0)  # nothing left on the closed site
+    volume = built.unit_mix @ net.products["volume"].to_numpy()
+    load = np.bincount(built.lane_site, weights=dropped[S:] * volume[built.lane_unit], minlength=S)
+    assert np.all(load <= net.sites["capacity"].to_numpy() + 1e-9)
+    # The estimate picks the site whose closure costs least (fixed cost saved against dearer lanes).
+    losses = {}
+    for site in ("AMS", "BRU", "PAR", "LYS"):
+        i = sites.index(site)
+        moved = x.copy()
+        moved[i] = 0.0
+        on = np.flatnonzero(moved[S:] > 0)
+        for lane in on[built.lane_site[on] == i]:
+            others = np.flatnonzero((built.lane_unit == built.lane_unit[lane]) & (moved[built.lane_site] > 0.5))
+            moved[S + lane] = 0.0
+            moved[S + others[np.argmin(cost[others])]] = 1.0
+        losses[site] = built.lp.c @ moved - built.lp.c @ x
+    assert closed[0] == min(losses, key=losses.get)
+    # A forced-open site is never closed, and nothing can be dropped when every open site is forced.
+    net.sites["status"] = "forced_open"
+    assert drop_site(build_model(net.with_settings()), x) is None
 
 
 def test_plan_vector_reproduces_the_objective(dataset):
@@ -247,5 +299,5 @@ def test_sigterm_stops_the_sweep_and_keeps_the_points_solved(dataset, monkeypatc
     assert signal.getsignal(signal.SIGTERM) is before
     assert result.exit_code == 6, result.output
     doc = json.loads(result.stdout)
-    assert [pt["p"] for pt in doc["points"]] == [1]
+    assert [pt["p"] for pt in doc["points"]] == [3]  # the sites axis is solved from the most sites down
     assert doc["points"][0]["total"] is not None
