@@ -219,6 +219,29 @@ def test_lp_session_retries_an_lp_in_numerical_trouble_by_other_means(monkeypatc
     assert session._highs.getOptionValue("solver")[1] == "simplex"  # restored for the next hot start
 
 
+def test_lp_session_time_limit_counts_from_each_solve():
+    # HiGHS's time limit bounds a Highs object's run time summed over all its runs: a session that has
+    # run for a while stopped its next LP at once (the site tree gave up at 1.1 s of a 2-s limit).
+    import time
+
+    built = build_model(two_echelon(0))
+    session = LPSession(built.lp)
+    slowed: list[bool] = []
+
+    def slow(event):  # the first LP takes 0.3 s of HiGHS's run time
+        if not slowed:
+            time.sleep(0.3)
+        slowed.append(True)
+
+    session._highs.cbSimplexInterrupt.subscribe(slow)
+    session._highs.HandleUserInterrupt = True
+    assert session.solve(np.arange(0), np.zeros(0), np.zeros(0)).status == "optimal"
+    assert session._highs.getRunTime() >= 0.3
+    session._highs.clearSolver()  # the next LP from scratch (HiGHS checks its clock as it starts)
+    later = session.solve(np.arange(0), np.zeros(0), np.zeros(0), deadline=time.monotonic() + 0.2)
+    assert later.status == "optimal"
+
+
 def test_lp_session_hot_starts_and_cuts():
     built = build_model(two_echelon(0))
     lp = built.lp

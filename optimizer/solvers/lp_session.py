@@ -141,7 +141,9 @@ class LPSession:
         """One run of the simplex: (model status, iterations)."""
         highs = self._highs
         left = np.inf if deadline is None else max(deadline - time.monotonic(), 1e-3)
-        highs.setOptionValue("time_limit", float(left) if np.isfinite(left) else np.inf)
+        # HiGHS's time limit bounds the run time of the Highs object, summed over every run: the
+        # session's earlier LPs count, so the limit is that total plus the time left.
+        highs.setOptionValue("time_limit", highs.getRunTime() + float(left) if np.isfinite(left) else np.inf)
         highs.run()
         self.solves += 1
         iterations = max(int(highs.getInfo().simplex_iteration_count), 0)
