@@ -267,7 +267,8 @@ def _sites_warm_start(built: BuiltModel, previous: Result | None) -> np.ndarray 
     lifted = replace(built, lp=replace(lp, row_lower=np.where(design_only, -np.inf, lp.row_lower),
                                        row_upper=np.where(design_only, np.inf, lp.row_upper)))
     if previous is None:
-        x = place_units(lifted, lp.col_upper[:S] > 0.5, np.zeros(len(built.lane_site)), np.arange(len(built.unit_region)))
+        everywhere = lp.col_upper[:S] > 0.5
+        x = place_units(lifted, everywhere, np.zeros(len(built.lane_site)), np.arange(len(built.unit_region)))
     else:
         x = complete_start(lifted, plan_vector(built, previous.open_sites, previous.flows))
     while x is not None and x[:S].sum() > target + 0.5:
@@ -309,10 +310,10 @@ def frontier(network: Network, axis: str = "sites", values: Sequence[float] | No
         progress: Called with each finished row.
 
     Returns:
-        One row per value solved, in ascending order of the axis: the axis column, ``status``, ``termination`` (why its solve
-        stopped), each cost component (currency per period, NaN without a plan), ``total``,
-        ``open_sites`` (ids joined by spaces),
-        ``gap``, ``solve_seconds`` and ``warm_started``; ``attrs["axis"]`` is the axis name.
+        One row per value solved, in ascending order of the axis: the axis column, ``status``,
+        ``termination`` (why its solve stopped), each cost component (currency per period, NaN
+        without a plan), ``total``, ``open_sites`` (ids joined by spaces), ``gap``,
+        ``solve_seconds`` and ``warm_started``; ``attrs["axis"]`` is the axis name.
 
     Raises:
         InputError: Unknown axis.

@@ -100,6 +100,21 @@ def test_every_point_starts_from_a_feasible_plan_no_better_than_its_optimum(data
         assert int(start[:built.n_sites].sum()) == p
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_warm_starts_through_links_and_transfers_keep_every_optimum(seed):
+    # Suppliers, capacitated rail, transfers between sites (arc flows): a site that supplies others is
+    # closed with their demand placed again; each point equals a cold solve.
+    from test_site_tree import two_echelon
+
+    net = two_echelon(seed, n_sites=5, n_regions=10)
+    warm = frontier(net)
+    cold = frontier(net, warm_start=False)
+    assert warm["status"].tolist() == cold["status"].tolist()
+    proven = warm["status"] == "optimal"
+    assert proven.any() and warm.loc[proven, "warm_started"].any()  # a rounding that breaks a capacity: cold
+    np.testing.assert_allclose(warm.loc[proven, "total"], cold.loc[proven, "total"], rtol=1e-9)
+
+
 def test_drop_site_closes_the_cheapest_to_lose_and_respects_capacity(dataset):
     net = optimizer.load(dataset)
     built = build_model(net)

@@ -216,13 +216,15 @@ def test_frontier_log_json_reports_each_point(monkeypatch):
     from optimizer import frontier
 
     # Cold starts: a warm-started point of this tiny network is proven at once, without progress of its own.
-    monkeypatch.setitem(frontier.AXES, "sites", replace(frontier.AXES["sites"], warm_start=lambda built, previous: None))
+    cold = replace(frontier.AXES["sites"], warm_start=lambda built, previous: None)
+    monkeypatch.setitem(frontier.AXES, "sites", cold)
     res = CliRunner().invoke(main, ["frontier", str(TINY), "--json", "--log-json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     log = records(res.stderr)
     points = [r for r in log if r.get("phase") == "frontier"]
-    assert len(points) == len(doc["points"]) and points[0]["message"].startswith(f"p={len(doc['points'])}: optimal")  # from the most sites down
+    first = f"p={len(doc['points'])}: optimal"  # the sites axis is solved from the most sites down
+    assert len(points) == len(doc["points"]) and points[0]["message"].startswith(first)
     assert any(r["phase"] in ("mip", "sites") for r in log[:-1])  # the solves' own progress in between
     assert log[-1] == {**log[-1], "event": "result", "points": len(doc["points"]), "interrupted": False}
 
