@@ -13,8 +13,9 @@ units' cheapest lanes at the other open sites): a linear program with everything
 places those units (capacities, links and supply respected), each takes its largest share, and
 a second one completes the other columns (inbound flows, stock).  The first (largest) ``p``
 starts from every usable site open, placed the same way and thinned.  When no site can be
-closed that way the solve starts cold; otherwise every point has a plan to start from,
-however short its time limit.
+closed that way, or the plan to start from has more than :data:`MAX_DROPS` sites too many
+(``--max-sites``, or below points without a plan), the solve starts cold; otherwise every
+point has a plan to start from, however short its time limit.
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.nda
 
 #: Sites tried, least estimated loss first, when one is dropped from a plan (:func:`drop_site`).
 DROP_CANDIDATES = 20
+
+#: Most sites a frontier start drops from the plan it comes from: each drop costs linear programs, and a
+#: chain from every usable site down to a small ``p`` (``--max-sites``, or below points without a plan)
+#: would cost more than the solve it starts.
+MAX_DROPS = 3
 
 
 def place_units(built: BuiltModel, is_open: np.ndarray, shares: np.ndarray, units: np.ndarray) -> np.ndarray | None:
@@ -256,18 +262,20 @@ def complete_start(built: BuiltModel, head: np.ndarray) -> np.ndarray | None:
 
 def _sites_warm_start(built: BuiltModel, previous: Result | None) -> np.ndarray | None:
     """The previous (larger) plan less its least useful sites down to the model's exact site count; without
-    one, every usable site open with each demand unit placed by :func:`place_units`, thinned the same way.
+    one, every usable site open with each demand unit placed by :func:`place_units`, thinned the same way
+    (``None`` when that takes more than :data:`MAX_DROPS` sites).
     The intermediate plans have more sites than the model allows, so they are built on a copy whose rows
     over site columns only (the site counts) are lifted; the last one is completed in ``built`` itself, and
     replaced by the same sites with every unit placed again when that is cheaper."""
     lp, S, target = built.lp, built.n_sites, built.network.settings.exact_sites
-    if target is None:
+    everywhere = lp.col_upper[:S] > 0.5
+    count = int(everywhere.sum()) if previous is None else len(previous.open_sites)
+    if target is None or not 0 <= count - target <= MAX_DROPS:
         return None
     design_only = np.diff(lp.A[:, S:].tocsr().indptr) == 0
     lifted = replace(built, lp=replace(lp, row_lower=np.where(design_only, -np.inf, lp.row_lower),
                                        row_upper=np.where(design_only, np.inf, lp.row_upper)))
     if previous is None:
-        everywhere = lp.col_upper[:S] > 0.5
         x = place_units(lifted, everywhere, np.zeros(len(built.lane_site)), np.arange(len(built.unit_region)))
     else:
         x = complete_start(lifted, plan_vector(built, previous.open_sites, previous.flows))

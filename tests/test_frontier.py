@@ -115,6 +115,22 @@ def test_warm_starts_through_links_and_transfers_keep_every_optimum(seed):
     np.testing.assert_allclose(warm.loc[proven, "total"], cold.loc[proven, "total"], rtol=1e-9)
 
 
+def test_a_start_far_below_every_usable_site_is_not_built(monkeypatch):
+    # p = 2 first, of 8 sites (--max-sites 2): the chain from every site open would take 6 drops (each a few
+    # linear programs), and again for every point below one without a plan; no start is built that far.
+    from test_site_tree import two_echelon
+
+    from optimizer import frontier as module
+
+    calls: list[int] = []
+    real = module.drop_site
+    monkeypatch.setattr(module, "drop_site", lambda built, x: calls.append(1) or real(built, x))
+    table = frontier(two_echelon(0, n_sites=8, n_regions=10), values=[2])
+    assert table["status"].tolist() == ["optimal"] and not table["warm_started"].any() and calls == []
+    frontier(two_echelon(0, n_sites=8, n_regions=10), values=[8, 7])
+    assert len(calls) == 1  # one drop from 8 to 7 (8 starts from every site open, thinned by none)
+
+
 def test_drop_site_closes_the_cheapest_to_lose_and_respects_capacity(dataset):
     net = optimizer.load(dataset)
     built = build_model(net)
