@@ -145,8 +145,9 @@ MAX_DROPS = 3
 def place_units(built: BuiltModel, is_open: np.ndarray, shares: np.ndarray, units: np.ndarray) -> np.ndarray | None:
     """A full solution with the sites ``is_open``, every other unit kept on its ``shares`` and each of ``units``
     whole on one lane: the linear program with the rest fixed places them (capacities, inbound links and
-    supply respected), each then takes its largest share (cheapest lane on ties), and :func:`complete_start`
-    fills the other columns.  ``None`` when either program is infeasible.
+    supply respected), each then takes its largest share (cheapest lane on ties; with multi-sourcing the
+    shares stay as they are), and :func:`complete_start` fills the other columns.  ``None`` when either
+    program is infeasible.
 
     Args:
         built: The model.
@@ -167,6 +168,9 @@ def place_units(built: BuiltModel, is_open: np.ndarray, shares: np.ndarray, unit
         return None
     placed = np.where(free, 0.0, shares)
     lanes = np.flatnonzero(free)
+    if not lp.integer[S + lanes].any():  # multi-sourcing: the shares as they are
+        placed[lanes] = np.clip(raw.x[S + lanes], 0.0, 1.0)
+        return complete_start(built, np.concatenate([is_open.astype(float), placed]))
     c_lane = lp.c[S:S + C]
     order = lanes[np.lexsort((c_lane[lanes], -np.round(raw.x[S + lanes], 9), built.lane_unit[lanes]))]
     first = np.ones(len(order), dtype=bool)

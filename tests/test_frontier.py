@@ -100,13 +100,14 @@ def test_every_point_starts_from_a_feasible_plan_no_better_than_its_optimum(data
         assert int(start[:built.n_sites].sum()) == p
 
 
+@pytest.mark.parametrize("single_sourcing", [True, False])
 @pytest.mark.parametrize("seed", range(3))
-def test_warm_starts_through_links_and_transfers_keep_every_optimum(seed):
+def test_warm_starts_through_links_and_transfers_keep_every_optimum(seed, single_sourcing):
     # Suppliers, capacitated rail, transfers between sites (arc flows): a site that supplies others is
     # closed with their demand placed again; each point equals a cold solve.
     from test_site_tree import two_echelon
 
-    net = two_echelon(seed, n_sites=5, n_regions=10)
+    net = two_echelon(seed, n_sites=5, n_regions=10, single_sourcing=single_sourcing)
     warm = frontier(net)
     cold = frontier(net, warm_start=False)
     assert warm["status"].tolist() == cold["status"].tolist()
