@@ -32,6 +32,7 @@ from optimizer.errors import InputError, Problem
 from optimizer.io.files import replace_file
 from optimizer.links import ROAD
 from optimizer.model.build import BuiltModel
+from optimizer.model.linear import LinearModel
 from optimizer.network import Network
 from optimizer.reports import prepare_output
 from optimizer.results import Result
@@ -158,42 +159,43 @@ def place_units(built: BuiltModel, is_open: np.ndarray, shares: np.ndarray, unit
     lp, S = built.lp, built.n_sites
     C = len(built.lane_site)
     free = np.isin(built.lane_unit, units)
-    lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
-    lower[:S] = upper[:S] = is_open
-    kept = S + np.flatnonzero(~free)
-    lower[kept] = upper[kept] = shares[~free]
-    relaxed = replace(lp, col_lower=lower, col_upper=upper, integer=np.zeros(lp.n_cols, dtype=bool), warm_start=None)
-    raw = get_solver("highs").solve(relaxed, SolveOptions())
-    if raw.x is None or not raw.status.has_plan:
+    x = _solve_fixed(lp, np.r_[np.arange(S), S + np.flatnonzero(~free)], np.r_[is_open, shares[~free]])
+    if x is None:
         return None
     placed = np.where(free, 0.0, shares)
     lanes = np.flatnonzero(free)
     if not lp.integer[S + lanes].any():  # multi-sourcing: the shares as they are
-        placed[lanes] = np.clip(raw.x[S + lanes], 0.0, 1.0)
+        placed[lanes] = np.clip(x[S + lanes], 0.0, 1.0)
         return complete_start(built, np.concatenate([is_open.astype(float), placed]))
     c_lane = lp.c[S:S + C]
-    order = lanes[np.lexsort((c_lane[lanes], -np.round(raw.x[S + lanes], 9), built.lane_unit[lanes]))]
+    order = lanes[np.lexsort((c_lane[lanes], -np.round(x[S + lanes], 9), built.lane_unit[lanes]))]
     first = np.ones(len(order), dtype=bool)
     first[1:] = built.lane_unit[order][1:] != built.lane_unit[order][:-1]
     placed[order[first]] = 1.0
     return complete_start(built, np.concatenate([is_open.astype(float), placed]))
 
 
-def _supplied_through(built: BuiltModel, x: np.ndarray, site: int) -> np.ndarray:
-    """Sites whose goods pass through ``site`` in solution ``x`` (arc flows on transfer links, transitively),
-    ``site`` included, shape (S,) bool."""
-    S, routing = built.n_sites, built.routing
-    reached = np.zeros(S, dtype=bool)
-    reached[site] = True
+def _transfers(built: BuiltModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(from, to) site indices of the site-to-site links that carry goods in solution ``x`` (arc flows;
+    none for other routing forms or a vector without flows)."""
+    routing = built.routing
     if routing.form != "arc_flow" or len(x) < routing.first_col + routing.n_flows:
-        return reached
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
     links = built.network.link_table
-    moving = x[routing.first_col:routing.first_col + routing.n_flows] > 0
+    moving = routing.flow_link[x[routing.first_col:routing.first_col + routing.n_flows] > 0]
     index = built.network.sites.index
-    frm = index.get_indexer(links["from"].to_numpy(dtype=object)[routing.flow_link[moving]])
-    to = index.get_indexer(links["to"].to_numpy(dtype=object)[routing.flow_link[moving]])
+    frm = index.get_indexer(links["from"].to_numpy(dtype=object)[moving])
+    to = index.get_indexer(links["to"].to_numpy(dtype=object)[moving])
     between = (frm >= 0) & (to >= 0)
-    frm, to = frm[between], to[between]
+    return frm[between], to[between]
+
+
+def _supplied_through(transfers: tuple[np.ndarray, np.ndarray], n_sites: int, site: int) -> np.ndarray:
+    """Sites whose goods pass through ``site`` over ``transfers`` (see :func:`_transfers`), transitively,
+    ``site`` included, shape (n_sites,) bool."""
+    frm, to = transfers
+    reached = np.zeros(n_sites, dtype=bool)
+    reached[site] = True
     while True:
         grown = reached.copy()
         grown[to[reached[frm]]] = True
@@ -203,7 +205,7 @@ def _supplied_through(built: BuiltModel, x: np.ndarray, site: int) -> np.ndarray
 
 
 def drop_site(built: BuiltModel, x: np.ndarray) -> np.ndarray | None:
-    """A full solution: plan ``x`` (``[y, a]`` at least; with its flows, see :func:`_supplied_through`) with the open
+    """A full solution: plan ``x`` (``[y, a]`` at least; with its flows, see :func:`_transfers`) with the open
     site of least estimated loss closed.
 
     The loss of closing a site is what its demand units pay more on their cheapest lane at another
@@ -235,12 +237,13 @@ def drop_site(built: BuiltModel, x: np.ndarray) -> np.ndarray | None:
     elsewhere = np.where(built.lane_site[best[unit]] != built.lane_site[used], best_cost[unit], second_cost[unit])
     extra = np.bincount(built.lane_site[used], weights=shares[used] * (elsewhere - c_lane[used]), minlength=S)
     loss = np.where(is_open & (lp.col_lower[:S] < 0.5) & np.isfinite(extra), extra - lp.c[:S], np.inf)
+    transfers = _transfers(built, x)
     for site in np.argsort(loss, kind="stable")[:DROP_CANDIDATES]:
         if not np.isfinite(loss[site]):
             break
         still_open = is_open.copy()
         still_open[site] = False
-        moved = _supplied_through(built, x, site)[built.lane_site[used]]
+        moved = _supplied_through(transfers, S, site)[built.lane_site[used]]
         full = place_units(built, still_open, shares, np.unique(unit[moved]))
         if full is not None:
             return full
@@ -257,8 +260,14 @@ def complete_start(built: BuiltModel, head: np.ndarray) -> np.ndarray | None:
     n = len(head)
     if lp.n_cols == n:
         return head
+    return _solve_fixed(lp, np.arange(n), head)
+
+
+def _solve_fixed(lp: LinearModel, cols: np.ndarray, values: np.ndarray) -> np.ndarray | None:
+    """The linear relaxation of ``lp`` with columns ``cols`` fixed at ``values`` (HiGHS): its solution,
+    ``None`` when it is infeasible."""
     lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
-    lower[:n] = upper[:n] = head
+    lower[cols] = upper[cols] = values
     fixed = replace(lp, col_lower=lower, col_upper=upper, integer=np.zeros(lp.n_cols, dtype=bool), warm_start=None)
     raw = get_solver("highs").solve(fixed, SolveOptions())
     return None if raw.x is None or not raw.status.has_plan else np.asarray(raw.x, dtype=float)

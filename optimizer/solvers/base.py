@@ -134,6 +134,11 @@ class SolveOptions:
         """The relative gap the solver is asked to reach."""
         return DEFAULT_MIP_GAP if self.mip_gap is None else self.mip_gap
 
+    @property
+    def effective_cutoff(self) -> float | None:
+        """The cutoff, ``None`` when there is none (unset or infinite)."""
+        return self.cutoff if self.cutoff is not None and np.isfinite(self.cutoff) else None
+
 
 @dataclass
 class SolverResult:

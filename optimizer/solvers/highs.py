@@ -130,8 +130,8 @@ def _configure(highs: Any, highspy: Any, options: SolveOptions) -> None:
         _set(highs, "solver", options.lp_method)
     if options.node_limit is not None:
         _set(highs, "mip_max_nodes", int(options.node_limit))
-    if options.cutoff is not None and np.isfinite(options.cutoff):
-        _set(highs, "objective_bound", float(options.cutoff))
+    if options.effective_cutoff is not None:
+        _set(highs, "objective_bound", float(options.effective_cutoff))
     if options.threads is not None:
         _set(highs, "threads", int(options.threads))
         # HiGHS keeps one process-wide thread pool sized by the first solve; a
@@ -245,7 +245,7 @@ def _result(highs: Any, highspy: Any, status: Any, model: LinearModel, options: 
     """Translate HiGHS's model status and info into a :class:`SolverResult`."""
     statuses = highspy.HighsModelStatus
     message = highs.modelStatusToString(status)
-    cutoff = options.cutoff if options.cutoff is not None and np.isfinite(options.cutoff) else None
+    cutoff = options.effective_cutoff
     if status == statuses.kInfeasible and cutoff is not None and model.n_integer:
         # With objective_bound, "infeasible" says only that no plan lies below the cutoff.
         return SolverResult(Status.NO_SOLUTION, HighsSolver.name, termination=Termination.OPTIMAL, bound=cutoff,
