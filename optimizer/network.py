@@ -119,7 +119,7 @@ class Settings:
         min_sites: Minimum number of open sites, ``None`` for no minimum.
         max_sites: Maximum number of open sites, ``None`` for no maximum.
         exact_sites: Exact number of open sites, ``None`` for free.
-        single_sourcing: Each region is served by exactly one site (all products).
+        single_sourcing: Each region is served over exactly one lane (one site, one mode) for all its products.
         max_service_km: Lanes longer than this (road km) do not exist; ``None`` for no limit.
         solver: Solver defaults.
         transport: Lane graph and routing settings.

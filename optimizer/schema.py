@@ -590,7 +590,8 @@ KEYS: tuple[Key, ...] = (
     Key(name="constraints.exact_sites", type="int", unit="sites", min=0, nullable=True, default=_S.exact_sites,
         description="Exact number of open sites; null for free; must lie within min_sites..max_sites."),
     Key(name="constraints.single_sourcing", type="bool", default=_S.single_sourcing,
-        description="Each region is served by exactly one site, for all its products."),
+        description="Each region is served over exactly one lane, for all its products: one site and one mode "
+        "(the site's distance-based road lane or one of its site -> region links)."),
     Key(name="constraints.max_service_km", type="float", unit="km", min=0, min_inclusive=False, max=MAX_QUANTITY,
         nullable=True,
         default=_S.max_service_km,

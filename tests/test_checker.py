@@ -277,8 +277,8 @@ def test_single_sourcing() -> None:
     assert check(net, hand_plan()).ok
     split = flows(("W1", "R1", "A", 20.0), ("W2", "R1", "B", 10.0), ("W2", "R2", "A", 5.0))
     assert only(hand_plan(flows=split), "single", net) == \
-        "region R1 is served by 2 sites (W1, W2) but single_sourcing is on " \
-        "(secondary sources carry 10 units per period)"
+        "region R1 is served over 2 lanes (W1 by road, W2 by road) but single_sourcing is on: one site and " \
+        "one mode for all its products (secondary lanes carry 10 units per period)"
     # The same split is fine without single sourcing.
     plan = hand_plan(flows=split.copy())
     plan.costs = check(hand_network(), plan).costs

@@ -358,7 +358,7 @@ def test_many_closed_sites_each_below_tolerance_are_rejected_together() -> None:
     assert len(found) == 2, found
     assert found[0].startswith("region R receives 0.99 units per period from site(s) the plan does not open or "
                                "keep: C0 (unused), C1 (unused)")
-    assert found[1].startswith("region R is served by 1001 sites") and "secondary sources carry 0.99 units" in found[1]
+    assert found[1].startswith("region R is served over 1001 lanes") and "secondary lanes carry 0.99 units" in found[1]
 
 
 def test_decision_words_name_closed_sites() -> None:

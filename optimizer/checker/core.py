@@ -48,8 +48,8 @@ unseen.  The rows:
   ``<= c + rel_tol x max(1, c)`` volume units;
 * closed sources, per region with total demand ``D`` (all products): all flows
   to it from sites that are not open, together, at most ``rel_tol x max(1, D)`` units;
-* single sourcing, per region: all flows from its secondary sources (every site
-  but the one sending it most), together, at most ``rel_tol x max(1, D)`` units;
+* single sourcing, per region: all flows over its secondary lanes (every site
+  and mode but the one carrying the most), together, at most ``rel_tol x max(1, D)`` units;
 * closed transit sites, per destination site receiving ``a`` units by route:
   all routes to it that cross (or end at) a site not open, together, at most
   ``rel_tol x max(1, a)`` units;
@@ -164,7 +164,7 @@ def check(network: Network, plan: Plan, *, rel_tol: float = 1e-6) -> CheckReport
     sites, settings = network.sites, network.settings
     links = link_table(network)
     flows = _usable_flows(network, plan.flows, violations)
-    flows["on_link"] = _on_link(network, flows, links)
+    flows["on_link"] = _on_link(flows, links)
     demand = _demand_by_pair(network)
 
     is_open = _open_mask(network, plan.open_sites, violations)
@@ -324,15 +324,15 @@ def _check_demand(demand: pd.Series, flows: pd.DataFrame, rel_tol: float, violat
     return float(err.abs().max())
 
 
-def _on_link(network: Network, flows: pd.DataFrame, links: pd.DataFrame) -> np.ndarray:
+def _on_link(flows: pd.DataFrame, links: pd.DataFrame) -> np.ndarray:
     """Which flows use a site -> region link rather than the distance-based lane.
 
-    A flow whose mode is not ``road`` names a link.  Under ``links_only`` there
-    are no distance-based lanes, so a ``road`` flow names the link of mode
-    ``road`` when links.csv has one.
+    A flow whose mode is not ``road`` names a link.  A ``road`` flow names the
+    link of mode ``road`` when links.csv has one for its pair: such a link is the
+    pair's road lane, in place of the distance-based one.
     """
     on_link = (flows["mode"] != ROAD).to_numpy(dtype=bool, copy=True)
-    if network.settings.transport.outbound == "links_only" and len(flows):
+    if len(flows):
         keys = pd.MultiIndex.from_arrays([flows["from"], flows["to"], flows["mode"]])
         on_link |= keys.isin(links.index[(links["kind"] == "outbound").to_numpy()])
     return on_link
@@ -396,14 +396,18 @@ def _check_closed_sources(network: Network, flows: pd.DataFrame, is_open: np.nda
 
 def _check_single_sourcing(flows: pd.DataFrame, region_demand: pd.Series, rel_tol: float,
                            violations: list[str]) -> None:
-    """Per region: all flows from its secondary sources, together, within the region's tolerance."""
-    by_site = flows.groupby(["to", "from"], sort=True)["quantity"].sum()
-    for region, sent in by_site.groupby(level="to", sort=True):
+    """Per region: all flows over its secondary lanes (every site and mode but the one carrying the most),
+    together, within the region's tolerance."""
+    by_lane = flows.groupby(["to", "from", "mode"], sort=True)["quantity"].sum()
+    for region, sent in by_lane.groupby(level="to", sort=True):
         secondary = float(sent.sum() - sent.max())
         if secondary > rel_tol * max(1.0, float(region_demand.get(region, 0.0))):
-            senders = sorted(sent.index.get_level_values("from")[sent.to_numpy() > 0])
-            violations.append(f"region {region} is served by {len(senders)} sites ({_listed(senders)}) but "
-                              f"single_sourcing is on (secondary sources carry {fmt_num(secondary)} units per period)")
+            used = sent[sent.to_numpy() > 0].index
+            lanes = [f"{site} by {mode}" for site, mode in zip(used.get_level_values("from"),
+                                                               used.get_level_values("mode"))]
+            violations.append(f"region {region} is served over {len(lanes)} lanes ({_listed(lanes)}) but "
+                              "single_sourcing is on: one site and one mode for all its products (secondary lanes "
+                              f"carry {fmt_num(secondary)} units per period)")
 
 
 def _road_km(network: Network, flows: pd.DataFrame) -> np.ndarray:

@@ -100,11 +100,12 @@ def check_supply(network: Network, flows: pd.DataFrame, routes: pd.DataFrame, li
     if missing:
         violations.append(f"routes table lacks column(s) {', '.join(missing)}")
         return side
+    volume = network.products["volume"].astype(float)
     if not network.has_suppliers:
         if len(routes):
             violations.append(f"the network has no suppliers but the plan has {len(routes)} route(s)")
+        _charge_links(flows, links, {}, volume, costs, rel_tol, violations, fmt)  # site -> region links
         return side
-    volume = network.products["volume"].astype(float)
     supply = network.supply.set_index(["supplier", "product"]) if network.supply is not None else pd.DataFrame()
     unit_cost = supply["unit_cost"].astype(float).to_dict() if len(supply) else {}
     vol = volume.to_dict()

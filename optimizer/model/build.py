@@ -207,15 +207,22 @@ def lane_shipping_cost(network: Network, site: np.ndarray, region: np.ndarray) -
 
 
 def _lanes(network: Network, unit_region: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Assignment lanes: (unit, site, link row or -1) of every distance-based lane and outbound link lane."""
-    if network.settings.transport.outbound == "links_only":
-        lane_unit = lane_site = np.zeros(0, dtype=np.int64)
-    else:
-        lane_unit, lane_site = np.nonzero(lane_mask(network)[:, unit_region].T)
+    """Assignment lanes: (unit, site, link row or -1) of every distance-based lane and outbound link lane.
+
+    A site -> region link of mode ``road`` replaces that pair's distance-based lane: both would be the
+    pair's road lane (links are identified by from, to and mode).
+    """
     links = network.link_table
     outbound = np.flatnonzero((links["kind"] == "outbound").to_numpy())
     link_region = network.regions.index.get_indexer(links["to"].to_numpy(dtype=object)[outbound])
     link_site = network.sites.index.get_indexer(links["from"].to_numpy(dtype=object)[outbound])
+    if network.settings.transport.outbound == "links_only":
+        lane_unit = lane_site = np.zeros(0, dtype=np.int64)
+    else:
+        mask = lane_mask(network)
+        road = (links["mode"].to_numpy(dtype=object)[outbound] == ROAD) & (link_site >= 0) & (link_region >= 0)
+        mask[link_site[road], link_region[road]] = False
+        lane_unit, lane_site = np.nonzero(mask[:, unit_region].T)
     li, units = np.nonzero(link_region[:, None] == unit_region[None, :])
     return (np.concatenate([lane_unit, units]), np.concatenate([lane_site, link_site[li]]),
             np.concatenate([np.full(len(lane_unit), -1), outbound[li]]))
