@@ -238,6 +238,10 @@ def solve(
         result.messages.append(
             f"Pooled inventory: {pooled.rounds} round(s) of cuts ({pooled.n_cuts} cuts); the model's "
             f"holding cost is within {pooled.error:.2e} of the exact square-root cost.")
+        if pooled.round_limit:
+            result.messages.append(
+                f"The loop of cuts stopped at its most rounds ({pooled.rounds}) before the holding cost was exact "
+                f"within {POOLED_REL_TOL:g}: the best plan found, not proven optimal.")
     result.objective = plan.objective
     result.costs = plan.costs
     result.open_sites = plan.open_sites
@@ -285,7 +289,8 @@ def _explain(network: Network) -> list[str]:
 
 
 def _pooled_termination(pooled: PooledSolve) -> Termination | None:
-    """Why the pooled loop stopped: an interrupt, else the last round's own termination.
+    """Why the pooled loop stopped: an interrupt, its most rounds (``round_limit``), else the last round's own
+    termination.
 
     A plan found in an earlier round survives a last round that found none (e.g. on the time
     limit): the termination is then that round's (``time_limit``).
@@ -294,4 +299,6 @@ def _pooled_termination(pooled: PooledSolve) -> Termination | None:
 
     if pooled.interrupted:
         return Termination.INTERRUPTED
+    if pooled.round_limit:
+        return Termination.ROUND_LIMIT
     return pooled.result.termination

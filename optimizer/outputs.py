@@ -123,7 +123,8 @@ STOCK = OutputTable("stock.csv", "One row per (open site, product) the site ship
 FRONTIER = OutputTable("frontier.csv", "One row per point of `optimizer frontier` (e.g. each number of sites).", (
     _C("p", "whole number", "The axis value: with `--between cost,sites`, the exact number of open sites."),
     _C("status", "text", "optimal, feasible, no_solution or infeasible."),
-    _C("termination", "text", "Why the point's solve stopped (optimal, gap_limit, time_limit, interrupted, ...)."),
+    _C("termination", "text",
+       "Why the point's solve stopped (optimal, gap_limit, time_limit, round_limit, interrupted, ...)."),
     _C("total", "number", "Total cost (empty without a plan).", MONEY),
     _C("open_sites", "list", "Open site ids, separated by spaces."),
     _C("gap", "number", "Relative gap of the point's solve (empty when unknown).", "fraction"),

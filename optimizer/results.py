@@ -30,7 +30,7 @@ class Result:
     Attributes:
         status: Outcome (``optimal``, ``feasible``, ``no_solution``, ``infeasible``).
         solver: Backend that produced it.
-        termination: Why the solve stopped (``optimal``, ``gap_limit``, ``time_limit``,
+        termination: Why the solve stopped (``optimal``, ``gap_limit``, ``time_limit``, ``round_limit``,
             ``interrupted``, ``infeasible``, ``unbounded``, ``numerical``), ``None`` if unknown.
         objective: Total cost of the plan, currency per period (``None`` without a plan).
         bound: Best proven lower bound on the total cost (``None`` if unknown).

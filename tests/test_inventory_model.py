@@ -197,6 +197,21 @@ def test_round_limit_reports_the_error_and_a_valid_bound():
     assert one.objective >= expected * (1 - 1e-9)
 
 
+def test_the_loop_stopped_at_its_most_rounds_says_so(monkeypatch):
+    # Multi-sourced shares need several rounds of tangents; with one allowed the plan is the best found, not proven.
+    import optimizer.strategies.pooled as loop
+
+    net = pooling_pair(40.0).with_settings(single_sourcing=False)
+    proven = optimizer.solve(net, strategy="compact")
+    assert proven.status is optimizer.Status.OPTIMAL and proven.termination == "optimal"
+    monkeypatch.setattr(loop, "MAX_ROUNDS", 1)
+    capped = optimizer.solve(net, strategy="compact")
+    assert capped.status is optimizer.Status.FEASIBLE
+    assert capped.termination == "round_limit"
+    assert capped.bound <= proven.objective * (1 + 1e-9) <= capped.objective * (1 + 1e-9)
+    assert any("most rounds (1)" in m for m in capped.messages), capped.messages
+
+
 def test_multi_sourcing_with_ordering_cost_is_refused():
     net = random_network(0).with_settings(single_sourcing=False)
     net.products["ordering_cost"] = [40.0, 0.0]

@@ -91,7 +91,7 @@ class RunRecord:
         software_version: The installed package version plus the source hash, e.g.
             ``0.1.0+src.1a2b3c4d5e6f`` (see :func:`optimizer.runs.cache.software_version`).
         error: What went wrong (status ``error``), or why there is no plan.
-        termination: Why the solve stopped (``optimal``, ``gap_limit``, ``time_limit``,
+        termination: Why the solve stopped (``optimal``, ``gap_limit``, ``time_limit``, ``round_limit``,
             ``interrupted``, ``infeasible``, ``unbounded``, ``numerical``; ``None`` if unknown,
             e.g. runs stored before schema version 2 or runs that failed before solving).
         versions: The versions of the solvers and numeric libraries of the run (part of its

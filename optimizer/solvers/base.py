@@ -58,13 +58,16 @@ class Termination(str, enum.Enum):
 
     ``optimal``, ``gap_limit`` (a user-set ``mip_gap`` reached: final), ``time_limit`` and
     ``interrupted`` (SIGINT / SIGTERM: the best plan so far, if any) are the normal endings of a
-    run with a plan or without; ``infeasible``, ``unbounded`` and ``numerical`` (the solver gave up
-    on numerical trouble) explain a run without a plan.
+    run with a plan or without; ``round_limit`` (the pooled stock loop's most rounds of cuts, with the
+    holding cost not yet exact: the best plan, ``feasible``, final) ends a run with a plan;
+    ``infeasible``, ``unbounded`` and ``numerical`` (the solver gave up on numerical trouble)
+    explain a run without a plan.
     """
 
     OPTIMAL = "optimal"
     GAP_LIMIT = "gap_limit"
     TIME_LIMIT = "time_limit"
+    ROUND_LIMIT = "round_limit"
     INTERRUPTED = "interrupted"
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"

@@ -46,6 +46,10 @@ from optimizer.strategies.sites import (
 )
 
 
+#: Most MIP rounds of a loop of cuts (:func:`solve_pooled`, and a site plan's loop in :class:`PooledTree`).
+MAX_ROUNDS = 100
+
+
 @dataclass(frozen=True)
 class PooledSolve:
     """Outcome of :func:`solve_pooled`.
@@ -70,6 +74,8 @@ class PooledSolve:
         interrupted: The loop stopped on an interrupt request (see :mod:`optimizer.solvers.interrupt`).
         converged: The last round, solved with ``solve_fn``, needed no more cuts: its plan's
             holding cost is within ``rel_tol`` of the exact cost.
+        round_limit: The loop stopped at its most rounds, its last round complete but the
+            holding cost not yet within ``rel_tol`` (termination ``round_limit``).
     """
 
     result: SolverResult
@@ -88,6 +94,7 @@ class PooledSolve:
     model: PooledInventory | None = None
     interrupted: bool = False
     converged: bool = False
+    round_limit: bool = False
 
     @property
     def status(self) -> Status:
@@ -104,7 +111,7 @@ class PooledSolve:
 
 
 def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], SolverResult], *,
-                 rel_tol: float = 1e-4, max_rounds: int = 30,
+                 rel_tol: float = 1e-4, max_rounds: int | None = None,
                  rough_fn: Callable[[LinearModel], SolverResult] | None = None) -> PooledSolve:
     """Cutting-plane loop: re-solve with cuts until the holding cost is exact within ``rel_tol``.
 
@@ -113,7 +120,7 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
         solve_fn: Solves a :class:`LinearModel`, e.g.
             ``lambda lp: get_solver("highs").solve(lp, SolveOptions())``.
         rel_tol: Stop when ``|exact - estimate| <= rel_tol * exact`` for the holding cost.
-        max_rounds: Most MIP solves.
+        max_rounds: Most MIP solves (default :data:`MAX_ROUNDS`).
         rough_fn: Optional faster solve (e.g. with a looser MIP gap) for the first rounds,
             which only need good incumbents to place cuts; once its plans are costed within
             ``rel_tol`` (or it adds no cut) the loop continues with ``solve_fn``, whose
@@ -124,6 +131,7 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
         approximation error there and a valid bound.  A round without a plan (time limit,
         interrupt) ends the loop but keeps the plans found before it.
     """
+    max_rounds = MAX_ROUNDS if max_rounds is None else max_rounds
     best_bound = -np.inf
     seconds = 0.0
     raw: SolverResult | None = None
@@ -170,10 +178,12 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
     if best is None:
         return PooledSolve(x=None, **common)  # type: ignore[arg-type]
     objective = float(best["objective"])  # type: ignore[arg-type]
+    round_limit = rounds == max_rounds and not converged and not common["interrupted"] and \
+        raw.termination in (Termination.OPTIMAL, Termination.GAP_LIMIT)
     return PooledSolve(x=best["x"], estimate=best["estimate"], cycle=best["cycle"],  # type: ignore[arg-type]
                        safety=best["safety"], error=best["error"], objective=objective,  # type: ignore[arg-type]
                        gap=relative_gap(objective, bound), costs=best["costs"],  # type: ignore[arg-type]
-                       converged=converged, **common)  # type: ignore[arg-type]
+                       converged=converged, round_limit=round_limit, **common)  # type: ignore[arg-type]
 
 
 def _evaluate(model: PooledInventory, x: np.ndarray) -> dict[str, object]:
@@ -207,10 +217,6 @@ TREE_CUT_TOLERANCE = 1e-3
 
 #: Separation tolerance where the relaxation should be exact (the root and design-integral nodes).
 EXACT_CUT_TOLERANCE = 1e-7
-
-#: Most MIP rounds of a site plan's loop.
-LEAF_MAX_ROUNDS = 100
-
 
 class PooledTree:
     """The pooled model for :func:`optimizer.strategies.sites.branch_on_sites`.
@@ -282,7 +288,7 @@ class PooledTree:
         termination = Termination.NUMERICAL
         final_gap = self.options.mip_gap
         rough = final_gap is None or final_gap < self.rough_gap
-        for _ in range(LEAF_MAX_ROUNDS):
+        for _ in range(MAX_ROUNDS):
             plans: list[np.ndarray] = []
             fixed = fixed_design(replace(current.built.lp, warm_start=self.best), design, values)
             left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
