@@ -16,6 +16,8 @@ Conventions (the pooled inventory model, :mod:`optimizer.model.pooled`):
   region's demand of a product carries variance ``f**2 * sigma**2`` (the site
   serves a fixed share of the region's random demand, so its share of the
   standard deviation is ``f * sigma``).  With single sourcing ``f`` is 0 or 1.
+  ``f`` is the site's share whatever the modes it ships by: splitting a region's
+  demand between a site's road lane and its rail link pools nothing.
 * Cycle stock is half the order quantity.  With an ordering cost ``K > 0`` the
   order quantity is the EOQ ``sqrt(2 K D / h)`` (``D`` annual demand in units,
   ``h = unit_value * holding_rate`` in currency per unit per year); with
@@ -221,11 +223,16 @@ def stock_table(network: Network, open_sites: list[str], flows: pd.DataFrame) ->
     shape = (len(sites), len(products))
     mean = np.zeros(shape)
     np.add.at(mean, (s, p), q)
-    region_demand = network.demand_matrix[r, p]
+    # A site's share of a region's demand counts once, whatever the modes it ships by.
+    R, P = len(regions), len(products)
+    key, inverse = np.unique((s.astype(np.int64) * R + r) * P + p, return_inverse=True)
+    served = np.bincount(inverse.ravel(), weights=q, minlength=len(key))
+    ks, kr, kp = key // (R * P), key // P % R, key % P
+    region_demand = network.demand_matrix[kr, kp]
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(region_demand > 0, q / region_demand, 0.0)
+        share = np.where(region_demand > 0, served / region_demand, 0.0)
     variance = np.zeros(shape)
-    np.add.at(variance, (s, p), share**2 * demand_std_matrix(network)[r, p] ** 2)
+    np.add.at(variance, (ks, kp), share**2 * demand_std_matrix(network)[kr, kp] ** 2)
 
     si, pi = np.nonzero(mean > 0)
     params = product_parameters(network)

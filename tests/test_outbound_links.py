@@ -101,3 +101,28 @@ def test_single_sourcing_serves_a_region_over_one_lane(solver):
     multi = replace(net, settings=replace(net.settings, single_sourcing=False))
     assert recheck(multi, split).ok
     assert optimizer.solve(multi, solver=solver).objective == pytest.approx(report.objective)
+
+
+def test_parallel_lanes_of_one_site_pool_nothing():
+    # Safety stock only (z = 2, lead time = period, 0.7 per unit and period): R's std 40 gives 80 units, 56 a period,
+    # plus review-period cycle stock 24.5.  A free rail link parallel to the road lane must not lower it: half by
+    # rail and half by road is still all of R's demand at S (before, the model and the checker took 2 x 0.5**2 of
+    # the variance: 64.10).
+    from scipy.stats import norm
+
+    from optimizer.network import InventorySettings
+    from optimizer.stock import stock_table
+
+    net = make_network([{"id": "S"}], [{"id": "R"}],
+                       [{"id": "p", "unit_value": 100.0, "holding_rate": 0.365, "shipping_cost_per_km": 0.001}],
+                       [("R", "p", 70.0, 40.0)], period_days=7.0,
+                       inventory=InventorySettings(model="pooled", lead_time_days=7.0))
+    net.products["service_level"] = norm.cdf(2.0)
+    net = with_links(net, [{"from": "S", "to": "R", "mode": "rail"}])
+    result = optimizer.solve(net)
+    assert result.status is optimizer.Status.OPTIMAL
+    assert result.objective == pytest.approx(80.5)
+    split = pd.DataFrame({"from": ["S", "S"], "to": ["R", "R"], "product": ["p", "p"], "quantity": [35.0, 35.0],
+                          "mode": ["road", "rail"]})
+    assert recheck(net, split).objective == pytest.approx(80.5)
+    assert stock_table(net, ["S"], split)["safety_stock"].to_list() == pytest.approx([80.0])

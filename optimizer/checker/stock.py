@@ -4,7 +4,7 @@ Part of :mod:`optimizer.checker` and bound by its rule (raw tables only, no
 code shared with the model).  For every open site and product it ships:
 
 * demand ``D`` = units per period shipped; variance = sum over the regions served of
-  ``(share of the region's demand)**2 x std**2``;
+  ``(share of the region's demand)**2 x std**2``, the share summed over the modes it ships by;
 * lead time = the site's ``lead_time_days``, else ``inventory.lead_time_days`` plus the
   fewest transit days over inbound and transfer links from any supplier (when there are
   suppliers; the checker's own Dijkstra over its own link set,
@@ -63,10 +63,12 @@ def pooled_holding(network: Network, flows: pd.DataFrame, is_open: np.ndarray,
     std = network.demand.groupby(["region", "product"])["std"].sum()
     open_ids = set(network.sites.index[is_open])
     lead = lead_times(network, links)
-    totals: dict[tuple[str, str], list[float]] = {}
+    served: dict[tuple[str, str, str], float] = {}  # a site's share of a region, whatever the modes
     for site, region, product, q in flows[["from", "to", "product", "quantity"]].itertuples(index=False):
-        if site not in open_ids or q <= 0:
-            continue
+        if site in open_ids and q > 0:
+            served[(site, region, product)] = served.get((site, region, product), 0.0) + q
+    totals: dict[tuple[str, str], list[float]] = {}
+    for (site, region, product), q in served.items():
         d = float(demand.get((region, product), 0.0))
         share = q / d if d > 0 else 0.0
         entry = totals.setdefault((site, product), [0.0, 0.0])

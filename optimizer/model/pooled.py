@@ -4,7 +4,9 @@ Safety stock of site ``s`` and product ``p`` is
 ``k_sp * sqrt(sum_c w_cp * a_c**2)`` over the site's assignment columns
 ``a_c`` (``k_sp = z_p * sqrt(lead time / period)``, ``w_cp`` the per-period
 demand variance of the lane's region and product; see
-:mod:`optimizer.stock` for the ``f**2 sigma**2`` rule of split regions).
+:mod:`optimizer.stock` for the ``f**2 sigma**2`` rule of split regions).  Parallel
+lanes of one site to one region (the road lane and links of other modes) count as
+one share, the sum of their columns (:attr:`PooledInventory.lane_pair`).
 ``g(a) = ||sqrt(w) o a||_2`` is a norm, hence convex in ``a``: every tangent
 plane ``g(a) >= sum_c (w_c a0_c / g(a0)) a_c`` is a valid lower bound
 (outer approximation), for fractional and binary ``a`` alike.  EOQ cycle stock
@@ -102,6 +104,9 @@ class PooledInventory:
         binary: The assignment columns are binary (single sourcing): extended polymatroid cuts
             apply; otherwise (fractional shares) tangents of the norm.
         lane_cost: Shipping cost of each lane at full service, currency per period (orders the cuts).
+        lane_pair: The first lane of each lane's (site, assignment unit) pair, shape (C,): a site's parallel
+            lanes to one region (the road lane and site -> region links of other modes) serve one share of
+            its demand, ``f`` = the sum of their columns, whatever the modes (empty: no parallel lanes).
         n_cuts: Number of cuts in the model.
     """
 
@@ -114,16 +119,26 @@ class PooledInventory:
     review_cycle: np.ndarray
     binary: bool = False
     lane_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lane_pair: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     n_cuts: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("lane_cols", "cost_per_unit", "review_cycle", "lane_cost"):
+        for name in ("lane_cols", "cost_per_unit", "review_cycle", "lane_cost", "lane_pair"):
             object.__setattr__(self, name, read_only(getattr(self, name)))
         object.__setattr__(self, "incidence", read_only_csr(self.incidence))
 
+    def pair_shares(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each lane's pair share (the sum of its pair's lane columns in ``a``, shape (C,)) and whether the
+        lane is its pair's first (the one that counts the pair once)."""
+        if not len(self.lane_pair):
+            return a, np.ones(len(a), dtype=bool)
+        total = np.bincount(self.lane_pair, weights=a, minlength=len(a))
+        return total[self.lane_pair], self.lane_pair == np.arange(len(a))
+
     def exact_stock(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact EOQ cycle and safety stock per (site, product) at ``x``, units, each shape (S, P)."""
-        a2 = np.asarray(x, dtype=float)[self.lane_cols] ** 2
+        share, first = self.pair_shares(np.asarray(x, dtype=float)[self.lane_cols])
+        a2 = np.where(first, share ** 2, 0.0)
         return tuple(  # type: ignore[return-value]
             term.factor * np.sqrt(np.maximum(self.incidence @ (term.weight * a2[:, None]), 0.0))
             for term in (self.cycle, self.safety)
@@ -242,18 +257,20 @@ class PooledInventory:
         return self._rows(row_of_pair[pair[nz]], lanes[nz], coef[nz], term.column[s[has], p[has]])
 
     def tangent_cuts(self, term: StockTerm, s: np.ndarray, p: np.ndarray, a0: np.ndarray) -> sp.csr_matrix:
-        """The tangent cut of ``term`` at lane point ``a0`` (shape (C,)) for each pair (s, p).
+        """The tangent cut of ``term`` at lane point ``a0`` (shape (C,)) for each pair (s, p): the gradient of
+        ``k sqrt(sum w f**2)`` over the site's (site, unit) pair shares ``f``, the same for a pair's lanes.
 
         Returns:
             The cut rows ``stock - sum coef * a >= 0`` (pairs whose square root is 0 at ``a0`` get none).
         """
+        share, first = self.pair_shares(a0)
         indptr, site_lanes = self.incidence.indptr, self.incidence.indices
         counts = indptr[s + 1] - indptr[s]
         pair = np.repeat(np.arange(len(s)), counts)
         lanes = site_lanes[indptr[s][pair] + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)]
-        w_a0 = term.weight[lanes, p[pair]] * a0[lanes]
+        w_a0 = term.weight[lanes, p[pair]] * share[lanes]
         norm = np.zeros(len(s))
-        np.add.at(norm, pair, w_a0 * a0[lanes])
+        np.add.at(norm, pair, np.where(first[lanes], w_a0 * share[lanes], 0.0))
         norm = np.sqrt(norm)
         keep = norm > 0
         coef = term.factor[s[pair], p[pair]] * w_a0 / np.where(keep, norm, 1.0)[pair]
@@ -315,6 +332,9 @@ def add_pooled_inventory(built: BuiltModel) -> PooledInventory:
     variance = np.where(has_product, demand_std_matrix(net)[lane_region] ** 2, 0.0)
     incidence = sp.csr_matrix((np.ones(C), (built.lane_site, np.arange(C))), shape=(S, C))
     incidence.sort_indices()
+    _, first, pair = np.unique(built.lane_site.astype(np.int64) * len(built.unit_region) + built.lane_unit,
+                               return_index=True, return_inverse=True)
+    lane_pair = first[pair] if len(first) < C else np.zeros(0, dtype=np.int64)  # parallel lanes share a pair
 
     lead = lead_time_factor(site_lead_times(net), T)
     safety_factor = lead[:, None] * params["z"].to_numpy()[None, :]
@@ -363,7 +383,7 @@ def add_pooled_inventory(built: BuiltModel) -> PooledInventory:
                              incidence=incidence, cost_per_unit=cost_per_unit, safety=safety, cycle=cycle,
                              review_cycle=review_cycle,
                              binary=bool(net.settings.single_sourcing),
-                             lane_cost=built.cost_vectors["shipping"][lane_cols].copy())
+                             lane_cost=built.cost_vectors["shipping"][lane_cols].copy(), lane_pair=lane_pair)
     pooled = pooled.with_cuts(_seed_cuts(pooled))
     if lp.warm_start is not None:  # keep a warm start, with exact stock (feasible for every cut)
         start = pooled.lift(np.concatenate([lp.warm_start, np.zeros(n_new)]))
