@@ -124,6 +124,10 @@ def assert_problem_named(folder: Path, text: str, key: str, words: list[str]) ->
         ("overrides: {sites: {close: [ZZ]}}\n", "overrides.sites.close[0]", ["unknown site id 'ZZ'"]),
         ("include_base: maybe\n", "include_base", ["not true or false"]),
         ("runz: []\n", "runz", ["did you mean 'runs'"]),
+        # A run named like a grid combination (a bracketed key path; it once looped forever looking for its line).
+        ("runs: [{name: d=x}]\ngrid: {d: {x: {demand: {scale: 2}}}}\n", "grid[d=x]", ["run name 'd=x' is used twice"]),
+        ("runs: [{name: s=1.5}]\ngrid: {s: {'1.5': {demand: {scale: 2}}}}\n", "grid[s=1.5]",
+         ["run name 's=1.5' is used twice"]),
     ],
 )
 def test_bad_sweeps_name_file_and_key(folder, text, key, words):

@@ -79,8 +79,11 @@ class YamlContext:
     def add(self, path: str, message: str) -> None:
         """Record a problem at a key path (the line is that of the path or its nearest parent)."""
         probe = path
-        while probe and probe not in self.lines:
-            probe = re.sub(r"(\.[^.\[]*|\[\d+\]|^[^.\[]*)$", "", probe)
+        while probe and probe not in self.lines:  # drop the last key, index or bracketed name (grid[d=x])
+            shorter = re.sub(r"(\.[^.\[]*|\[[^\[\]]*\]|^[^.\[]*)$", "", probe)
+            if shorter == probe:
+                break
+            probe = shorter
         self.problems.append(Problem(self.file, message, self.lines.get(probe), path or None))
 
     def raise_if_any(self) -> None:
