@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,6 +28,18 @@ from optimizer.errors import OptimizerError
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LOCKED, EXIT_CHECK, EXIT_NO_PLAN = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 6
+
+
+class FiniteFloat(click.FloatRange):
+    """A :class:`click.FloatRange` that also refuses ``nan`` and ``inf`` (click lets both through its range)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def error_document(message: str, problems: list[dict[str, Any]]) -> str:

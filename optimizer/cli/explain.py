@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from optimizer.cli.common import EXIT_OK, fail, protected_inputs
+from optimizer.cli.common import EXIT_OK, FiniteFloat, fail, protected_inputs
 from optimizer.errors import OptimizerError
 
 if TYPE_CHECKING:
@@ -73,11 +73,11 @@ def marginal_text(marginal: pd.DataFrame, unit: str) -> str:
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Worker processes for the re-solves.")
 @click.option("--store", default=None, help="Run store for the re-solves (default: PATH.runs.db beside PATH).")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
+@click.option("--mip-gap", type=FiniteFloat(min=0, max=1, max_open=True), default=None,
               help="Relative gap of the base solve and of every re-solve (default: network.yaml's, else proven).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Seconds per solve (default: the base unlimited, each re-solve its share of --budget).")
-@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_BUDGET, show_default=True,
+@click.option("--budget", type=FiniteFloat(min=0, min_open=True), default=DEFAULT_BUDGET, show_default=True,
               help="Wall seconds for all re-solves together: each gets budget x workers / re-solves (at least 5 s); "
                    "one stopped by it keeps its best plan, labelled feasible with its gap.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,

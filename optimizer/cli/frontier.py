@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from optimizer import api
-from optimizer.cli.common import EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, fail, protected_inputs, strategy_option
+from optimizer.cli.common import (EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, FiniteFloat, fail,
+                                  protected_inputs, strategy_option)
 from optimizer.cli.progress import log_json_option, shown
 from optimizer.errors import OptimizerError
 from optimizer.frontier import AXES, cost_columns, frontier, write_frontier
@@ -61,11 +62,11 @@ def _json_value(value: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the table as one JSON document on stdout.")
 @click.option("--solver", type=click.Choice(sorted(SOLVERS)), default=None,
               help="MIP backend (default: network.yaml's solver, else highs).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_POINT_SECONDS,
+@click.option("--time-limit", type=FiniteFloat(min=0, min_open=True), default=DEFAULT_POINT_SECONDS,
               show_default=True,
               help="Seconds per point; on expiry that point keeps its best plan, labelled feasible with its gap "
                    "(points far from the optimum can be slow to prove).")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
+@click.option("--mip-gap", type=FiniteFloat(min=0, max=1, max_open=True), default=None,
               help="Stop each solve at this relative gap (default: prove optimality to 1e-9); a coarse curve "
                    "of a large network comes much faster with e.g. 0.01.")
 @strategy_option

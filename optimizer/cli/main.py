@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from optimizer.cli.common import (EXIT_CHECK, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK,
-                                  CommandGroup, fail, protected_inputs, strategy_option)
+                                  CommandGroup, FiniteFloat, fail, protected_inputs, strategy_option)
 from optimizer.cli.progress import log_json_option, shown, solve_summary
 from optimizer.errors import InputError, OptimizerError, Problem
 from optimizer.io import FORMATS
@@ -65,9 +65,9 @@ def _is_study(path: Path) -> bool:
                    "assignments), report.html, map.html, map.png and result.xlsx into this folder.")
 @click.option("--solver", type=click.Choice(sorted(SOLVER_NAMES)), default=None,
               help="MIP backend (default: network.yaml's solver, else highs).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Seconds; on expiry the best plan found is returned, labelled feasible.")
-@click.option("--mip-gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
+@click.option("--mip-gap", type=FiniteFloat(min=0, max=1, max_open=True), default=None,
               help="Stop at this relative gap (default: prove optimality to 1e-9).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Solver threads.")
 @click.option("--verbose", is_flag=True, help="Send the solver log to stderr.")

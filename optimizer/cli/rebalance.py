@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from optimizer.cli.common import (EXIT_CHECK, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_NO_PLAN, EXIT_OK, fail)
+from optimizer.cli.common import EXIT_CHECK, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_NO_PLAN, EXIT_OK, FiniteFloat, fail
 from optimizer.cli.progress import log_json_option, shown
 from optimizer.errors import OptimizerError
+from optimizer.schema import MAX_QUANTITY
 
 
 def _text(summary: dict) -> str:
@@ -30,6 +31,10 @@ def _text(summary: dict) -> str:
     return "\n".join(lines)
 
 
+#: Most days one rebalancing run may cover (``--run-days``).
+MAX_RUN_DAYS = 366.0
+
+
 @click.command("rebalance")
 @click.argument("dataset", type=click.Path(path_type=Path))
 @click.option("--inventory", type=click.Path(path_type=Path), required=True,
@@ -41,16 +46,16 @@ def _text(summary: dict) -> str:
               help="targets.csv: site, product, target[, min, max] (default: the pooled stock formulas).")
 @click.option("--in-transit", "in_transit", type=click.Path(path_type=Path), default=None,
               help="in_transit.csv: from, to, product, quantity, arrival_days.")
-@click.option("--run-days", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--run-days", type=FiniteFloat(min=0, min_open=True, max=MAX_RUN_DAYS), default=1.0, show_default=True,
               help="Days the run covers (link capacities per period are scaled to it; stock in transit "
                    "arriving within it counts).")
 @click.option("--store", "store", default=None, metavar="URL",
               help="Run store: a SQLite path or SQLAlchemy URL (default: OUT/rebalance.runs.db).")
 @click.option("--max-transfers", type=click.IntRange(min=0), default=None,
               help="Most (link, product) shipments (makes the model a MIP).")
-@click.option("--min-shipment", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--min-shipment", type=FiniteFloat(min=0, min_open=True, max=MAX_QUANTITY), default=None,
               help="Least units per (link, product) shipment (makes the model a MIP).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Seconds for the LP / MIP; on expiry the best plan found is used (exit 0, status feasible).")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json's document on stdout (and nothing else).")
 @log_json_option
