@@ -140,6 +140,20 @@ def test_pack_size_and_min_shipment_make_a_mip(tmp_path):
     assert summary["units_moved"] == 0 and summary["check"]["ok"]
 
 
+@pytest.mark.parametrize("extra", [[], ["--min-shipment", "2"]])
+def test_a_balanced_network_is_an_optimal_run_with_nothing_to_move(tmp_path, extra):
+    # Every site at its target and a link capacity (the lp engine; with --min-shipment the mip): nothing needs a
+    # decision, so the run publishes an empty plan (it once built an empty program, exit 5 every night).
+    data = chain(tmp_path, 1.0)
+    links = (data / "links.csv").read_text().replace("transit_days\n", "transit_days,capacity\n")
+    (data / "links.csv").write_text(links.replace(",1\n", ",1,\n").replace("A,B,road,1.0,1,", "A,B,road,1.0,1,21"))
+    balanced = "site,product,target,min\nA,P,10,10\nB,P,0,0\nC,P,0,0"
+    summary = rebalance(data, tmp_path / "out", INVENTORY, balanced, *extra)
+    assert summary["engine"] == ("mip" if extra else "lp")
+    assert summary["status"] == "optimal" and summary["units_moved"] == 0 and summary["check"]["ok"]
+    assert (tmp_path / "out" / "transfers.csv").exists()
+
+
 def test_max_transfers_caps_link_product_shipments(tmp_path):
     data = chain(tmp_path, 1.0, "A,C,road,3,1")
     summary = rebalance(data, tmp_path / "out", INVENTORY, TARGETS, "--max-transfers", "1")

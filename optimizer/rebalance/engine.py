@@ -163,8 +163,10 @@ def solve(inputs: RebalanceInputs, graph: TransferGraph, options: Options, docks
     engine = choose_engine(inputs, graph, options, docks)
     products = active_products(inputs)
     start = time.perf_counter()
-    if engine == "min_cost_flow" or not graph.n_edges:
-        plan = _solve_flows(inputs, graph, products)
+    if engine == "min_cost_flow" or not graph.n_edges or not len(products):
+        plan = _solve_flows(inputs, graph, products)  # nothing to decide: no program (HiGHS refuses an empty one)
+        if not len(products):
+            plan.engine = engine
     else:
         plan = _solve_program(inputs, graph, products, options, docks, engine)
     plan.solve_seconds = time.perf_counter() - start
