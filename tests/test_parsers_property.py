@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer.errors import InputError
+from optimizer.io.files import CONTROL
 from optimizer.io.dataset import read_dataset
 from optimizer.io.yamlfile import MAX_ALIASES, MAX_DEPTH, MAX_NODES, parse_yaml
 from optimizer.network import SITE_STATUSES, Network
@@ -74,8 +75,10 @@ def try_read(folder: Path) -> Network | InputError:
 
 # ---------------------------------------------------------------- (a) round trips
 
-ids = st.text(min_size=1, max_size=10).map(str.strip).filter(bool)
-names = st.one_of(st.none(), st.text(max_size=10))
+#: Text a valid cell may hold: anything but the control characters the reader refuses (tab and line ends are kept).
+cell_text = st.characters(blacklist_characters=[chr(c) for c in range(0x100) if CONTROL.match(chr(c))])
+ids = st.text(cell_text, min_size=1, max_size=10).map(str.strip).filter(bool)
+names = st.one_of(st.none(), st.text(cell_text, max_size=10))
 
 
 def number(low: float, high: float) -> st.SearchStrategy[float]:
@@ -183,6 +186,8 @@ def expected_number(text: str, blank: float | None) -> float | None:
     FORMAT.md: plain decimals (ASCII digits, sign, point, exponent), or inf / nan words;
     no digit groups (``1_000``) and no other digits, although Python's ``float`` takes both.
     """
+    if CONTROL.search(text):
+        return None  # refused, whatever the rest of the cell
     stripped = text.strip()
     if not stripped:
         return blank

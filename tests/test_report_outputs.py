@@ -94,16 +94,37 @@ def test_a_dataset_folder_takes_output_twice(tmp_path):
     assert res.exit_code == 1 and "report.html" in res.output
 
 
-def test_semicolon_csv_with_decimal_commas_is_rejected_with_a_hint(tmp_path):
+@pytest.mark.parametrize("decimal", [",", "."])
+def test_semicolon_csv_is_rejected_with_a_hint(tmp_path, decimal):
+    # With decimal points (or whole numbers) the file has no comma at all: it once missed the hint.
     data = tmp_path / "tiny"
     shutil.copytree(TINY, data)
     text = (data / "products.csv").read_text()
     rows = [line.split(",") for line in text.strip().splitlines()]
-    (data / "products.csv").write_text("\n".join(";".join(cell.replace(".", ",") for cell in row) for row in rows)
+    (data / "products.csv").write_text("\n".join(";".join(cell.replace(".", decimal) for cell in row) for row in rows)
                                        + "\n")
     res = run("validate", data)
     assert res.exit_code == 1
     assert "separated by semicolons" in res.output and "decimal" in res.output and "products.csv" in res.output
+
+
+@pytest.mark.parametrize("character", ["\x07", "\x00", "\x1b"])
+def test_a_control_character_in_a_csv_is_refused_before_any_output(tmp_path, character):
+    # A BEL in a region name once passed validation and crashed the Excel workbook after most outputs were written.
+    data = tmp_path / "tiny"
+    shutil.copytree(TINY, data)
+    lines = (data / "regions.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[2].split(",")
+    cells[header.index("name")] += character + "area"
+    lines[2] = ",".join(cells)
+    (data / "regions.csv").write_text("\n".join(lines) + "\n")
+    res = run("solve", data, "--out", tmp_path / "out", "--json")
+    assert res.exit_code == 1
+    problem = json.loads(res.stdout)["problems"][0]
+    assert (problem["file"].endswith("regions.csv"), problem["line"], problem["field"]) == (True, 3, "name")
+    assert f"U+{ord(character):04X}" in problem["message"]
+    assert not (tmp_path / "out").exists()
 
 
 def test_report_draws_a_waterfall_from_a_base_run(tiny_out, tmp_path):

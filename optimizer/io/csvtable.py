@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from optimizer.errors import Problem
-from optimizer.io.files import MAX_CSV_BYTES, decode, read_input
+from optimizer.io.files import CONTROL, MAX_CSV_BYTES, decode, read_input
 from optimizer.schema import Column, Table
 
 #: Rows reported one by one per column and kind of problem; the rest are counted in one summary.
@@ -284,9 +284,15 @@ def parse_table(table: Table, path: Path, display: str, problems: list[Problem])
     text = decode(data, display, problems)
     if text is None:
         return None
+    bad = CONTROL.search(text)
+    if bad is not None:
+        _control_problem(text, bad.start(), display, problems)
+        return None
     plain = _plain_cells(text)
     if plain is not None:
         header, header_line = [str(name) for name in plain[0][0]], 1
+        if _semicolons(header, display, header_line, problems):
+            return None
         _check_header(table, header, display, header_line, problems)
         if len(plain[0]) - 1 < table.min_rows:
             problems.append(Problem(display, f"has no data rows; at least {table.min_rows} "
@@ -302,12 +308,7 @@ def parse_table(table: Table, path: Path, display: str, problems: list[Problem])
         problems.append(Problem(display, f"file is empty; expected a header line with the columns {expected}"))
         return None
     header, header_line = records[0], starts[0]
-    if len(header) == 1 and len(header[0].split(";")) > 1:  # what Excel saves with European regional settings
-        problems.append(Problem(display, "is separated by semicolons (as Excel saves CSV where the decimal mark is a "
-                                         "comma, 1,5 for 1.5): save it with commas between fields and points as "
-                                         "decimal marks (e.g. Excel: CSV UTF-8 with the list separator set to a "
-                                         "comma), or convert it with a tool that knows the regional format",
-                                header_line))
+    if _semicolons(header, display, header_line, problems):
         return None
     _check_header(table, header, display, header_line, problems)
     width = len(header)
@@ -334,6 +335,40 @@ def parse_table(table: Table, path: Path, display: str, problems: list[Problem])
         cells[:, :] = rows
     return _columns(table, header, cells, np.array(lines, dtype=np.int64), display, problems,
                     complete=len(rows) == len(records) - 1)
+
+
+def _semicolons(header: list[str], display: str, line: int, problems: list[Problem]) -> bool:
+    """Whether the header is one field of names separated by semicolons (what Excel saves with European
+    regional settings); the problem is then added."""
+    if len(header) != 1 or len(header[0].split(";")) < 2:
+        return False
+    problems.append(Problem(display, "is separated by semicolons (as Excel saves CSV where the decimal mark is a "
+                                     "comma, 1,5 for 1.5): save it with commas between fields and points as "
+                                     "decimal marks (e.g. Excel: CSV UTF-8 with the list separator set to a "
+                                     "comma), or convert it with a tool that knows the regional format", line))
+    return True
+
+
+def _control_problem(text: str, at: int, display: str, problems: list[Problem]) -> None:
+    """The problem of the control character at offset ``at``: the line its record starts on and its column."""
+    line, column = text.count("\n", 0, at) + 1, None
+    reader = csv.reader(io.StringIO(text.replace("\0", "\x01"), newline=""))  # the csv module may refuse NUL
+    header: list[str] | None = None
+    previous = 0
+    try:
+        for record in reader:
+            start, previous = previous + 1, reader.line_num
+            index = next((i for i, f in enumerate(record) if CONTROL.search(f)), None)
+            if index is not None:
+                line = start
+                column = header[index] if header is not None and index < len(header) else None
+                break
+            if header is None and any(f.strip() for f in record):
+                header = [f.strip() for f in record]
+    except csv.Error:
+        pass
+    problems.append(Problem(display, f"control character U+{ord(text[at]):04X} is not allowed in a CSV file "
+                                     "(spreadsheets and reports cannot hold it); remove it", line, column))
 
 
 def _columns(table: Table, header: list[str], cells: np.ndarray, line_array: np.ndarray, display: str,

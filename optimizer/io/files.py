@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -26,6 +27,10 @@ from optimizer.errors import InputError, Problem
 MAX_CSV_BYTES = 1 << 30
 #: Largest YAML file read (network.yaml, scenario and sweep files), bytes: 1 MiB.
 MAX_YAML_BYTES = 1 << 20
+
+#: Control characters refused in text inputs (C0 but tab and line ends, DEL, C1 such as NEL, which YAML reads
+#: as a line break): nothing a user means, and spreadsheets and YAML cannot hold them.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def file_kind(mode: int) -> str:

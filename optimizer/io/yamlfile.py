@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from optimizer.errors import Problem
-from optimizer.io.files import MAX_YAML_BYTES, decode, read_input
+from optimizer.io.files import CONTROL, MAX_YAML_BYTES, decode, read_input
 
 #: Deepest nesting of mappings and lists accepted.
 MAX_DEPTH = 50
@@ -34,8 +34,6 @@ MAX_NODES = 100_000
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
-#: Control characters (C0 but tab and line ends, DEL, C1 such as NEL, which YAML reads as a line break).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class _LimitError(yaml.MarkedYAMLError):
@@ -132,7 +130,7 @@ def parse_yaml(text: str, display: str, problems: list[Problem]) -> tuple[Any, y
     Returns:
         ``(document, root node)`` (``(None, None)`` for an empty document), or None after a problem.
     """
-    bad = _CONTROL.search(text)
+    bad = CONTROL.search(text)
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1
         problems.append(Problem(display, f"control character U+{ord(bad.group()):04X} is not allowed "
