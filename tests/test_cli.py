@@ -159,6 +159,26 @@ def test_infeasible_exit_2_explained(tmp_path):
     assert doc["messages"] and "km" in " ".join(doc["messages"])
 
 
+@pytest.mark.parametrize("command", ["frontier", "explain"])
+def test_nothing_to_tabulate_is_explained_in_one_json_document(tmp_path, command):
+    # Every site forced closed: frontier had no p to solve (exit 5, an empty table, no reason) and explain printed
+    # its reason on stderr only.
+    data = tmp_path / "closed"
+    shutil.copytree(TINY, data)
+    sites = (data / "sites.csv").read_text().splitlines()
+    header = sites[0].split(",")
+    rows = [row.split(",") for row in sites[1:]]
+    for row in rows:
+        row[header.index("status")] = "forced_closed"
+    (data / "sites.csv").write_text("\n".join([sites[0], *(",".join(r) for r in rows)]) + "\n")
+    res = run(command, data, "--json")
+    assert res.exit_code == 2, res.output
+    doc = json.loads(res.stdout)
+    assert doc["status"] == "infeasible" and "forced closed" in " ".join(doc["messages"])
+    text = run(command, data)
+    assert text.exit_code == 2 and "forced closed" in text.output
+
+
 def test_no_plan_exit_5(monkeypatch):
     from optimizer.solvers.highs import HighsSolver
 

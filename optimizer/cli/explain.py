@@ -100,6 +100,11 @@ def explain_command(path: Path, workers: int, store: str | None, mip_gap: float 
             from optimizer.cli.main import exit_code
 
             click.echo(f"no plan to explain: {result.status.value}; " + "; ".join(result.messages), err=True)
+            if as_json:  # one document on stdout, as for a plan: the base solve's status and why
+                click.echo(json.dumps({"objective": None, "gap": result.gap, "status": result.status.value,
+                                       "termination": None if result.termination is None else
+                                       str(result.termination), "messages": result.messages,
+                                       "sensitivity": [], "marginal_values": []}))
             sys.exit(exit_code(result))
         table = sensitivities(path, network, result, store, workers, mip_gap, time_limit, force, budget)
         marginal = marginal_values(network, result)

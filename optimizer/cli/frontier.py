@@ -95,6 +95,9 @@ def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out
                              solve=lambda built: api.solve(built, solver=solver, time_limit=time_limit,
                                                            mip_gap=mip_gap, strategy=strategy))
             interrupted = interrupt.requested()
+            empty = None  # no point to solve (no usable site): the network's own solve says why
+            if table.empty and not interrupted:
+                empty = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap, strategy=strategy)
             display.result({"network": network.name, "axis": axis, "points": len(table),
                             "with_plan": int(table["status"].isin(["optimal", "feasible"]).sum()),
                             "interrupted": interrupted})
@@ -111,7 +114,12 @@ def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out
             "points": [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict(orient="records")],
             "files": [str(p) for p in written],
         }
+        if empty is not None:
+            doc.update(status=empty.status.value, messages=empty.messages)
         click.echo(json.dumps(doc))
+    elif empty is not None:
+        click.echo(f"No {AXES[axis].column} value to solve; the network itself: {empty.status.value}: "
+                   + "; ".join(empty.messages))
     else:
         visible = table.drop(columns=["open_sites", "warm_started", "termination", "reason"])
         gap = visible.pop("gap")
@@ -121,6 +129,10 @@ def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out
             click.echo(f"{AXES[axis].column}={row[0]}: {row.status}: {row.reason}")
         for p in written:
             click.echo(f"wrote {p}")
+    if empty is not None:
+        from optimizer.cli.main import exit_code
+
+        sys.exit(exit_code(empty))
     statuses = set(table["status"])
     if statuses & {"optimal", "feasible"}:
         sys.exit(EXIT_INTERRUPTED if interrupted else EXIT_OK)
