@@ -114,6 +114,31 @@ def test_products_and_fuel_scale(base):
     assert net.settings.transport.cost_per_volume_km == pytest.approx(ref.settings.transport.cost_per_volume_km * 1.3)
 
 
+def test_fuel_scales_the_rates_the_same_scenario_sets(base):
+    # shipping_cost_scale applies after the other changes, in one file and across a sweep's common and run parts:
+    # a products or links rate they set is scaled too (it once kept the set value while default links were scaled).
+    net, ref = build(base, "products: {ids: [PAL], set: {shipping_cost_per_km: 0.02}}\nshipping_cost_scale: 2\n"
+                           "settings: {transport: {cost_per_volume_km: 0.1}}\n")
+    assert net.products.at["PAL", "shipping_cost_per_km"] == pytest.approx(0.04)
+    assert net.products.at["BOX", "shipping_cost_per_km"] == pytest.approx(0.02)
+    assert net.settings.transport.cost_per_volume_km == pytest.approx(0.2)
+    ctx = YamlContext("x.yaml")
+    common = normalize_overrides({"products": {"ids": ["PAL"], "set": {"shipping_cost_per_km": 0.02}}}, ctx, "")
+    run = normalize_overrides({"shipping_cost_scale": 2}, ctx, "")
+    out = apply_overrides(ref, merge_overrides(common, run), ctx, "")
+    assert not ctx.problems and out.products.at["PAL", "shipping_cost_per_km"] == pytest.approx(0.04)
+
+
+def test_a_supply_change_that_selects_no_supply_row_is_an_error():
+    demo = read_base(DEMO)
+    supply = demo.supply[~((demo.supply["supplier"] == "PORT-SAV") & (demo.supply["product"] == "APP"))]
+    net = dataclasses.replace(demo, supply=supply.reset_index(drop=True))
+    ctx = YamlContext("x.yaml")
+    raw = {"suppliers": {"ids": ["PORT-SAV"], "products": ["APP"], "scale": {"capacity": 2}}}
+    apply_overrides(net, normalize_overrides(raw, ctx, ""), ctx, "")
+    assert [(p.field, "selects no supply rows" in p.message) for p in ctx.problems] == [("suppliers.products", True)]
+
+
 def test_fuel_scales_unit_shipping_cost_matrix():
     net = make_network([{"id": "A"}], [{"id": "r"}], [{"id": "p"}], [("r", "p", 1.0)])
     net = dataclasses.replace(net, unit_shipping_cost=np.array([[2.0]]))
@@ -188,6 +213,9 @@ def test_suppliers_and_links_on_the_demo():
         ("links: {mode: [rail], scale: {capacity: 2}}\n", "links", ["no links.csv"]),
         ("sites: {ids: [AMS]}\n", "sites", ["nothing to change"]),
         ("sites: {open: [BRU], close: [BRU]}\n", "sites", ["both in open and close"]),
+        # A blank cell takes its default: scaling it once silently changed nothing.
+        ("sites: {scale: {lead_time_days: 2}}\n", "sites.scale.lead_time_days",
+         ["lead_time_days of AMS is blank", "set a value instead"]),
     ],
 )
 def test_bad_overrides_name_file_and_key(base, text, key, words):

@@ -454,17 +454,17 @@ def apply_overrides(network: Network, overrides: dict[str, Any], ctx: YamlContex
               if isinstance(getattr(network, f.name), pd.DataFrame)}
     unit_cost = None if network.unit_shipping_cost is None else network.unit_shipping_cost.copy()
     settings = _apply_settings(network.settings, overrides, ctx, prefix)
+    for name in ("products", "sites", "links", "suppliers"):
+        for path, entry in _entries(overrides.get(name, []), join(prefix, name)):
+            _apply_table_entry(_SECTIONS[name], tables, entry, path, ctx)
     factor = overrides.get("shipping_cost_scale", 1.0)
-    if factor != 1.0:
+    if factor != 1.0:  # after the other changes: a rate they set is scaled too (fuel is the last word)
         tables["products"]["shipping_cost_per_km"] *= factor
         unit_cost = None if unit_cost is None else unit_cost * factor
         if "links" in tables:
             tables["links"]["cost_per_volume_km"] *= factor
         settings = dataclasses.replace(settings, transport=dataclasses.replace(
             settings.transport, cost_per_volume_km=settings.transport.cost_per_volume_km * factor))
-    for name in ("products", "sites", "links", "suppliers"):
-        for path, entry in _entries(overrides.get(name, []), join(prefix, name)):
-            _apply_table_entry(_SECTIONS[name], tables, entry, path, ctx)
     if "sites" in overrides:
         _fix_closing_costs(network.sites, tables["sites"], ctx, join(prefix, "sites"))
     for path, entry in _entries(overrides.get("demand", []), join(prefix, "demand")):
@@ -564,14 +564,26 @@ def _set_and_scale(df: pd.DataFrame, mask: np.ndarray, entry: dict[str, Any], ta
             continue
         col = table.column(name)
         old = df[name].to_numpy(dtype=float)
+        blank = mask & np.isnan(old)
+        if blank.any():  # a blank cell takes a default the table does not hold: scaling it would change nothing
+            row = _row_name(df, table, int(np.flatnonzero(blank)[0]))
+            ctx.add(join(join(path, "scale"), name), f"{name} of {row} is blank (its default applies), so scaling "
+                                                      "it would change nothing; set a value instead")
         with np.errstate(invalid="ignore"):
             new = np.where(mask, old * factor, old)  # inf x 0 gives NaN, reported below
         bad = mask & ((np.isnan(new) & ~np.isnan(old)) | _out_of_range(col, new))
         if bad.any():
-            row = df.index[bad][0] if table.indexed else int(np.flatnonzero(bad)[0])
+            row = _row_name(df, table, int(np.flatnonzero(bad)[0]))
             ctx.add(join(join(path, "scale"), name), f"scaling by {factor:g} makes {name} of {row} {new[bad][0]:g}; "
                                                       f"{col.rule(with_type=False)}")
         df[name] = new
+
+
+def _row_name(df: pd.DataFrame, table: Table, i: int) -> str:
+    """Row ``i`` of ``df`` as messages name it: its id, or its key columns (``from SUP2, to S1, mode road``)."""
+    if table.indexed:
+        return str(df.index[i])
+    return "the row " + ", ".join(f"{name} {df[name].iloc[i]}" for name in table.key) if table.key else f"row {i + 1}"
 
 
 def _out_of_range(col: Column, values: np.ndarray) -> np.ndarray:
@@ -610,6 +622,9 @@ def _apply_suppliers(tables: dict[str, Any], entry: dict[str, Any], path: str, c
         mask = np.array(supply["supplier"].isin(suppliers.index[rows]), dtype=bool)
         if "products" in entry:
             mask &= _known(supply["product"], entry["products"], join(path, "products"), "supplied product", ctx)
+            if not mask.any() and rows.any():
+                ctx.add(join(path, "products"), "selects no supply rows: the selected suppliers supply none of "
+                                                "these products")
         _set_and_scale(supply, mask, entry, SUPPLY, path, ctx)
 
 
