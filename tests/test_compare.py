@@ -170,3 +170,38 @@ def test_a_corrupted_stored_json_names_the_run_and_store(store, column):
     (problem,) = doc["problems"]
     assert problem["file"] == str(store) and f"run {run_id} (s / close=B)" in problem["message"]
     assert "corrupted" in problem["message"]
+
+
+def test_each_run_is_annualised_with_its_own_stored_period(tmp_path):
+    # Runs solved weekly and fortnightly: per year each uses its own period length, as stored with the run (it once
+    # used the first run's dataset, read from disk at compare time, for all of them).
+    from optimizer.runs.compare import units_of
+
+    path = tmp_path / "periods.db"
+    with RunStore(path) as s:
+        for name, days in (("base", 7.0), ("fortnight", 14.0)):
+            rec = record(name, 1400.0, {"fixed": 1400.0}, ["A"])
+            rec.definition = {**rec.definition, "units": {"currency": "EUR", "period_days": days}}
+            s.save(rec)
+    runs = runs_of(path)
+    table = compare_runs(runs, units=units_of(runs, annual=True)).table.set_index("run")
+    assert table.at["base", "objective"] == pytest.approx(1400 * 365 / 7)
+    assert table.at["fortnight", "objective"] == pytest.approx(1400 * 365 / 14)
+    with pytest.raises(InputError, match="different period lengths"):
+        units_of(runs)
+
+
+def test_a_sweep_stores_each_run_s_currency_and_period(tmp_path):
+    import shutil
+
+    from optimizer.runs.runner import run_sweep
+    from optimizer.runs.sweep import load_sweep
+
+    data = tmp_path / "tiny"
+    shutil.copytree(Path(__file__).parent / "data" / "tiny", data)
+    (tmp_path / "s.yaml").write_text("name: s\nbase: tiny\nruns: [{name: fortnight, settings: {period_days: 14}}]\n")
+    with RunStore(tmp_path / "s.db") as s:
+        run_sweep(load_sweep(tmp_path / "s.yaml")[1], s, workers=1, progress=False)
+        runs = s.runs(sweep="s")
+    assert {name: d["units"]["period_days"] for name, d in zip(runs["scenario"], runs["definition"])} == \
+        {"base": 7.0, "fortnight": 14.0}

@@ -44,7 +44,11 @@ def currency(network: Network) -> str:
 
 def period_name(network: Network) -> str:
     """The planning period in words: ``week`` for 7 days, else ``period of N days``."""
-    days = float(network.settings.period_days)
+    return period_days_name(float(network.settings.period_days))
+
+
+def period_days_name(days: float) -> str:
+    """A period of ``days`` days in words: ``week`` for 7, else ``period of N days``."""
     return _PERIOD_NAMES.get(days, f"period of {days:g} days")
 
 

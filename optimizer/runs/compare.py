@@ -59,12 +59,15 @@ class Units:
         period: The period's name (``week``).
         per_year: Periods per year (365 / period_days).
         annual: Whether costs are shown per year.
+        run_per_year: Periods per year of each compared run, in the order of the runs given to
+            :func:`units_of` (runs solved with different period lengths are compared per year).
     """
 
     currency: str = "currency"
     period: str = "period"
     per_year: float = float("nan")
     annual: bool = False
+    run_per_year: tuple[float, ...] = ()
 
     @property
     def money(self) -> str:
@@ -73,32 +76,64 @@ class Units:
 
 
 def units_of(runs: pd.DataFrame, annual: bool = False) -> Units:
-    """The money unit of stored runs, read from the first run's dataset (its network.yaml and overrides).
+    """The money unit of stored runs: each run's currency and period length as stored with it (runs stored
+    before these were recorded: read from its dataset, network.yaml and overrides, as the files are now).
 
     Args:
         runs: Stored runs (with their ``definition``).
         annual: Show costs per year.
 
     Returns:
-        The units; ``currency per period`` when the dataset cannot be read any more.
+        The units; ``currency per period`` when no run's basis can be found.
 
     Raises:
-        InputError: ``annual`` is asked for and the dataset (hence period_days) cannot be read.
+        InputError: ``annual`` is asked for and a run's period length cannot be found; the runs were
+            solved with different period lengths and ``annual`` is not asked for; or in different currencies.
     """
-    from optimizer.report.tables import currency, period_name, periods_per_year
+    from optimizer.report.tables import period_days_name
+    from optimizer.stock import DAYS_PER_YEAR
+
+    definitions = list(runs["definition"]) if "definition" in runs else [None] * len(runs)
+    bases = [_run_basis(d) for d in definitions]
+    if not bases or any(b is None for b in bases):
+        if annual:
+            missing = next((d for d, b in zip(definitions, bases) if b is None), None)
+            where = missing.get("base") if isinstance(missing, dict) else None
+            raise InputError(Problem("--annual", f"cannot read the runs' dataset ({where}) for its period_days; "
+                                                 "compare without --annual", field="--annual"))
+        known = [b for b in bases if b is not None]
+        bases = known[:1] * len(bases) if known and all(b == known[0] for b in known) else []
+        if not bases:
+            return Units()
+    currencies = sorted({b[0] for b in bases})
+    if len(currencies) > 1:
+        raise InputError(Problem("--runs", f"the runs are in different currencies ({', '.join(currencies)}); "
+                                           "compare runs of one currency", field="--runs"))
+    days = sorted({b[1] for b in bases})
+    if len(days) > 1 and not annual:
+        raise InputError(Problem("--annual", "the runs were solved with different period lengths "
+                                             f"({', '.join(f'{d:g}' for d in days)} days): compare them per year "
+                                             "with --annual", field="--annual"))
+    return Units(currencies[0], period_days_name(days[0]), DAYS_PER_YEAR / days[0], annual,
+                 tuple(DAYS_PER_YEAR / b[1] for b in bases))
+
+
+def _run_basis(definition: Any) -> tuple[str, float] | None:
+    """A stored run's (currency, period_days): as recorded with the run, else from its dataset as it is now."""
+    from optimizer.report.tables import currency
     from optimizer.runs.scenario import Scenario, build_network
 
-    definition = runs["definition"].iloc[0] if len(runs) and "definition" in runs else None
+    if not isinstance(definition, dict):
+        return None
+    units = definition.get("units")
+    if isinstance(units, dict) and isinstance(units.get("period_days"), (int, float)):
+        return str(units.get("currency") or "currency"), float(units["period_days"])
     try:
         network = build_network(Scenario(name=str(definition["name"]), base=Path(definition["base"]),
                                          overrides=definition.get("overrides") or {}, source="run store"))
     except (OptimizerError, KeyError, TypeError, OSError):
-        if annual:
-            where = definition.get("base") if isinstance(definition, dict) else None
-            raise InputError(Problem("--annual", f"cannot read the runs' dataset ({where}) for its period_days; "
-                                                 "compare without --annual", field="--annual")) from None
-        return Units()
-    return Units(currency(network), period_name(network), periods_per_year(network), annual)
+        return None
+    return currency(network), float(network.settings.period_days)
 
 
 @dataclass
@@ -274,13 +309,16 @@ def compare_runs(runs: pd.DataFrame, base: str | None = None, units: Units | Non
     runs, labels, names = runs.iloc[order].reset_index(drop=True), [labels[i] for i in order], [names[i] for i in order]
     base_row = 0
     units = units or Units()
-    scale = units.per_year if units.annual else 1.0
+    scales = np.ones(len(order))
+    if units.annual:  # each run's own periods per year (runs of different period lengths)
+        scales = (np.asarray(units.run_per_year)[order] if len(units.run_per_year) == len(order)
+                  else np.full(len(order), units.per_year))
     has_plan = runs["status"].isin(PLAN_STATUSES).to_numpy()
 
     cost_dicts = [c if isinstance(c, dict) else {} for c in runs["costs"]]
     found = list(dict.fromkeys(k for c in cost_dicts for k in c))
     components = [c for c in COST_ORDER if c in found] + [c for c in found if c not in COST_ORDER]
-    costs = pd.DataFrame([[_float(c.get(k, 0.0)) * scale for k in components] for c in cost_dicts],
+    costs = pd.DataFrame([[_float(c.get(k, 0.0)) * f for k in components] for c, f in zip(cost_dicts, scales)],
                          index=labels, columns=components)
     costs.loc[~has_plan] = np.nan
     kpi_dicts = [k if isinstance(k, dict) else {} for k in runs["kpis"]]
@@ -291,7 +329,7 @@ def compare_runs(runs: pd.DataFrame, base: str | None = None, units: Units | Non
     base_open = set(open_lists[base_row])
     table = pd.DataFrame({"run": labels, "sweep": runs["sweep"].astype(str), "scenario": names,
                           "status": runs["status"].astype(str),
-                          "objective": [_float(v) * scale for v in runs["objective"]]})
+                          "objective": [_float(v) * f for v, f in zip(runs["objective"], scales)]})
     _diff(table, "objective", base_row)
     gaps = np.array([_float(v) for v in runs["gap"]])
     gaps = np.where(np.isnan(gaps) & (table["status"] == "optimal").to_numpy(), 0.0, gaps)

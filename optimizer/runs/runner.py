@@ -57,6 +57,7 @@ from tqdm import tqdm
 from optimizer import api
 from optimizer.errors import OptimizerError
 from optimizer.network import Network
+from optimizer.report.tables import currency
 from optimizer.runs import cache
 from optimizer.runs.executors import Executors, WorkerDied, describe_exit, run_isolated
 from optimizer.runs.scenario import Scenario, build_network, input_hash
@@ -156,6 +157,7 @@ def _solve(network: Network, options: dict[str, Any]) -> dict[str, Any]:
     outcome = _error_outcome(None)
     if not isinstance(network, Network):  # an expansion study (a sweep whose base is a study file)
         return _solve_study(network, options, outcome)
+    outcome["units"] = {"currency": currency(network), "period_days": float(network.settings.period_days)}
     try:
         result = api.solve(network, **options)
         doc = result.to_dict()
@@ -206,9 +208,13 @@ def _definition_hash(definition: dict[str, Any]) -> str:
 
 
 def _record(scenario: Scenario, digest: str, outcome: dict[str, Any]) -> RunRecord:
-    """A RunRecord for ``scenario`` from a worker's (or an error's) outcome fields."""
-    return RunRecord(sweep=scenario.sweep, scenario=scenario.name, inputs_hash=digest,
-                     definition=scenario.definition(), **outcome)
+    """A RunRecord for ``scenario`` from a worker's (or an error's) outcome fields; the currency and period
+    length its costs are in (``units``) are stored with its definition."""
+    fields = dict(outcome)
+    units = fields.pop("units", None)
+    definition = scenario.definition() if units is None else {**scenario.definition(), "units": units}
+    return RunRecord(sweep=scenario.sweep, scenario=scenario.name, inputs_hash=digest, definition=definition,
+                     **fields)
 
 
 def _key(input_digest: str, versions: dict[str, str], software_version: str) -> str:
@@ -484,5 +490,7 @@ class _Sweep:
 
 def _reuse(record: RunRecord, scenario: Scenario) -> RunRecord:
     """A copy of a run for another scenario with the same input (stored without solving)."""
-    return replace(record, sweep=scenario.sweep, scenario=scenario.name, definition=scenario.definition(),
+    units = record.definition.get("units") if isinstance(record.definition, dict) else None
+    definition = scenario.definition() if units is None else {**scenario.definition(), "units": units}
+    return replace(record, sweep=scenario.sweep, scenario=scenario.name, definition=definition,
                    flows=list(record.flows), run_id=None, created_at=None)
