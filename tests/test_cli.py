@@ -358,3 +358,13 @@ def test_huge_fixed_cost_in_a_dataset_is_an_input_error_not_no_plan(tmp_path):
     res = run("solve", data, "--json")
     assert res.exit_code == 1
     assert json.loads(res.stdout)["problems"][0]["field"] == "fixed_cost"
+
+
+@pytest.mark.parametrize("option", [["--explain"], ["--base-run", "nowhere"], ["--strategy", "decompose"],
+                                    ["--log-json"]])
+def test_options_a_study_does_not_take_are_refused_not_ignored(option):
+    study = Path(__file__).parents[1] / "scenarios" / "demo-expansion.yaml"
+    res = run("solve", study, *option, "--json")
+    assert res.exit_code == 1, res.output
+    problem = json.loads(res.stdout)["problems"][0]
+    assert problem["field"] == option[0] and "expansion study" in problem["message"]

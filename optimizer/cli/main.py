@@ -94,6 +94,13 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
     if fmt == "dataset" and _is_study(path):  # a YAML file with periods:
         from optimizer.cli.expansion import solve_study_file
 
+        unsupported = [name for name, given in (("--explain", explain), ("--base-run", base_run is not None),
+                                                ("--strategy", strategy is not None), ("--log-json", log_json))
+                       if given]
+        if unsupported:  # refused rather than silently ignored
+            fail(InputError([Problem(str(path), f"{name} is not available for an expansion study (a YAML file "
+                                                "with periods:); solve without it", field=name)
+                             for name in unsupported]), as_json)
         sys.exit(solve_study_file(path, as_json=as_json, out_dir=out_dir, solver=solver, time_limit=time_limit,
                                   mip_gap=mip_gap, threads=threads, verbose=verbose))
     try:
