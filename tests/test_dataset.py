@@ -241,3 +241,25 @@ def test_readme_format_section_is_current():
     section = readme[readme.index("## Dataset format\n"):]
     assert section == "## Dataset format\n\n" + format_markdown().split("\n", 2)[2], (
         "README.md's dataset format section is stale: regenerate it from optimizer.schema.format_markdown()")
+
+
+def test_validation_catches_what_rebalancing_would_refuse(tmp_path):
+    # A fractional pack size and rebalance.products naming an unknown product or key once passed validate and
+    # were refused only by `optimizer rebalance`, without a line.
+    data = tmp_path / "tiny"
+    shutil.copytree(TINY, data)
+    products = (data / "products.csv").read_text().splitlines()
+    (data / "products.csv").write_text("\n".join([products[0] + ",pack_size", products[1] + ",2.5",
+                                                  *(p + ",1" for p in products[2:])]) + "\n")
+    (data / "network.yaml").write_text((data / "network.yaml").read_text()
+                                       + "rebalance:\n  products:\n    NOPE: {shortage_rate: 0.2}\n"
+                                       "    BOX: {shortage: 0.3}\n")
+    found = {(p.file.rsplit("/", 1)[-1], p.line, p.field): p.message for p in validate_dataset(data)}
+    lines = (data / "network.yaml").read_text().splitlines()
+    assert found == {
+        ("products.csv", 2, "pack_size"): "'2.5' is not a whole number; pack_size is in whole units",
+        ("network.yaml", lines.index("    NOPE: {shortage_rate: 0.2}") + 1, "rebalance.products.NOPE"):
+            "'NOPE' is not an id in products.csv",
+        ("network.yaml", lines.index("    BOX: {shortage: 0.3}") + 1, "rebalance.products.BOX.shortage"):
+            "unknown key 'shortage'; known keys here: shortage_rate, target_factor, excess_rate",
+    }

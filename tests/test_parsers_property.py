@@ -76,7 +76,8 @@ def try_read(folder: Path) -> Network | InputError:
 # ---------------------------------------------------------------- (a) round trips
 
 #: Text a valid cell may hold: anything but the control characters the reader refuses (tab and line ends are kept).
-cell_text = st.characters(blacklist_characters=[chr(c) for c in range(0x100) if CONTROL.match(chr(c))])
+cell_text = st.characters(blacklist_categories=("Cs",),
+                          blacklist_characters=[chr(c) for c in range(0x100) if CONTROL.match(chr(c))])
 ids = st.text(cell_text, min_size=1, max_size=10).map(str.strip).filter(bool)
 names = st.one_of(st.none(), st.text(cell_text, max_size=10))
 

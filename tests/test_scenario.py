@@ -139,6 +139,15 @@ def test_a_supply_change_that_selects_no_supply_row_is_an_error():
     assert [(p.field, "selects no supply rows" in p.message) for p in ctx.problems] == [("suppliers.products", True)]
 
 
+def test_a_scenario_sets_per_product_rebalancing_penalties(base):
+    net, _ = build(base, "settings: {rebalance: {products: {BOX: {shortage_rate: 0.2}}}}\n")
+    assert net.settings.rebalance.products == {"BOX": {"shortage_rate": 0.2}}
+    error = error_of(write(base.parent, "settings: {rebalance: {products: {NOPE: {shortage_rate: 0.2}}}}\n",
+                           name="bad.yaml"))
+    assert [(p.field, p.message) for p in error.problems] == \
+        [("settings.rebalance.products.NOPE", "'NOPE' is not an id in products.csv")]
+
+
 def test_fuel_scales_unit_shipping_cost_matrix():
     net = make_network([{"id": "A"}], [{"id": "r"}], [{"id": "p"}], [("r", "p", 1.0)])
     net = dataclasses.replace(net, unit_shipping_cost=np.array([[2.0]]))

@@ -94,6 +94,14 @@ def _load(folder: str | Path) -> tuple[list[Problem], Network | None]:
         _check_references(table_parsed, parsed, problems)
     _check_supply_network(path, parsed, problems)
     settings, name = _read_settings(path / NETWORK_FILE, str(path / NETWORK_FILE), problems)
+    if PRODUCTS.file in parsed:
+        check_whole(parsed[PRODUCTS.file], ("pack_size",), problems)
+        ids = [str(i) for i in parsed[PRODUCTS.file].values["id"]]
+        display = str(path / NETWORK_FILE)
+        lines = _settings_lines(path / NETWORK_FILE, display) if settings.rebalance.products else {}
+        for field, message in rebalance_product_problems(ids, settings.rebalance.products):
+            line = lines.get(field) or lines.get(field.rpartition(".")[0]) or lines.get("rebalance.products")
+            problems.append(Problem(display, message, line, field))
     if problems:
         order = {str(path / t.file): i for i, t in enumerate(TABLES)}
         problems.sort(key=lambda p: (order.get(p.file, len(order)), p.line or 0))
@@ -111,6 +119,58 @@ def _load(folder: str | Path) -> tuple[list[Problem], Network | None]:
         links=_frame(parsed[LINKS.file]) if LINKS.file in parsed else None,
     )
     return [], network
+
+
+#: Per-product rebalancing penalties (network.yaml ``rebalance: products: {id: {key: value}}``).
+PENALTY_KEYS = ("shortage_rate", "target_factor", "excess_rate")
+
+
+def rebalance_product_problems(product_ids: list[str], products: Any) -> list[tuple[str, str]]:
+    """The problems of network.yaml's ``rebalance.products`` (product id -> penalty overrides).
+
+    Args:
+        product_ids: The ids in products.csv.
+        products: The mapping (``None``: none).
+
+    Returns:
+        ``(key path, message)`` per problem, e.g. ``("rebalance.products.ELEC.shortage", "unknown key ...")``.
+    """
+    keys = {k.leaf: k for k in KEYS if k.section == "rebalance" and k.leaf in PENALTY_KEYS}
+    known = set(product_ids)
+    out: list[tuple[str, str]] = []
+    for product, overrides in (products or {}).items():
+        where = f"rebalance.products.{product}"
+        if str(product) not in known:
+            out.append((where, f"'{product}' is not an id in products.csv"))
+        elif not isinstance(overrides, dict):
+            out.append((where, f"must be a mapping of {', '.join(PENALTY_KEYS)}"))
+        else:
+            for name, value in overrides.items():
+                key = keys.get(str(name))
+                if key is None:
+                    out.append((f"{where}.{name}", f"unknown key '{name}'; known keys here: {', '.join(PENALTY_KEYS)}"))
+                elif isinstance(value, bool) or not isinstance(value, (int, float)) or not key.in_range(float(value)):
+                    out.append((f"{where}.{name}", f"'{value}' is not allowed; {key.rule()}"))
+    return out
+
+
+def check_whole(parsed: ParsedTable, columns: tuple[str, ...], problems: list[Problem]) -> None:
+    """Cells of these number columns that are not whole numbers (a pack of 2.5 units) are problems (and NaN)."""
+    for column in columns:
+        values = parsed.values.get(column)
+        if values is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            bad = np.isfinite(values) & (values != np.round(values))
+        report_rows(problems, parsed.display, column, parsed.lines[bad], values[bad],
+                    lambda v, c=column: f"'{v:g}' is not a whole number; {c} is in whole units", "fractional")
+        values[bad] = np.nan
+
+
+def _settings_lines(path: Path, display: str) -> dict[str, int]:
+    """Line of every key path of network.yaml (read again: only when a problem needs them)."""
+    parsed = _read_yaml(path, display, [])
+    return parsed[1] if parsed is not None else {}
 
 
 def _check_supply_network(folder: Path, parsed: dict[str, ParsedTable], problems: list[Problem]) -> None:
@@ -314,8 +374,7 @@ def _key_lines(node: yaml.Node | None, prefix: str, lines: dict[str, int], displ
             problems.append(Problem(display, f"key '{key_node.value}' is written twice (first on line "
                                              f"{lines[path]}); remove one of them", line, path))
         lines[path] = line
-        if not prefix and key_node.value in SECTIONS:
-            _key_lines(value_node, path + ".", lines, display, problems)
+        _key_lines(value_node, path + ".", lines, display, problems)  # e.g. rebalance.products.ELEC.excess_rate
 
 
 def _unknown_key(path: str, section: str | None) -> str:

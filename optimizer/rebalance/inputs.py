@@ -28,14 +28,13 @@ import pandas as pd
 from optimizer import stock
 from optimizer.errors import InputError, Problem
 from optimizer.io.csvtable import ParsedTable, parse_table, report_rows
-from optimizer.io.dataset import _check_unique
+from optimizer.io.dataset import PENALTY_KEYS, _check_unique, check_whole, rebalance_product_problems
 from optimizer.network import Network
-from optimizer.schema import IN_TRANSIT, INVENTORY, KEYS, NETWORK_FILE, TARGETS, Table
+from optimizer.schema import IN_TRANSIT, INVENTORY, NETWORK_FILE, TARGETS, Table
 
 #: Site statuses that take part in a rebalancing run.
 OPERATING = ("existing", "forced_open")
 #: The per-product penalty keys of ``rebalance: products:``.
-PENALTY_KEYS = ("shortage_rate", "target_factor", "excess_rate")
 
 
 @dataclass
@@ -99,18 +98,6 @@ def _isin(values: np.ndarray, known: Any) -> np.ndarray:
     return pd.Series(values, dtype=object).isin(set(known)).to_numpy()
 
 
-def _check_whole(parsed: ParsedTable, columns: tuple[str, ...], problems: list[Problem]) -> None:
-    for column in columns:
-        values = parsed.values.get(column)
-        if values is None:
-            continue
-        with np.errstate(invalid="ignore"):
-            bad = np.isfinite(values) & (values != np.round(values))
-        report_rows(problems, parsed.display, column, parsed.lines[bad], values[bad],
-                    lambda v, c=column: f"'{v:g}' is not a whole number; {c} is in whole units", "fractional")
-        values[bad] = np.nan
-
-
 def _check_operating(parsed: ParsedTable, column: str, valid: np.ndarray, network: Network,
                      participating: set[str] | None, problems: list[Problem]) -> None:
     """Sites must operate (``existing`` / ``forced_open``) and, when given, be among ``participating``."""
@@ -132,24 +119,13 @@ def _penalties(network: Network, products: pd.Index, problems: list[Problem]) ->
     settings = network.settings.rebalance
     rates = {key: np.full(len(products), float(getattr(settings, key))) for key in PENALTY_KEYS}
     display = str(Path(network.source) / NETWORK_FILE) if network.source else NETWORK_FILE
-    keys = {k.leaf: k for k in KEYS if k.section == "rebalance"}
-    for product, overrides in (settings.products or {}).items():
-        where = f"rebalance.products.{product}"
-        if str(product) not in network.products.index:
-            problems.append(Problem(display, f"'{product}' is not an id in products.csv", field=where))
-            continue
-        if not isinstance(overrides, dict):
-            problems.append(Problem(display, f"must be a mapping of {', '.join(PENALTY_KEYS)}", field=where))
-            continue
-        for name, value in overrides.items():
-            key = keys.get(str(name)) if str(name) in PENALTY_KEYS else None
-            if key is None:
-                problems.append(Problem(display, f"unknown key '{name}'; known keys here: {', '.join(PENALTY_KEYS)}",
-                                        field=f"{where}.{name}"))
-            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not key.in_range(float(value)):
-                problems.append(Problem(display, f"'{value}' is not allowed; {key.rule()}", field=f"{where}.{name}"))
-            elif str(product) in products:
-                rates[str(name)][products.get_loc(str(product))] = float(value)
+    found = rebalance_product_problems([str(i) for i in network.products.index], settings.products)
+    problems += [Problem(display, message, field=field) for field, message in found]
+    if not found:
+        for product, overrides in (settings.products or {}).items():
+            for name, value in overrides.items():
+                if str(product) in products:
+                    rates[str(name)][products.get_loc(str(product))] = float(value)
     unit_value = network.products["unit_value"].reindex(products).to_numpy(dtype=float)
     shortage = unit_value * rates["shortage_rate"]
     return {"shortage": shortage, "below_target": shortage * rates["target_factor"],
@@ -227,7 +203,7 @@ def read_inputs(network: Network, inventory: Path, targets: Path | None = None, 
     transit = _parse(IN_TRANSIT, in_transit, problems) if in_transit is not None else None
     participating: set[str] | None = None
     if inv is not None and {"site", "product", "on_hand"} <= inv.values.keys():
-        _check_whole(inv, ("on_hand",), problems)
+        check_whole(inv, ("on_hand",), problems)
         ok = _check_ids(inv, "site", network.sites.index, "sites.csv", problems)
         _check_ids(inv, "product", network.products.index, "products.csv", problems)
         _check_operating(inv, "site", ok, network, None, problems)
@@ -235,7 +211,7 @@ def read_inputs(network: Network, inventory: Path, targets: Path | None = None, 
     if tgt is not None:
         files["targets"] = str(targets)
         if {"site", "product", "target"} <= tgt.values.keys():
-            _check_whole(tgt, ("target", "min", "max"), problems)
+            check_whole(tgt, ("target", "min", "max"), problems)
             ok = _check_ids(tgt, "site", network.sites.index, "sites.csv", problems)
             _check_ids(tgt, "product", network.products.index, "products.csv", problems)
             _check_operating(tgt, "site", ok, network, participating, problems)
@@ -243,7 +219,7 @@ def read_inputs(network: Network, inventory: Path, targets: Path | None = None, 
     if transit is not None:
         files["in_transit"] = str(in_transit)
         if {"to", "product", "quantity"} <= transit.values.keys():
-            _check_whole(transit, ("quantity",), problems)
+            check_whole(transit, ("quantity",), problems)
             ok = _check_ids(transit, "to", network.sites.index, "sites.csv", problems)
             _check_ids(transit, "product", network.products.index, "products.csv", problems)
             _check_operating(transit, "to", ok, network, participating, problems)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Problem
-from optimizer.io.dataset import show_value
+from optimizer.io.dataset import rebalance_product_problems, show_value
 from optimizer.network import Network, Settings
 from optimizer.schema import DEMAND, KEYS, LINKS, PRODUCTS, REGIONS, SECTIONS, SITES, SUPPLIERS, SUPPLY, Column, Key, Table
 
@@ -381,6 +381,11 @@ def _key_value(key: Key, value: Any, path: str, ctx: YamlContext) -> Any:
         if not isinstance(value, str) or (key.type == "enum" and value not in key.choices):
             ctx.add(path, f"{show_value(value)} is not a valid {key.leaf}; {key.rule()}")
         return value
+    if key.type == "mapping":  # checked against the tables once they are known (see apply_overrides)
+        if not isinstance(value, dict):
+            ctx.add(path, f"{show_value(value)} is not a mapping; {key.rule()}")
+            return None
+        return value
     if not finite_number(value):
         ctx.add(path, f"{show_value(value)} is not a number; {key.rule()}")
         return None
@@ -467,6 +472,10 @@ def apply_overrides(network: Network, overrides: dict[str, Any], ctx: YamlContex
             settings.transport, cost_per_volume_km=settings.transport.cost_per_volume_km * factor))
     if "sites" in overrides:
         _fix_closing_costs(network.sites, tables["sites"], ctx, join(prefix, "sites"))
+    if settings.rebalance.products is not network.settings.rebalance.products:
+        for field, message in rebalance_product_problems([str(i) for i in tables["products"].index],
+                                                         settings.rebalance.products):
+            ctx.add(join(join(prefix, "settings"), field), message)
     for path, entry in _entries(overrides.get("demand", []), join(prefix, "demand")):
         _apply_demand(tables, entry, path, ctx)
     return dataclasses.replace(network, **tables, settings=settings, unit_shipping_cost=unit_cost)
