@@ -200,3 +200,19 @@ def test_postgresql_store(sweep: Path, postgres_url: str):
     with RunStore(url) as store:
         assert len(store.runs(latest_only=False)) == before + 7
         assert store.get_run(json_lines(first.stdout)["p=2"]["run_id"]).open_sites == ["AMS", "BRU"]
+
+
+def test_ctrl_c_exits_6_not_1_with_the_finished_runs_stored(sweep: Path, tmp_path: Path, monkeypatch):
+    # Click turns a KeyboardInterrupt into "Aborted!" and exit 1, which reads as bad input.
+    import optimizer.cli.run as cli_run
+
+    real = cli_run.run_sweep
+
+    def interrupted(scenarios, store, **options):
+        real(scenarios[:1], store, **options)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_run, "run_sweep", interrupted)
+    res = invoke(sweep, "--workers", 1, "--store", tmp_path / "s.db", "--json")
+    assert res.exit_code == 6, res.output
+    assert len(json_lines(res.stdout)) == 1 and "1 of 7 run(s) finished and stored" in res.stderr

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from optimizer.cli.common import EXIT_OK, fail
+from optimizer.cli.common import EXIT_INTERRUPTED, EXIT_OK, fail
 from optimizer.cli.progress import log_json_option, shown
 from optimizer.errors import InputError, OptimizerError, Problem
 from optimizer.runs.runner import RunReport, run_sweep
@@ -88,7 +88,7 @@ def run(sweep_file: Path, workers: int | None, cluster: str | None, store_locati
 
     Exit codes: 0 every scenario has a plan; 1 bad input (sweep file, store or
     cluster); 2 some scenarios have no plan (infeasible, no solution within the
-    limits, or an error).
+    limits, or an error); 6 interrupted (Ctrl-C): the runs finished before are stored.
     """
     def emit(report: RunReport) -> None:
         if as_json:
@@ -100,6 +100,7 @@ def run(sweep_file: Path, workers: int | None, cluster: str | None, store_locati
                    f"({len(finished)}/{len(scenarios)})", phase="sweep", objective=rec.objective, bound=rec.bound)
 
     finished: list[RunReport] = []
+    scenarios: list[Any] = []
     try:
         cluster = _check_cluster(cluster)
         _sweep_name, scenarios = load_sweep(sweep_file)
@@ -113,6 +114,9 @@ def run(sweep_file: Path, workers: int | None, cluster: str | None, store_locati
                         "store": display})
     except OptimizerError as error:
         fail(error, as_json)
+    except KeyboardInterrupt:  # not bad input (click's exit 1): the finished runs are stored
+        click.echo(f"interrupted: {len(finished)} of {len(scenarios)} run(s) finished and stored", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if not as_json:
         click.echo(_table(reports, display))
     sys.exit(EXIT_OK if all(r.ok for r in reports) else EXIT_SOME_FAILED)
