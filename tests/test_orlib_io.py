@@ -218,6 +218,9 @@ def test_generator_rejects_bad_parameters(kwargs):
         (TINY_ORLIB.replace("2 2\n", "2 0\n", 1), 1, "number of customers", "positive integer"),
         ("", 1, "number of facilities", "ends before"),
         ("3", 1, "number of customers", "ends before"),
+        # beyond what the model can represent: named here, not as a matrix entry of the model
+        (TINY_ORLIB.replace("10 5", "10 1e300"), 2, "fixed cost of facility 1", "too large (at most 1e+15)"),
+        (TINY_ORLIB.replace("\n4\n", "\n4e13\n"), 6, "demand of customer 2", "too large (at most 1e+12)"),
     ],
 )
 def test_orlib_errors(tmp_path, text, line, field, words):

@@ -46,6 +46,7 @@ import pandas as pd
 from optimizer.errors import InputError, Problem
 from optimizer.io.files import MAX_CSV_BYTES, read_input, write_text
 from optimizer.network import Network, Settings
+from optimizer.schema import MAX_COST, MAX_QUANTITY
 
 #: The word OR-Library uses in place of a number for an uncapacitated facility.
 UNCAPACITATED_WORD = "capacity"
@@ -256,18 +257,22 @@ def _values(
         bad = np.isnan(values) | (np.isinf(values) & ~is_word)
     bad |= np.char.find(text.astype(str), "_") >= 0  # Python and numpy read "1_000"; numbers are plain decimals
     negative = values < 0
-    wrong = np.flatnonzero(bad | negative)
+    fields = [field_of(int(k)) for k in range(len(tokens))] if (values > MAX_QUANTITY).any() else []
+    limit = np.array([MAX_COST if "cost" in f else MAX_QUANTITY for f in fields]) if fields else MAX_QUANTITY
+    huge = ~bad & ~is_word & (values > limit)  # what the model could not represent (as for datasets)
+    wrong = np.flatnonzero(bad | negative | huge)
     if len(wrong) == 0:
         return values
-    problems = [
-        Problem(
-            str(path),
-            f"'{tokens[k]}' is negative" if negative[k] else f"'{tokens[k]}' is not a finite number",
-            line=int(lines[k]),
-            field=field_of(int(k)),
-        )
-        for k in wrong[:MAX_PROBLEMS]
-    ]
+
+    def message(k: int) -> str:
+        if negative[k]:
+            return f"'{tokens[k]}' is negative"
+        if huge[k]:
+            return f"'{tokens[k]}' is too large (at most {np.atleast_1d(limit)[k if fields else 0]:g})"
+        return f"'{tokens[k]}' is not a finite number"
+
+    problems = [Problem(str(path), message(int(k)), line=int(lines[k]), field=field_of(int(k)))
+                for k in wrong[:MAX_PROBLEMS]]
     if len(wrong) > MAX_PROBLEMS:
         problems.append(Problem(str(path), f"{len(wrong) - MAX_PROBLEMS} more bad values not listed"))
     raise InputError(problems)
