@@ -366,6 +366,9 @@ def test_missing_or_bad_base(tmp_path):
     assert "missing key 'base'" in str(error_of(tmp_path / "a.yaml"))
     (tmp_path / "b.yaml").write_text("base: nowhere\n")
     assert error_of(tmp_path / "b.yaml").problems[0].field == "base"
+    (tmp_path / "c.yaml").write_text("base: c.yaml\n")  # an existing file is not "not found"
+    problem = error_of(tmp_path / "c.yaml").problems[0]
+    assert problem.field == "base" and "is a file, not a dataset folder" in problem.message
 
 
 # ----------------------------------------------------------------------------- merging and normal form

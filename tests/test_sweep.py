@@ -124,6 +124,7 @@ def assert_problem_named(folder: Path, text: str, key: str, words: list[str]) ->
         ("overrides: {sites: {close: [ZZ]}}\n", "overrides.sites.close[0]", ["unknown site id 'ZZ'"]),
         ("include_base: maybe\n", "include_base", ["not true or false"]),
         ("runz: []\n", "runz", ["did you mean 'runs'"]),
+        ("grid: {d: {}}\n", "grid.d", ["grid dimension 'd' has no options"]),
         # A run named like a grid combination (a bracketed key path; it once looped forever looking for its line).
         ("runs: [{name: d=x}]\ngrid: {d: {x: {demand: {scale: 2}}}}\n", "grid[d=x]", ["run name 'd=x' is used twice"]),
         ("runs: [{name: s=1.5}]\ngrid: {s: {'1.5': {demand: {scale: 2}}}}\n", "grid[s=1.5]",

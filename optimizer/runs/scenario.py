@@ -122,6 +122,10 @@ def base_folder(value: Any, yaml_path: Path, ctx: YamlContext, key: str = "base"
         ctx.add(key, f"{show_value(value)} is not a dataset folder; write base: <folder relative to this file>")
         return None
     folder = (yaml_path.parent / value.strip()).resolve()
+    if folder.exists() and not folder.is_dir():
+        ctx.add(key, f"'{value}' is a file, not a dataset folder ({folder}); a scenario's base is the folder "
+                     "holding sites.csv, regions.csv, products.csv and demand.csv")
+        return None
     if not folder.is_dir():
         ctx.add(key, f"dataset folder '{value}' not found (looked for {folder})")
         return None

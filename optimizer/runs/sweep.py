@@ -197,7 +197,10 @@ def _grid_runs(value: Any, ctx: YamlContext, extra: tuple[str, ...] = ()) -> tup
     dimensions: list[list[tuple[str, dict[str, Any], str]]] = []
     for dim, options in value.items():
         key = join("grid", str(dim))
-        if not isinstance(options, dict) or not options:
+        if isinstance(options, dict) and not options:
+            ctx.add(key, f"grid dimension '{dim}' has no options; give it at least one (option name: overrides)")
+            return [], []
+        if not isinstance(options, dict):
             ctx.add(key, f"{show_value(options)} is not a mapping of option name: overrides")
             return [], []
         dimensions.append([(f"{dim}={opt}", _normalize(body, ctx, join(key, str(opt)), extra),
