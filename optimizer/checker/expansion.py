@@ -5,12 +5,14 @@ and nothing of the model side:
 
 * **phasing**: events follow from the held states (a site opens when it becomes held, closes when
   it stops being held; sites existing or forced open in the first period are held before the
-  study); a site serves exactly when it is held and its last opening is at least ``build_periods``
-  periods old; an opened site stays held for ``build_periods + min_open_periods`` periods; no
-  closing before ``earliest_close``; no reopening where ``may_reopen`` is false; modules are whole,
-  non-negative, at most ``max_modules`` in total, only where ``module_size`` > 0 and only while the
-  site is held; forced statuses
-  of each period; committed decisions;
+  study, and so are sites forced closed in the first period that the base dataset operates:
+  existing or forced open there, or forced closed with a closing cost; they close in the first
+  period and pay their closing cost there); a site serves exactly when it is held and its last
+  opening is at least ``build_periods`` periods old; an opened site stays held for
+  ``build_periods + min_open_periods`` periods; no closing before ``earliest_close``; no reopening
+  where ``may_reopen`` is false; modules are whole, non-negative, at most ``max_modules`` in total,
+  only where ``module_size`` > 0 and only while the site is held; forced statuses of each period;
+  committed decisions;
 * **every period's plan** with the single-period checker (:func:`optimizer.checker.core.check`) on
   the period's network with each site's capacity raised by its modules (every period's demand,
   capacity, single sourcing, service distance, supply side and re-costing), where only the
@@ -86,8 +88,7 @@ def check_study(study: Study, plan: ExpansionPlan, *, rel_tol: float = 1e-6) -> 
         modules = plan.modules.loc[ids, names].to_numpy(dtype=float)
     except KeyError as missing:
         return StudyCheck(False, [f"the plan's site x period tables lack {missing}"])
-    status0 = sites["status"].to_numpy()
-    before = (status0 == "existing") | (status0 == "forced_open")
+    before = _operating_before(study, sites)
     previous = np.column_stack([before, held[:, :-1]])
     opens, closes = held & ~previous, previous & ~held
     opts = study.options.loc[ids]
@@ -187,6 +188,18 @@ def check_uncertain(study: Study, plans: list[ExpansionPlan], *, expected_cost: 
         violations.append(f"expected net present cost claimed {fmt_num(expected_cost)} but recomputed "
                           f"{fmt_num(expected)}")
     return StudyCheck(not violations, violations, {}, expected, reports, [])
+
+
+def _operating_before(study: Study, sites: pd.DataFrame) -> np.ndarray:
+    """Sites operating before the study, shape (S,): existing or forced open in the first period, or forced
+    closed there while the base dataset (before the study's overrides) operates them (existing or forced
+    open, or forced closed with a closing cost, a closure decided outside the model)."""
+    status = sites["status"].to_numpy()
+    raw = sites if study.base_sites is None else study.base_sites.reindex(sites.index)
+    raw_status = raw["status"].to_numpy()
+    cost = np.nan_to_num(raw["closing_cost"].to_numpy(dtype=float))
+    operated = np.isin(raw_status, ["existing", "forced_open"]) | ((raw_status == "forced_closed") & (cost > 0))
+    return np.isin(status, ["existing", "forced_open"]) | ((status == "forced_closed") & operated)
 
 
 def _check_phasing(study: Study, opts: pd.DataFrame, names: list[str], held: np.ndarray, serving: np.ndarray,

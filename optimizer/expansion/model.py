@@ -7,9 +7,12 @@ its site column ``y[i,t]`` means "site ``i`` serves in period ``t``".  The block
 block-diagonally (``scipy.sparse.block_diag``) and joined by the study's columns, all vectorised:
 
 * ``u[i,t]`` (binary): the site is held (opened: serving or being built) in period ``t``;
-* ``o[i,t]``, ``c[i,t]`` (in [0, 1]): it opens / closes in period ``t``:
-  ``u[i,t] - u[i,t-1] = o[i,t] - c[i,t]`` (``u[i,-1]`` = 1 for sites existing or forced open
-  before the study), ``o + c <= 1``;
+* ``o[i,t]``, ``c[i,t]`` (binary): it opens / closes in period ``t``:
+  ``u[i,t] - u[i,t-1] = o[i,t] - c[i,t]`` (``u[i,-1]`` = 1 for sites operating before the study,
+  :meth:`~optimizer.expansion.study.Study.initially_held`), ``o + c <= 1``.  They are integer, not
+  merely in [0, 1]: where ``u`` does not change, ``o = c = 0.5`` would satisfy both rows, and a half
+  opening would make ``y`` fractional (a relaxation of ``y``, such as the heuristic's design step,
+  would then price a site that is held yet serves half);
 * serving after the build: ``y[i,t] = u[i,t] - sum_{t-b < k <= t} o[i,k]`` (``b`` = build_periods);
 * minimum time open: ``u[i,k] >= o[i,t]`` for ``t < k < t + b + min_open_periods``;
   no close before ``earliest_close`` (``c = 0``); no reopening unless ``may_reopen``
@@ -318,6 +321,8 @@ def build_study_model(study: Study) -> ExpansionModel:
     col_upper = np.concatenate([b.built.lp.col_upper for b in blocks] + [np.ones(n_cols - n_block_cols)])
     integer = np.concatenate([b.built.lp.integer for b in blocks] + [np.zeros(n_cols - n_block_cols, dtype=bool)])
     integer[u] = True
+    integer[o] = True  # with u integer, o and c are then the events themselves (see the module docstring)
+    integer[c] = True
     integer[m] = True
     col_upper[m] = np.where(size > 0, opts["max_modules"].to_numpy(dtype=float), 0.0)[:, None]
     earliest = opts["earliest_close"].to_numpy(dtype=int)

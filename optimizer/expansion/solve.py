@@ -11,11 +11,19 @@
    to the sites the LP relaxation or the period floors use, and started from the floors' designs
    (or else the LP's) rounded period by period within the budgets (:func:`_rounded_design`); then
    the design is fixed and the assignments are made integer.  Each plan adds stock cuts tight at it.
+   The design keeps every study decision whole (held, opening, closing, modules): the site columns
+   then are too, as ``y = u - recent openings``.
 3. **Full model**: when the plan is not within the gap of the bound, the whole MIP, warm-started
    from it, within what is left of the time limit.  The study's bound is always the full model's
    (its LP relaxation with the stock cuts and the floors, or its MIP bound when better), so the gap (the
    plan's exact net present cost, square roots evaluated, against that bound) is honest whatever
    the heuristic did.  A better plan it finds replaces the heuristic's.
+
+No plan is kept that breaks the model: every candidate (the heuristic's, the full model's), its stock
+columns at their exact values, must keep the model's bounds, integrality and rows
+(:func:`optimizer.strategies.pooled.plan_fits`) before its cost is compared; one that does not is
+dropped with a message.  A bound above the kept plan's cost is never clipped away: it is named in an
+``ERROR`` message and flagged by :attr:`ExpansionResult.bound_violated` (the CLI's exit code 4).
 
 The plan is decoded per period (flows, routes, stock from the blocks), and the independent checker
 (:func:`optimizer.checker.expansion.check_study`) verifies and re-costs it.
@@ -38,7 +46,9 @@ from optimizer.expansion.study import DAYS_PER_YEAR, ExpansionPlan, Study
 from optimizer.model.linear import LinearModel
 from optimizer.plan import COST_COMPONENTS
 from optimizer.solvers import get_solver
-from optimizer.solvers.base import SolveOptions, Solver, Status, Termination, proven_optimal, relative_gap
+from optimizer.solvers.base import (SolveOptions, Solver, Status, Termination, bound_exceeds, proven_optimal,
+                                    relative_gap)
+from optimizer.strategies.pooled import plan_fits
 
 #: Rounds of LP cut separation before the plan is searched.
 LP_ROUNDS = 2
@@ -108,6 +118,12 @@ class ExpansionResult:
     messages: list[str] = field(default_factory=list)
     model_size: dict[str, int] = field(default_factory=dict)
     x: np.ndarray | None = None
+
+    @property
+    def bound_violated(self) -> bool:
+        """True when the bound lies above the plan's cost (beyond the solvers' tolerance,
+        :data:`optimizer.solvers.base.BOUND_TOLERANCE`): an error, reported as it is and never clipped."""
+        return bound_exceeds(self.objective, self.bound)
 
     def budget_use(self) -> dict[str, Any] | None:
         """Capex against the budgets (:func:`budget_use`), ``None`` without a plan."""
@@ -305,10 +321,12 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
     result.messages.append(note)
     bound = lp_bound
     best_x, best_obj = None, np.inf
-    if x_heur is not None:
+    if x_heur is not None and _fits(model, x_heur):
         best_x, best_obj = x_heur, _exact_objective(model, x_heur)
+    elif x_heur is not None:
+        result.messages.append("The heuristic plan breaks a row of the study model and is not kept.")
     raw = None
-    if best_x is None or relative_gap(best_obj, bound) > options.effective_gap:
+    if best_x is None or relative_gap(best_obj, bound) > options.effective_gap or bound_exceeds(best_obj, bound):
         warm = None if best_x is None else _lift(model, best_x)
         full = model if floors is None else with_floors(model, floors)
         raw = backend.solve(dataclasses.replace(full.lp, warm_start=warm),
@@ -327,8 +345,10 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
         return result
     if raw is not None and raw.x is not None:
         x_full = _round(model, raw.x)
-        objective = _exact_objective(model, x_full)
-        if objective < best_obj - 1e-9 * abs(objective):
+        objective = _exact_objective(model, x_full) if _fits(model, x_full) else np.inf
+        if not np.isfinite(objective):
+            result.messages.append("The full model's plan, rounded, breaks a row of the study model and is not kept.")
+        elif objective < best_obj - 1e-9 * abs(objective):
             best_x, best_obj = x_full, objective
             result.messages.append("The full model improved the relax-and-fix plan.")
     gap_now = relative_gap(best_obj, bound) if best_x is not None else None
@@ -345,12 +365,23 @@ def solve_study(study: Study, *, solver: str | None = None, time_limit: float | 
     result.gap = relative_gap(result.objective, bound)
     optimal = proven_optimal(result.objective, bound, 1e-6 * result.costs["holding"])
     result.status = Status.OPTIMAL if optimal else Status.FEASIBLE
-    if not optimal:
+    if result.bound_violated:
+        result.messages.append(
+            f"ERROR: the study's bound {bound!r} lies above the plan's net present cost {result.objective!r}: a "
+            "lower bound can never exceed a feasible plan's cost, so the model, the costing or the solver is "
+            "wrong; do not trust this plan.")
+    elif not optimal:
         result.messages.append("Best plan found within the limits, not proven optimal"
                                + (f" (gap {result.gap:.3%})." if result.gap is not None else "."))
     if run_check and result.plan is not None:
         result.check = check_study(study, result.plan)
     return result
+
+
+def _fits(model: ExpansionModel, x: np.ndarray) -> bool:
+    """Whether plan ``x``, its stock columns at their exact values (which keep every stock cut), keeps the
+    study model's bounds, integrality and rows (:func:`~optimizer.strategies.pooled.plan_fits`)."""
+    return plan_fits(model.lp, _lift(model, x))
 
 
 def _round(model: ExpansionModel, x: np.ndarray) -> np.ndarray:
@@ -553,7 +584,7 @@ def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOption
     integer = model.lp.integer.copy()
     integer[_lane_columns(model)] = False
     S = model.u.shape[0]
-    for block in model.blocks:  # y = u - recent openings: integer whenever u is
+    for block in model.blocks:  # y = u - recent openings: integer, as u and o are (o, c stay integer: model.py)
         integer[block.first_col:block.first_col + S] = False
     gap = options.effective_gap
 
@@ -583,7 +614,8 @@ def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOption
         return model, None, seconds, f"Heuristic design step found no plan ({raw.status.value})."
     design = _design_columns(model)
     lower, upper = model.lp.col_lower.copy(), model.lp.col_upper.copy()
-    lower[design] = upper[design] = np.round(np.asarray(raw.x)[design], 6)
+    values = np.asarray(raw.x, dtype=float)[design]
+    lower[design] = upper[design] = np.where(model.lp.integer[design], np.round(values), np.round(values, 6))
     best, best_obj = None, np.inf
     for _ in range(STEP_ROUNDS):
         found, spent = _assign_by_period(model, lower, upper, backend,
@@ -592,7 +624,7 @@ def _plan_heuristic(model: ExpansionModel, backend: Solver, options: SolveOption
         if found is None:
             break
         x = _round(model, found)
-        objective = _exact_objective(model, x)
+        objective = _exact_objective(model, x) if _fits(model, x) else np.inf  # a plan that breaks a row: never kept
         if objective < best_obj:
             best, best_obj = x, objective
         refined = _refine_all(model, x)

@@ -9,7 +9,11 @@ per ``period_days`` (a week in the demo).  Money over the study:
   ``years`` years starting ``Y`` years into the study weighs ``sum_{j<years} (1+r)**-(Y+j)`` years
   of operating cost (:func:`operating_weight`);
 * capex (opening and modules) and closing costs are one-off, paid at the start of the period of
-  the decision (discount ``(1+r)**-Y``);
+  the decision (discount ``(1+r)**-Y``), charged once (never spread over ``horizon_periods`` into a
+  per-period cost); a site the base dataset operates that the study closes in its first period
+  (a ``close:`` override, top-level or the first period's, or ``forced_closed`` in sites.csv with a
+  closing cost) operated before the study and closes in the first period, paying its closing cost
+  there, as a closing in any later period does (:meth:`Study.initially_held`);
 * residual value: capex paid ``Y`` years into a study of ``E`` years is worth
   ``capex x max(0, 1 - (E - Y) / asset_life_years)`` at the end (straight-line), credited
   discounted by ``(1+r)**-E`` (:func:`residual_fraction`).
@@ -122,6 +126,8 @@ class Study:
         unmet_penalty: Currency per unit of demand not served, ``None``: all demand must be served.
         asset_life_years: Straight-line life of capex for its residual value.
         uncertainty: Demand paths (``None``: one deterministic path, :attr:`periods`).
+        base_sites: The base dataset's sites table before the study's overrides (``status`` and
+            ``closing_cost`` are read), indexed by site id; ``None``: the first period's.
     """
 
     name: str
@@ -135,6 +141,7 @@ class Study:
     unmet_penalty: float | None = None
     asset_life_years: float = 20.0
     uncertainty: Uncertainty | None = None
+    base_sites: pd.DataFrame | None = None
 
     @property
     def n_periods(self) -> int:
@@ -184,9 +191,24 @@ class Study:
         return np.where(size > 0, size * self.options["max_modules"].to_numpy(dtype=float), 0.0)
 
     def initially_held(self) -> np.ndarray:
-        """Sites operating before the study starts (existing or forced open in the first period), shape (S,)."""
-        status = self.base.sites["status"].to_numpy()
-        return (status == "existing") | (status == "forced_open")
+        """Sites operating before the study starts, shape (S,).
+
+        A site operates before the study when the first period has it ``existing`` or ``forced_open``,
+        or when the first period has it ``forced_closed`` and the base dataset (before the study's
+        overrides) operates it: ``existing`` or ``forced_open`` there, or ``forced_closed`` with a
+        positive ``closing_cost`` (a closure decided outside the model, FORMAT.md).  Such a site closes in
+        the first period (it may not serve there), so it pays its closing cost in that period, as a site
+        closed by a later period's override does.  A ``forced_closed`` site without a closing cost that
+        the base does not operate (a candidate ruled out) does not operate before the study.
+        """
+        first = self.base.sites
+        status = first["status"].to_numpy()
+        raw = first if self.base_sites is None else self.base_sites.reindex(first.index)
+        raw_status = raw["status"].to_numpy()
+        raw_cost = np.nan_to_num(raw["closing_cost"].to_numpy(dtype=float))
+        operated = (raw_status == "existing") | (raw_status == "forced_open") | \
+            ((raw_status == "forced_closed") & (raw_cost > 0))
+        return (status == "existing") | (status == "forced_open") | ((status == "forced_closed") & operated)
 
 
 def operating_weight(years: int, start_years: int, rate: float, period_days: float) -> float:
