@@ -263,6 +263,24 @@ def test_study_file_errors_name_file_line_and_key_path(tmp_path: Path) -> None:
     assert (2, "build_periods") in found and (3, "site") in found  # expansion.csv lines and columns
 
 
+@pytest.mark.parametrize(("committed", "words"), [
+    ('[{site: B, open: "2"}, {site: B, close: "2"}]', "committed to both open and close in 2 (also committed[0])"),
+    ('[{site: B, modules: 3, period: "2"}]', "committed to 3 module(s) in all, more than it may buy (2"),
+    ('[{site: C, open: "1"}]', "forced closed in 1, so it cannot open there"),
+    ('[{site: B, close: "1"}]', "candidate that does not operate before the study, so it cannot close in 1"),
+    ('[{site: A, open: "1"}]', "operates before the study (existing), so it cannot open in 1"),
+])
+def test_contradictory_commitments_are_input_errors(tmp_path: Path, committed: str, words: str) -> None:
+    # Each once passed validate and made the solve report a generic infeasibility.
+    sites = TWO_SITES + "    C,0,5,100,100,forced_closed\n"
+    path = write_case(tmp_path, sites, TWO_REGIONS, THREE_PERIODS + f"committed: {committed}\n",
+                      "site,module_size,module_capex,max_modules\nB,10,100,2\n")
+    with pytest.raises(InputError) as error:
+        load_study(path)
+    assert any(words in p.message and p.field.startswith("committed[") and p.line == 3
+               for p in error.value.problems), error.value.problems
+
+
 def test_cli_solves_and_validates_a_study(tmp_path: Path) -> None:
     path = write_case(tmp_path, TWO_SITES, TWO_REGIONS, THREE_PERIODS, "site,opening_capex,build_periods\nB,1000,1\n")
     assert is_study(path) and not is_study(tmp_path / "data")

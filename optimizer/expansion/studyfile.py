@@ -136,8 +136,10 @@ def load_study(path: str | Path, changes: dict[str, Any] | None = None, name: st
     built = _build_periods(common_net, growth, periods, ctx, f"{name} ", str(path))
     names = [p.name for p in built]
     budget = _budget(doc.get("budget"), names, ctx)
-    committed = _committed(doc.get("committed"), names, base, ctx)
+    entries = _committed(doc.get("committed"), names, base, ctx)
     options = _options(doc.get("expansion"), path, names, base, ctx)
+    _check_committed(entries, built, options, ctx)
+    committed = [decision for _, decision in entries]
     uncertainty = None
     if doc.get("uncertainty") is not None:
         uncertainty = _uncertainty(doc["uncertainty"], common_net, growth, periods, ctx, name, str(path))
@@ -146,7 +148,7 @@ def load_study(path: str | Path, changes: dict[str, Any] | None = None, name: st
     return Study(name=name, source=str(path), periods=tuple(built), options=options, discount_rate=float(rate),
                  budget_per_period=budget[0], budget_total=budget[1], committed=tuple(committed),
                  unmet_penalty=None if penalty is None else float(penalty), asset_life_years=float(life),
-                 uncertainty=uncertainty)
+                 uncertainty=uncertainty, base_sites=base.sites[["status", "closing_cost"]].copy())
 
 
 def _build_periods(common_net: Network, growth: dict[str, list[tuple[str, dict[str, Any], Any]]],
@@ -406,8 +408,9 @@ def _budget(raw: Any, names: list[str], ctx: YamlContext) -> tuple[np.ndarray, f
     return per, total
 
 
-def _committed(raw: Any, names: list[str], base: Network, ctx: YamlContext) -> list[Committed]:
-    """``committed:``: [{site, open: period} | {site, close: period} | {site, modules: n, period}]."""
+def _committed(raw: Any, names: list[str], base: Network, ctx: YamlContext) -> list[tuple[int, Committed]]:
+    """``committed:``: [{site, open: period} | {site, close: period} | {site, modules: n, period}], each valid
+    entry with its position in the list."""
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -439,8 +442,39 @@ def _committed(raw: Any, names: list[str], base: Network, ctx: YamlContext) -> l
         if action == "modules" and (not finite_number(count) or not float(count).is_integer() or count < 1):
             ctx.add(join(path, "modules"), f"{show_value(count)} is not a number of modules (whole number >= 1)")
             continue
-        out.append(Committed(str(entry["site"]), names.index(str(period)), action, int(count)))
+        out.append((i, Committed(str(entry["site"]), names.index(str(period)), action, int(count))))
     return out
+
+
+def _check_committed(entries: list[tuple[int, Committed]], built: list[StudyPeriod], options: pd.DataFrame,
+                     ctx: YamlContext) -> None:
+    """Committed decisions that contradict each other or the study's data, each named at its entry: open and
+    close of one site in one period; opening (or modules) where the period forces the site closed; opening
+    in the first period a site that operates already, or closing there one that does not; more modules
+    than expansion.csv's max_modules (or any where module_size is 0)."""
+    seen: dict[tuple[str, int], tuple[str, int]] = {}
+    modules: dict[str, int] = {}
+    first = built[0].network.sites["status"]
+    for i, decision in entries:
+        path, site, name = join("committed", i), decision.site, built[decision.period].name
+        earlier = seen.setdefault((site, decision.period), (decision.action, i))
+        if {earlier[0], decision.action} == {"open", "close"}:
+            ctx.add(path, f"site {site} is committed to both open and close in {name} (also committed[{earlier[1]}])")
+        status = built[decision.period].network.sites.at[site, "status"]
+        if decision.action != "close" and status == "forced_closed":
+            what = "open" if decision.action == "open" else "buy modules"
+            ctx.add(path, f"site {site} is forced closed in {name}, so it cannot {what} there")
+        if decision.period == 0 and decision.action == "open" and first[site] in ("existing", "forced_open"):
+            ctx.add(path, f"site {site} operates before the study ({first[site]}), so it cannot open in {name}")
+        if decision.period == 0 and decision.action == "close" and first[site] == "candidate":
+            ctx.add(path, f"site {site} is a candidate that does not operate before the study, so it cannot close "
+                          f"in {name}")
+        if decision.action == "modules":
+            modules[site] = modules.get(site, 0) + decision.modules
+            most = float(options.at[site, "max_modules"]) if float(options.at[site, "module_size"]) > 0 else 0.0
+            if modules[site] > most:
+                ctx.add(path, f"site {site} is committed to {modules[site]} module(s) in all, more than it may buy "
+                              f"({most:g}: max_modules and module_size in expansion.csv)")
 
 
 def _options(raw: Any, path: Path, names: list[str], base: Network, ctx: YamlContext) -> pd.DataFrame:
