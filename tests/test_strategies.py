@@ -288,6 +288,24 @@ def test_lane_pricing_reaches_the_full_transportation_optimum(tmp_path, monkeypa
     assert seen >= 5
 
 
+def test_a_limit_before_the_first_plan_is_no_solution_never_optimal(tmp_path, monkeypatch):
+    # The clock stopped decompose before any set of sites gave a plan (here: no transportation plan at all, as on a
+    # tight single-sourcing network); it once reported optimal with no plan and exit 0 (an infinite objective
+    # passed the proof test).
+    from optimizer.solvers.base import proven_optimal
+
+    assert not proven_optimal(float("inf"), 100.0)
+    monkeypatch.setattr(TransportSolver, "plan", lambda self, is_open: None)
+    monkeypatch.setattr(TransportSolver, "score", lambda self, is_open: None)
+    net = orlib_network(tmp_path, 10, 40, 11)
+    result = optimizer.solve(net, strategy="decompose", time_limit=1e-9)
+    assert result.status is Status.NO_SOLUTION and result.termination is Termination.TIME_LIMIT
+    assert result.objective is None and not result.has_plan
+    res = CliRunner().invoke(main, ["solve", str(tmp_path / "r11.txt"), "--format", "orlib", "--strategy", "decompose",
+                                    "--time-limit", "1e-9", "--json"])
+    assert res.exit_code == 5 and '"status": "no_solution"' in res.stdout
+
+
 def test_time_limit_keeps_a_plan_and_a_valid_bound(tmp_path):
     net = orlib_network(tmp_path, 30, 300, 14)
     result = optimizer.solve(net, strategy="decompose", time_limit=0.5)

@@ -206,8 +206,8 @@ def proven_optimal(objective: float | None, bound: float | None, slack: float = 
     """Whether ``bound`` proves ``objective`` optimal: within relative :data:`DEFAULT_MIP_GAP` or
     absolute :data:`DEFAULT_ABS_GAP`, plus ``slack`` (currency; an approximated cost's tolerance).
     """
-    if objective is None or bound is None or not np.isfinite(bound):
-        return False
+    if objective is None or bound is None or not np.isfinite(bound) or not np.isfinite(objective):
+        return False  # no plan (an infinite objective) is never proven
     diff = objective - bound - slack
     return diff <= DEFAULT_ABS_GAP or diff <= DEFAULT_MIP_GAP * abs(objective)
 

@@ -258,6 +258,11 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
         if termination is Termination.INFEASIBLE:  # the incumbent itself is a plan: a numerical surprise
             termination = Termination.NUMERICAL
     objective = float(best["objective"])  # type: ignore[arg-type]
+    if best["x"] is None:  # the clock (or a signal) stopped the search before its first plan
+        progress.emit("done", bound=bound)
+        return SolverResult(Status.NO_SOLUTION, backend.name, termination=termination, bound=bound,
+                            solve_seconds=time.monotonic() - start,
+                            message=f"decompose: no plan before it stopped ({termination.value})"), report
     proven = proven_optimal(objective, bound)
     if proven:
         status, termination = Status.OPTIMAL, Termination.OPTIMAL
