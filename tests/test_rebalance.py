@@ -411,3 +411,24 @@ def test_whole_number_columns_read_as_float_reads_them(cells):
     from optimizer.io.csvtable import _whole_numbers
 
     assert np.array_equal(_whole_numbers("\n".join(cells), len(cells)), [float(c) for c in cells])
+
+
+def test_targets_without_a_file_take_the_lead_time_with_supplier_transit():
+    # Without targets.csv, min is the pooled safety stock over the solve's lead time: order processing plus the
+    # fastest transit from a supplier (it once left the transit out, under-protecting sites far from a port).
+    from dataclasses import replace
+
+    import numpy as np
+
+    from optimizer.rebalance.inputs import pooled_targets
+    from optimizer.stock import site_lead_times
+
+    net = read_dataset(Path(__file__).parents[1] / "scenarios" / "demo")
+    sites = net.sites.index[net.sites["status"].isin(["existing", "forced_open"])]
+    lead = site_lead_times(net)
+    assert (lead > net.settings.inventory.lead_time_days).any()  # the demo's ports are days away
+    safety, target = pooled_targets(net, sites, net.products.index)
+    explicit = replace(net, sites=net.sites.assign(lead_time_days=lead))
+    assert np.array_equal(pooled_targets(explicit, sites, net.products.index)[0], safety)
+    without = replace(net, sites=net.sites.assign(lead_time_days=net.settings.inventory.lead_time_days))
+    assert (pooled_targets(without, sites, net.products.index)[0] < safety).any()

@@ -155,9 +155,10 @@ def pooled_targets(network: Network, sites: pd.Index, products: pd.Index) -> tup
     """min (safety stock) and target (cycle + safety stock), whole units, each (n_sites, n_products).
 
     Each region with demand is served by its nearest participating site by road km; a site's
-    demand is the sum of its regions', its variance the sum of their variances; lead time the
-    site's ``lead_time_days``, else ``inventory.lead_time_days``; the order quantity is the EOQ
-    or ``review_days`` of demand (:mod:`optimizer.stock`).
+    demand is the sum of its regions', its variance the sum of their variances; lead time as in the
+    solve (:func:`optimizer.stock.site_lead_times`: the site's ``lead_time_days``, else
+    ``inventory.lead_time_days`` plus the fastest transit from a supplier); the order quantity is the
+    EOQ or ``review_days`` of demand (:mod:`optimizer.stock`).
     """
     settings, inventory = network.settings, network.settings.inventory
     columns = network.sites.index.get_indexer(sites)
@@ -169,9 +170,7 @@ def pooled_targets(network: Network, sites: pd.Index, products: pd.Index) -> tup
     grids = _grids(grouped, {"quantity": 0.0, "variance": 0.0}, sites, products)
     mean, variance = grids["quantity"], grids["variance"]
     params = stock.product_parameters(network).reindex(products)
-    lead = network.sites["lead_time_days"].reindex(sites).to_numpy(dtype=float) \
-        if "lead_time_days" in network.sites.columns else np.full(len(sites), np.nan)
-    lead = np.where(np.isnan(lead), inventory.lead_time_days, lead)[:, None]
+    lead = pd.Series(stock.site_lead_times(network), index=network.sites.index).reindex(sites).to_numpy()[:, None]
     quantity = stock.order_quantity(mean, params["ordering_cost"].to_numpy()[None, :],
                                     params["holding_per_year"].to_numpy()[None, :], settings.period_days,
                                     inventory.review_days)
