@@ -154,8 +154,8 @@ def test_demo_sweep_has_at_least_20_uniquely_named_runs_that_build():
 
 #: Demo sweep runs without a plan: port-nyc-lost on purpose; close=DC-ONT since transit needs open sites (the
 #: Los Angeles port's only truck link ends at DC-ONT; its rail services and the western hubs cannot carry the west's
-#: demand).
-INFEASIBLE_RUNS = ("port-nyc-lost", "close=DC-ONT")
+#: demand); p=8, proven infeasible (no set of exactly 8 DCs is fed by the ports and serves every region).
+INFEASIBLE_RUNS = ("port-nyc-lost", "close=DC-ONT", "p=8")
 
 
 @pytest.mark.slow
