@@ -189,3 +189,32 @@ def test_compare_page_offline(browser, tmp_path):
     assert page.count("img") >= 2
     page.assert_not_blank(full_page=True)
     page.assert_clean()
+
+
+def test_names_in_tooltips_and_popups_are_text_not_html(browser, tmp_path):
+    # Site and region names and the currency are the user's text; Leaflet's tooltips and popups take HTML, so
+    # unescaped names once ran as script on load (an open site's permanent label) and on hover or click.
+    attack = "<img src=x onerror=alert(1)>"
+    sites = [{"id": f"S{i}{attack}", "name": f"Site {i} {attack}", "lon": float(i), "lat": 45.0,
+              "fixed_cost": 100.0} for i in range(3)]
+    regions = [{"id": f"R{i}", "name": f"Region {i} {attack}", "lon": float(i) + 0.1, "lat": 45.0} for i in range(3)]
+    net = make_network(sites, regions, [{"id": "p"}], [(f"R{i}", "p", 10.0) for i in range(3)])
+    net = replace(net, settings=replace(net.settings, currency=f"EUR{attack}"))
+    result = optimizer.solve(net)
+    out = tmp_path / "out"
+    write_outputs(result, net, out, [])
+    for name in ("map.html", "report.html"):
+        page = Page(browser, out / name)
+        dialogs: list[str] = []
+        page.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.wait_for_map()
+        page.page.evaluate("""() => { const layers = [];
+            window.reportMap.map.eachLayer(l => { layers.push(l); if (l.getLayers) layers.push(...l.getLayers()); });
+            layers.forEach(l => {
+                if (l.getTooltip && l.getTooltip()) l.openTooltip(l.getLatLng ? l.getLatLng() : undefined);
+                if (l.getPopup && l.getPopup()) l.openPopup();
+            }); }""")
+        page.page.wait_for_timeout(300)
+        assert dialogs == [] and page.count(".leaflet-tooltip img, .leaflet-popup img") == 0
+        assert attack in page.page.inner_text(".leaflet-tooltip-pane")  # shown as text
+        page.assert_clean()

@@ -69,6 +69,27 @@ def test_workbook_has_one_sheet_per_table_with_units(tiny_out):
     assert summary["status"] == "optimal" and summary["software_version"]
 
 
+def test_a_name_like_a_formula_is_text_in_the_workbook(tmp_path):
+    # openpyxl stores any string starting with '=' as a formula: a site named =cmd|' /C calc'!A0 became a live
+    # (DDE) formula in four sheets.
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    data = tmp_path / "tiny"
+    shutil.copytree(TINY, data)
+    name = "=cmd|' /C calc'!A0"
+    (data / "sites.csv").write_text((data / "sites.csv").read_text().replace("Brussels", f'"{name}"'))
+    res = run("solve", data, "--out", tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    book = load_workbook(tmp_path / "out" / "result.xlsx")
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row if c.value in (name, f"'{name}")]
+    assert cells and all(c.data_type == "s" for c in cells)
+    with zipfile.ZipFile(tmp_path / "out" / "result.xlsx") as archive:
+        sheets = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/")]
+    assert not any("<f>" in sheet for sheet in sheets)
+
+
 def test_result_json_has_the_audit_trail(tiny_out):
     audit = json.loads((tiny_out / "result.json").read_text())["audit"]
     assert re.fullmatch(r"[0-9a-f]{64}", audit["inputs_hash"])

@@ -85,39 +85,43 @@ MAP_SCRIPT = """
   for (var o = -180; o <= 180; o += 10) { grid.addLayer(L.polyline([[-85, o], [85, o]], {color: '#e2e2e2', weight: 1, interactive: false})); }
   grid.addTo(map);
   function fmt(v) { return v == null ? '-' : Math.round(v).toLocaleString('en-US'); }
+  // Names and ids are the user's text: tooltips and popups take HTML, so every one is escaped.
+  var ENTITIES = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'};
+  function esc(v) { return String(v == null ? '' : v).replace(/[&<>"']/g, function (c) { return ENTITIES[c]; }); }
   var top = 0; D.regions.forEach(function (r) { if (r[4] > top) { top = r[4]; } });
   var regions = L.markerClusterGroup({chunkedLoading: true, maxClusterRadius: 45, showCoverageOnHover: false,
                                       chunkProgress: function (done, total) { if (done >= total) { setTimeout(ready, 0); } }});
   var markers = D.regions.map(function (r) {
     var m = L.circleMarker([r[2], r[3]], {radius: 2 + 8 * Math.sqrt(r[4] / (top || 1)), color: '#666', weight: 0,
                                            fillColor: '#888', fillOpacity: 0.55});
-    m.bindTooltip(r[1] + ' (' + r[0] + '): ' + fmt(r[4]) + ' units per period' + (r[5] ? ', served by ' + r[5] : ''));
+    m.bindTooltip(esc(r[1]) + ' (' + esc(r[0]) + '): ' + fmt(r[4]) + ' units per period' +
+                  (r[5] ? ', served by ' + esc(r[5]) : ''));
     return m;
   });
   regions.addTo(map);
   var topV = 0; D.lanes.forEach(function (l) { if (l[4] > topV) { topV = l[4]; } });
   var lanes = L.layerGroup(D.lanes.map(function (l) {
     return L.polyline([[l[0], l[1]], [l[2], l[3]]], {color: '#777', weight: 0.6 + 3 * l[4] / (topV || 1), opacity: 0.5})
-      .bindTooltip(l[5] + ': ' + fmt(l[4]) + ' volume units per period');
+      .bindTooltip(esc(l[5]) + ': ' + fmt(l[4]) + ' volume units per period');
   })).addTo(map);
   var topL = 0; D.links.forEach(function (l) { if (l[4] > topL) { topL = l[4]; } });
   var links = L.layerGroup(D.links.map(function (l) {
     return L.polyline([[l[0], l[1]], [l[2], l[3]]], {color: l[6], weight: 1.5 + 6 * l[4] / (topL || 1), opacity: 0.8})
-      .bindTooltip(l[5] + ': ' + fmt(l[4]) + ' volume units per period');
+      .bindTooltip(esc(l[5]) + ': ' + fmt(l[4]) + ' volume units per period');
   })).addTo(map);
   var sites = L.layerGroup(D.sites.map(function (s) {
     var chosen = s[4] === 'open' || s[4] === 'keep', size = chosen ? 14 : 9;
     var m = L.marker([s[2], s[3]], {icon: L.divIcon({className: 'site-marker site-' + s[4], iconSize: [size, size]}),
                                      zIndexOffset: chosen ? 1000 : 500, title: s[0]});
-    m.bindPopup('<b>' + s[7] + '</b><br>cost ' + fmt(s[5]) + ' ' + D.money +
+    m.bindPopup('<b>' + esc(s[7]) + '</b><br>cost ' + fmt(s[5]) + ' ' + esc(D.money) +
                 (s[6] == null ? '' : '<br>utilisation ' + (100 * s[6]).toFixed(1) + '%'));
-    m.bindTooltip(chosen ? s[0] : s[7],
+    m.bindTooltip(esc(chosen ? s[0] : s[7]),
                   chosen ? {permanent: true, direction: 'right', className: 'site-label', offset: [6, 0]} : {});
     return m;
   })).addTo(map);
   var suppliers = L.layerGroup(D.suppliers.map(function (s) {
     return L.marker([s[2], s[3]], {icon: L.divIcon({className: 'supplier-marker', iconSize: [16, 14]}), title: s[0]})
-      .bindTooltip(s[4]);
+      .bindTooltip(esc(s[4]));
   })).addTo(map);
   var overlays = {'graticule (10 degrees)': grid, 'regions (size: demand)': regions};
   overlays['site -> region lanes (largest ' + D.lanes.length + ' of ' + D.lanes_total + ')'] = lanes;
@@ -128,7 +132,9 @@ MAP_SCRIPT = """
   var legend = L.control({position: 'bottomleft'});
   legend.onAdd = function () {
     var div = L.DomUtil.create('div', 'legend'), html = '';
-    Object.keys(D.decisions).forEach(function (k) { html += '<i style="background:' + D.decisions[k][0] + '"></i>' + D.decisions[k][1] + '<br>'; });
+    Object.keys(D.decisions).forEach(function (k) {
+      html += '<i style="background:' + esc(D.decisions[k][0]) + '"></i>' + esc(D.decisions[k][1]) + '<br>';
+    });
     div.innerHTML = html + '<i style="background:#888;border-radius:50%"></i>region (size: demand; clusters count regions)';
     return div;
   };

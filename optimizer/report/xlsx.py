@@ -92,7 +92,12 @@ def write_workbook(sheets: dict[str, pd.DataFrame], network: Network, path: str 
         sheet.append([header(str(c), network) for c in frame.columns])
         data = pd.DataFrame(columns)
         for row in data.itertuples(index=False, name=None):
-            sheet.append([_cell(v) for v in row])
+            values = [_cell(v) for v in row]
+            sheet.append(values)
+            if any(isinstance(v, str) and v.startswith("=") for v in values):
+                for cell in sheet[sheet.max_row]:  # a name such as =cmd|'/C calc'!A0 stays text, never a formula
+                    if isinstance(cell.value, str) and cell.value.startswith("="):
+                        cell.data_type = "s"
         for j, column in enumerate(frame.columns, start=1):
             letter = get_column_letter(j)
             width = max(len(header(str(column), network)), 8)
