@@ -60,7 +60,7 @@ _C = OutputColumn
 PER_PERIOD = "units per period"
 MONEY = "currency per period"
 
-SITES = OutputTable("plan_sites.csv", "One row per site of sites.csv, in its order.", (
+SITES = OutputTable("plan_sites.csv", "One row per site of sites.csv, in its order (no rows without a plan).", (
     _C("site", "text", "Site id."),
     _C("name", "text", "Display name."),
     _C("status", "text", "Status given in sites.csv (candidate, existing, forced_open, forced_closed)."),
@@ -73,7 +73,7 @@ SITES = OutputTable("plan_sites.csv", "One row per site of sites.csv, in its ord
     _C("transit_volume", "number", "Volume the site receives and sends on to other sites (cross-docked; it pays "
                                    "the site's handling cost and uses its capacity).", "volume units per period"),
     _C("capacity", "number", "Capacity from sites.csv (`inf` for unlimited).", "volume units per period"),
-    _C("utilisation", "number", "throughput_volume / capacity (0 for unlimited sites).", "fraction"),
+    _C("utilisation", "number", "throughput_volume / capacity (blank for unlimited sites).", "fraction"),
 ))
 
 FLOWS = OutputTable("plan_flows.csv", "One row per (site, region, product, lane) with a positive flow.", (
@@ -84,7 +84,7 @@ FLOWS = OutputTable("plan_flows.csv", "One row per (site, region, product, lane)
     _C("mode", "text", "`road` for the distance-based lane, else the mode of the site -> region link."),
 ))
 
-COSTS = OutputTable("plan_costs.csv", "One row per cost component, then the total.", (
+COSTS = OutputTable("plan_costs.csv", "One row per cost component, then the total (blank without a plan).", (
     _C("component", "text", f"One of {', '.join(COST_COMPONENTS)}, or `total`."),
     _C("currency_per_period", "number", "Cost of the component.", MONEY),
 ))

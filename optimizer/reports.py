@@ -11,6 +11,7 @@ import pandas as pd
 from optimizer.errors import InputError, Problem
 from optimizer.io.files import make_output_folder, replace_file, write_text
 from optimizer.network import Network
+from optimizer.outputs import TABLES as OUTPUT_TABLES
 from optimizer.results import Result
 
 #: Marker file that says a folder holds optimizer output (and may be overwritten by it).
@@ -163,15 +164,27 @@ def write_outputs(result: Result, network: Network, out_dir: str | Path, protect
             or the folder cannot be created or written.
     """
     out = Path(out_dir)
+    before = written_before(out) if out.is_dir() else None
     prepare_output(out, [n for n in OUTPUT_FILES if n != "sensitivity.csv" or sensitivity is not None], protected)
+    written = _write_files(result, network, out, sensitivity, marginal, base, audit)
+    for name in set(OUTPUT_FILES) & set(before or ()):  # an earlier run's file this run does not write: gone, so
+        stale = out / name                                # the folder never mixes two runs (e.g. a plan and none)
+        if stale not in written and (stale.is_file() or stale.is_symlink()):
+            stale.unlink()
+    return written
+
+
+def _write_files(result: Result, network: Network, out: Path, sensitivity: pd.DataFrame | None,
+                 marginal: pd.DataFrame | None, base: tuple[str, dict[str, float]] | None,
+                 audit: dict[str, Any] | None) -> list[Path]:
+    """The files of :func:`write_outputs` (the folder is prepared); the paths written."""
     doc = result.to_dict()
     if audit:
         doc["audit"] = dict(audit)
     written = [write_text(out / "result.json", json.dumps(doc, indent=2) + "\n")]
-    costs = pd.DataFrame(
-        {"component": list(result.costs) + ["total"],
-         "currency_per_period": list(result.costs.values()) + [sum(result.costs.values())]}
-    )
+    total = sum(result.costs.values()) if result.has_plan else float("nan")  # no plan has no cost, not 0
+    costs = pd.DataFrame({"component": list(result.costs) + ["total"],
+                          "currency_per_period": list(result.costs.values()) + [total]})
     routes = result.routes.copy()
     for column in ("path", "modes"):
         routes[column] = routes[column].map(" > ".join)
@@ -194,7 +207,10 @@ def write_outputs(result: Result, network: Network, out_dir: str | Path, protect
             sheets["sensitivity"] = sensitivity
         if marginal is not None:
             sheets["marginal_values"] = marginal
+    declared = {table.file: table.names for table in OUTPUT_TABLES}
     for name, table in tables.items():
+        if table.empty and name in declared:  # no rows (no plan) still has the declared header
+            table = table.reindex(columns=list(declared[name]))
         with replace_file(out / name) as tmp:
             table.to_csv(tmp, index=False)
         written.append(out / name)

@@ -90,6 +90,26 @@ def test_a_name_like_a_formula_is_text_in_the_workbook(tmp_path):
     assert not any("<f>" in sheet for sheet in sheets)
 
 
+def test_an_out_folder_never_mixes_two_runs(tmp_path):
+    # A run without a plan into the folder of a run with one left the earlier report, maps, workbook and tables
+    # beside the new result.json; its CSVs lacked their headers and plan_costs.csv said total 0.
+    from optimizer import outputs as declared
+
+    out = tmp_path / "out"
+    assert run("solve", TINY, "--out", out, "--explain").exit_code == 0
+    assert (out / "sensitivity.csv").is_file() and (out / "report.html").is_file()
+    infeasible = tmp_path / "inf"
+    shutil.copytree(TINY, infeasible)
+    (infeasible / "network.yaml").write_text("constraints:\n  max_service_km: 1\n")
+    assert run("solve", infeasible, "--out", out).exit_code == 2
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == \
+        ["plan_costs.csv", "plan_flows.csv", "plan_sites.csv", "result.json", "routes.csv", "stock.csv"]
+    for table in (declared.SITES, declared.FLOWS, declared.ROUTES, declared.STOCK):
+        with open(out / table.file, newline="") as handle:
+            assert tuple(next(csv.reader(handle))) == table.names, table.file
+    assert (out / "plan_costs.csv").read_text().splitlines()[-1] == "total,"
+
+
 def test_result_json_has_the_audit_trail(tiny_out):
     audit = json.loads((tiny_out / "result.json").read_text())["audit"]
     assert re.fullmatch(r"[0-9a-f]{64}", audit["inputs_hash"])
