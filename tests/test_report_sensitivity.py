@@ -132,3 +132,25 @@ def test_a_budget_sets_each_re_solve_time_limit(tiny, tmp_path):
     n = len(seen)
     expected = round(per_run_seconds(30.0, 1, n), 1)
     assert n and all(r.record.definition["overrides"]["solver"]["time_limit"] == expected for r in seen)
+
+
+def test_a_hub_that_serves_no_region_is_not_called_useless(tmp_path):
+    # H only carries goods from the supplier on to D (free links U -> H -> D against 10 per unit on U -> D): with a
+    # rent below its break-even (1,000) the plan opens it.  The note once said it would not be used at any rent.
+    data = tmp_path / "hub"
+    data.mkdir()
+    files = {"sites.csv": "id,lat,lon,fixed_cost,status\nH,0,1,2000,candidate\nD,0,2,100,candidate\n",
+             "regions.csv": "id,lat,lon\nR,0,2.01\n", "demand.csv": "region,product,quantity\nR,P,100\n",
+             "products.csv": "id,volume,shipping_cost_per_km\nP,1,1\n", "suppliers.csv": "id,lat,lon\nU,0,0\n",
+             "supply.csv": "supplier,product,unit_cost\nU,P,0\n",
+             "links.csv": "from,to,cost_per_volume\nU,H,0\nH,D,0\nU,D,10\n", "network.yaml": "period_days: 7\n"}
+    for name, text in files.items():
+        (data / name).write_text(text)
+    res = CliRunner().invoke(main, ["explain", str(data), "--json", "--store", str(tmp_path / "e.db")])
+    assert res.exit_code == 0, res.output
+    row = next(r for r in json.loads(res.stdout)["sensitivity"] if r["site"] == "H")
+    assert row["action"] == "open" and row["takers"] == "" and row["break_even_fixed_cost"] == pytest.approx(1000)
+    assert "carrying goods on" in row["note"] and "any rent" not in row["note"]
+    cheaper = (data / "sites.csv").read_text().replace("2000", "999")
+    (data / "sites.csv").write_text(cheaper)
+    assert "H" in optimizer.solve(optimizer.load(data)).open_sites  # below the break-even it opens

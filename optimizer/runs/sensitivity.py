@@ -127,7 +127,10 @@ def sensitivity_table(network: Network, result: Result, runs: list[tuple[str, st
                    takers=_takers(site, action, base_flows, _served(rec.flows)))
         if action == "open":
             row["break_even_fixed_cost"] = float(network.sites.at[site, "fixed_cost"]) - delta
-        if action == "open" and not row["takers"]:
+        if action == "open" and not row["takers"] and row["break_even_fixed_cost"] > tolerance:
+            # no region of its own, yet the plan is cheaper with it below that rent: it carries goods on (a hub)
+            row["note"] = "serves no region when forced open: it pays by carrying goods on to other sites"
+        elif action == "open" and not row["takers"]:
             row["note"] = "serves no region when forced open: it would not be used at any rent"
         elif row["within_tolerance"]:
             row["note"] = "within solver tolerance: the difference may not be real"
