@@ -95,8 +95,9 @@ def test_an_out_folder_never_mixes_two_runs(tmp_path):
     # beside the new result.json; its CSVs lacked their headers and plan_costs.csv said total 0.
     from optimizer import outputs as declared
 
-    out = tmp_path / "out"
-    assert run("solve", TINY, "--out", out, "--explain").exit_code == 0
+    out, data = tmp_path / "out", tmp_path / "tiny"
+    shutil.copytree(TINY, data)  # --explain keeps its re-solves beside the dataset
+    assert run("solve", data, "--out", out, "--explain").exit_code == 0
     assert (out / "sensitivity.csv").is_file() and (out / "report.html").is_file()
     infeasible = tmp_path / "inf"
     shutil.copytree(TINY, infeasible)
