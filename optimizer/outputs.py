@@ -16,6 +16,9 @@ from dataclasses import dataclass
 #: Cost components, in currency per planning period, in report order.
 COST_COMPONENTS = ("shipping", "fixed", "handling", "holding", "closing", "inbound", "transfer")
 
+#: How a path of ids (and its modes) is written in one text column: ``PORT-LAX > DC-ONT``.
+PATH_SEPARATOR = " > "
+
 
 @dataclass(frozen=True)
 class OutputColumn:

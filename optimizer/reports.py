@@ -11,7 +11,7 @@ import pandas as pd
 from optimizer.errors import InputError, Problem
 from optimizer.io.files import make_output_folder, replace_file, write_text
 from optimizer.network import Network
-from optimizer.outputs import TABLES as OUTPUT_TABLES
+from optimizer.outputs import PATH_SEPARATOR, TABLES as OUTPUT_TABLES
 from optimizer.results import Result
 
 #: Marker file that says a folder holds optimizer output (and may be overwritten by it).
@@ -187,7 +187,7 @@ def _write_files(result: Result, network: Network, out: Path, sensitivity: pd.Da
                           "currency_per_period": list(result.costs.values()) + [total]})
     routes = result.routes.copy()
     for column in ("path", "modes"):
-        routes[column] = routes[column].map(" > ".join)
+        routes[column] = routes[column].map(PATH_SEPARATOR.join)
     tables = {"plan_sites.csv": result.sites, "plan_flows.csv": result.flows, "plan_costs.csv": costs,
               "routes.csv": routes, "stock.csv": result.stock}
     sheets: dict[str, pd.DataFrame] = {}

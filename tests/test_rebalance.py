@@ -432,3 +432,14 @@ def test_targets_without_a_file_take_the_lead_time_with_supplier_transit():
     assert np.array_equal(pooled_targets(explicit, sites, net.products.index)[0], safety)
     without = replace(net, sites=net.sites.assign(lead_time_days=net.settings.inventory.lead_time_days))
     assert (pooled_targets(without, sites, net.products.index)[0] < safety).any()
+
+
+def test_an_id_holding_a_greater_than_sign_is_checked_right(tmp_path):
+    # Paths are written as 'a > b'; the checker split them on every '>', so a site named '<b>x</b>' made a valid
+    # plan fail its check (exit 4, nothing published).
+    data = chain(tmp_path, 1.0)
+    for name in ("sites.csv", "links.csv"):
+        (data / name).write_text((data / name).read_text().replace("C,", "<b>C</b>,").replace(",C,", ",<b>C</b>,"))
+    summary = rebalance(data, tmp_path / "out", INVENTORY.replace("C,P", "<b>C</b>,P"),
+                        TARGETS.replace("C,P", "<b>C</b>,P"))
+    assert summary["check"]["ok"] and summary["units_moved"] == 10

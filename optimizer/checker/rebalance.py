@@ -29,6 +29,7 @@ import pandas as pd
 
 from optimizer.checker.linkset import great_circle_km
 from optimizer.network import Network
+from optimizer.outputs import PATH_SEPARATOR
 
 #: Relative tolerance of recomputed costs (of max(1, |value|)).
 REL_TOL = 1e-6
@@ -133,8 +134,8 @@ def _hops(transfers: pd.DataFrame, bad: list[str]) -> pd.DataFrame:
     which = which.ravel()
     first, last, a, b, mode, count = [], [], [], [], [], []
     for route, ways_text in zip(path_text[routes // width], mode_text[routes % width]):
-        nodes = [x.strip() for x in route.split(">")]
-        ways = [x.strip() for x in ways_text.split(">")]
+        nodes = route.split(PATH_SEPARATOR)  # the writer's separator: an id may itself hold a '>'
+        ways = ways_text.split(PATH_SEPARATOR)
         first.append(nodes[0])
         last.append(nodes[-1])
         count.append(len(ways) if len(ways) == len(nodes) - 1 else -1)

@@ -29,6 +29,7 @@ import pandas as pd  # noqa: E402
 from optimizer.expansion.solve import ExpansionResult, events, period_capacity  # noqa: E402
 from optimizer.expansion.stochastic import UncertainResult  # noqa: E402
 from optimizer.io.files import replace_file, write_text  # noqa: E402
+from optimizer.outputs import PATH_SEPARATOR  # noqa: E402
 from optimizer.reports import prepare_output  # noqa: E402
 from optimizer.results import Result, site_table  # noqa: E402
 from optimizer.solvers.base import Status  # noqa: E402
@@ -175,7 +176,7 @@ def write_study_outputs(result: ExpansionResult, out_dir: str | Path, protected:
         flows.append(p.flows.assign(period=period.name))
         r = p.routes.copy()
         for column in ("path", "modes"):
-            r[column] = r[column].map(" > ".join)
+            r[column] = r[column].map(PATH_SEPARATOR.join)
         routes.append(r.assign(period=period.name))
         stock.append(plan_stock(period.network, p.open_sites, p.flows).assign(period=period.name))
     tables = {"study_sites.csv": site_periods(result), "study_flows.csv": _period_first(flows),

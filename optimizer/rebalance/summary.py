@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.outputs import PATH_SEPARATOR
 from optimizer.rebalance.engine import TRANSFER_COLUMNS, Plan
 from optimizer.rebalance.graph import TransferGraph
 from optimizer.rebalance.inputs import RebalanceInputs, describe
@@ -57,8 +58,8 @@ def transfer_table(plan: Plan, inputs: RebalanceInputs, graph: TransferGraph) ->
     modes = edges["mode"].to_numpy(dtype=object)
     heads = edges["to"].to_numpy(dtype=object)
     tails = edges["from"].to_numpy(dtype=object)
-    path_text = np.array([" > ".join([tails[p[0]], *heads[list(p)]]) for p in paths], dtype=object)
-    mode_text = np.array([" > ".join(modes[list(p)]) for p in paths], dtype=object)
+    path_text = np.array([PATH_SEPARATOR.join([tails[p[0]], *heads[list(p)]]) for p in paths], dtype=object)
+    mode_text = np.array([PATH_SEPARATOR.join(modes[list(p)]) for p in paths], dtype=object)
     path_cost = np.array([cost_per_volume[list(p)].sum() for p in paths])
     path_days = np.array([float(transit[list(p)].sum()) for p in paths])
     sites = np.asarray(inputs.sites, dtype=object)

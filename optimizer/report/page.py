@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.network import Network
+from optimizer.outputs import PATH_SEPARATOR
 from optimizer.plan import COST_COMPONENTS
 from optimizer.report.assets import BASE_CSS, SORT_SCRIPT, map_assets, number, png_bytes, png_img, table
 from optimizer.report.mapview import map_section
@@ -251,8 +252,8 @@ def report_page(network: Network, result: Result, inputs: ReportInputs) -> str:
     routes = result.routes.copy()
     route_html = ""
     if len(routes):
-        routes["path"] = routes["path"].map(" > ".join)
-        routes["modes"] = routes["modes"].map(" > ".join)
+        routes["path"] = routes["path"].map(PATH_SEPARATOR.join)
+        routes["modes"] = routes["modes"].map(PATH_SEPARATOR.join)
         route_cols = [("supplier", "supplier", str), ("site", "site", str), ("product", "product", str),
                       ("quantity", f"units ({per})", _money), ("path", "path", str), ("modes", "modes", str),
                       ("km", "km", _money), ("transit_days", "transit days", lambda v: number(v, 2)),

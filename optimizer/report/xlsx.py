@@ -16,6 +16,7 @@ import pandas as pd
 
 from optimizer.io.files import replace_file
 from optimizer.network import Network
+from optimizer.outputs import PATH_SEPARATOR
 from optimizer.report.tables import currency, money_unit, period_name
 
 #: Columns holding money (currency per period).
@@ -87,7 +88,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], network: Network, path: str 
             elif values.dtype.kind == "b":
                 values = values.astype(bool)
             else:
-                values = values.map(lambda v: " > ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+                values = values.map(lambda v: PATH_SEPARATOR.join(map(str, v)) if isinstance(v, (list, tuple)) else v)
             columns[column] = values
         sheet.append([header(str(c), network) for c in frame.columns])
         data = pd.DataFrame(columns)
