@@ -154,3 +154,30 @@ def test_a_hub_that_serves_no_region_is_not_called_useless(tmp_path):
     cheaper = (data / "sites.csv").read_text().replace("2000", "999")
     (data / "sites.csv").write_text(cheaper)
     assert "H" in optimizer.solve(optimizer.load(data)).open_sites  # below the break-even it opens
+
+
+def test_pooled_marginal_values_price_the_stock(tmp_path):
+    # Multi-sourced pooled stock: one more unit at the full site A moves demand and its safety stock there. The
+    # estimate once came from the linear model without stock (2.224, the shipping saving alone); re-solves with the
+    # capacity moved by +-0.01 (both sites forced open, so the sites are fixed) give 2.1136.
+    from optimizer.report.marginal import marginal_values
+
+    def folder(capacity: float) -> Path:
+        data = tmp_path / f"pool{capacity}"
+        data.mkdir()
+        files = {"sites.csv": f"id,lat,lon,capacity,fixed_cost,status\nA,40.0,-100.0,{capacity},0,forced_open\n"
+                              "B,42.0,-100.0,inf,0,forced_open\n",
+                 "regions.csv": "id,lat,lon\nR1,40.0,-100.0\nR2,40.1,-100.0\n",
+                 "demand.csv": "region,product,quantity,std\nR1,P,60,30\nR2,P,60,30\n",
+                 "products.csv": "id,unit_value,volume,holding_rate,shipping_cost_per_km,service_level\n"
+                                 "P,100,1,1.0,0.01,0.95\n",
+                 "network.yaml": "period_days: 7\ncircuity: 1.0\ndays_of_cover: 0\n"
+                                 "inventory: {model: pooled, lead_time_days: 7, review_days: 7}\n"}
+        for name, text in files.items():
+            (data / name).write_text(text)
+        return data
+
+    net = optimizer.load(folder(50.0))
+    value = marginal_values(net, optimizer.solve(net)).set_index("site").at["A", "value_per_unit"]
+    less, more = (optimizer.solve(optimizer.load(folder(c))).objective for c in (49.99, 50.01))
+    assert value == pytest.approx((less - more) / 0.02, rel=1e-4)

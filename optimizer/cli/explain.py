@@ -62,7 +62,8 @@ def marginal_text(marginal: pd.DataFrame, unit: str) -> str:
     """The estimated marginal values as plain text lines."""
     if not len(marginal):
         return "Marginal values: no full site."
-    lines = [f"Marginal values (estimates: the LP with the plan's sites and assignments fixed; {unit}):"]
+    lines = [f"Marginal values (estimates: the LP with the plan's sites, and single-sourcing assignments, fixed; "
+             f"{unit}):"]
     lines += [f"  {r.constraint} {r.site}: {r.value_per_unit:,.4g} (utilisation {r.utilisation:.1%})"
               for r in marginal.itertuples(index=False)]
     return "\n".join(lines)

@@ -3,7 +3,9 @@
 The model is a MIP, so it has no exact shadow prices.  The estimate fixes the plan's integer
 decisions (open sites; with single sourcing the assignments; the "used" binaries of fixed-cost
 links at 1) and solves what is left as a linear program (HiGHS); the dual of a row is what one
-more unit of its right-hand side would save **with those decisions kept**.  Re-optimising the
+more unit of its right-hand side would save **with those decisions kept**.  Pooled stock enters
+through its square roots linearised at the plan (the tangents there): with multi-sourcing the shares
+may move, and the stock they carry is priced to first order.  Re-optimising the
 sites could save more: these are estimates, and labelled so everywhere they are shown.
 """
 
@@ -16,6 +18,7 @@ import pandas as pd
 
 from optimizer.frontier import plan_vector
 from optimizer.model.build import BuiltModel
+from optimizer.model.pooled import add_pooled_inventory
 from optimizer.network import Network
 from optimizer.results import Result
 from optimizer.solvers.lp_session import LPSession
@@ -53,7 +56,11 @@ def marginal_values(network: Network, result: Result) -> pd.DataFrame:
     from optimizer import api
 
     built = api.build(network)
-    duals = _duals(built, plan_vector(built, result.open_sites, result.flows))
+    head = plan_vector(built, result.open_sites, result.flows)
+    if network.settings.inventory.model == "pooled":  # the stock's cost, linearised at the plan
+        pooled = add_pooled_inventory(built)
+        built = pooled.refine(np.concatenate([head, np.zeros(pooled.built.lp.n_cols - len(head))])).built
+    duals = _duals(built, head)
     columns = ["constraint", "site", "value_per_unit", "utilisation", "note"]
     if duals is None:
         return pd.DataFrame(columns=columns)
@@ -62,7 +69,8 @@ def marginal_values(network: Network, result: Result) -> pd.DataFrame:
     capped = np.flatnonzero(np.isfinite(capacity))
     util = result.sites.set_index("site")["utilisation"]
     rows = []
-    note = "estimate: the LP with the plan's sites (and single-sourcing assignments) fixed"
+    note = "estimate: the LP with the plan's sites (and single-sourcing assignments) fixed" + \
+        (", stock linearised at the plan" if network.settings.inventory.model == "pooled" else "")
     open_sites = set(result.open_sites)
     for k, i in enumerate(capped):
         site = str(network.sites.index[i])

@@ -197,8 +197,9 @@ def _sensitivity(network: Network, inputs: ReportInputs) -> str:
         m = inputs.marginal
         out.append(table(m, [(c, c.replace("_", " "), (str if m[c].dtype == object else
                                                         (lambda v: number(v, 3))))
-                             for c in m.columns], "marginal", caption="Estimated marginal values (LP with sites "
-                                                                       "and assignments fixed; estimates only)"))
+                             for c in m.columns], "marginal", caption="Estimated marginal values (LP with sites, "
+                                                                       "and single-sourcing assignments, fixed; "
+                                                                       "estimates only)"))
     return "\n".join(out)
 
 
