@@ -329,3 +329,25 @@ def test_decomposition_ends_with_a_rounding_surplus():
         assert supplier == "P" and [links.loc[r, "to"] for r in path][-1] == site
         delivered[site] = delivered.get(site, 0.0) + quantity
     assert delivered == pytest.approx({"A": 5.0, "B": 5.0})
+
+
+@pytest.mark.parametrize("limit", [{"capacity": 5.0}, {"fixed_cost": 3.0}])
+def test_shortest_paths_with_a_limited_site_to_region_link(limit):
+    # A capacity or fixed cost on a site -> region link is allowed with shortest-path routing (only supply-side
+    # links must be free); building the model once crashed on it, and auto picks shortest paths here.
+    from factory import make_network, with_suppliers
+
+    net = make_network([{"id": "S0", "lat": 40.0, "lon": -100.0, "fixed_cost": 10.0, "handling_cost": 1.0,
+                         "status": "forced_open"}], [{"id": "R0", "lat": 41.0, "lon": -100.0}],
+                       [{"id": "P0", "unit_value": 10.0, "holding_rate": 0.1, "shipping_cost_per_km": 0.01}],
+                       [("R0", "P0", 10.0)])
+    links = [{"from": "U0", "to": "S0", "cost_per_volume": 1.0},
+             {"from": "S0", "to": "R0", "mode": "rail", "cost_per_volume": 0.5, **limit}]
+    results = {}
+    for routing in ("shortest_path", "arc_flow", "auto"):
+        routed = with_suppliers(net, [{"id": "U0", "lat": 42.0, "lon": -100.0}], [("U0", "P0", float("inf"), 1.0)],
+                                links, routing=routing)
+        results[routing] = optimizer.solve(routed)
+        assert results[routing].status is optimizer.Status.OPTIMAL and results[routing].check.ok
+    assert results["shortest_path"].objective == pytest.approx(results["arc_flow"].objective, rel=1e-9)
+    assert results["auto"].objective == pytest.approx(results["arc_flow"].objective, rel=1e-9)

@@ -478,7 +478,7 @@ def _link_limits(network: Network, form: str, first_col: int, n_flows: int, flow
         return used
     row_of = np.full(len(links), -1)
     row_of[limited] = np.arange(len(limited))
-    arc = row_of[flow_link] >= 0 if form == "arc_flow" else np.zeros(n_flows, dtype=bool)
+    arc = row_of[flow_link] >= 0 if form == "arc_flow" else np.zeros(len(flow_link), dtype=bool)  # path flows: none
     lane = (lane_link >= 0) & (row_of[np.maximum(lane_link, 0)] >= 0)
     used_cols = first_col + n_flows + np.arange(len(used))
     rows.add(
