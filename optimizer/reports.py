@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ OUTPUT_MARKER = ".optimizer-output"
 OUTPUT_FILES = ("result.json", "plan_sites.csv", "plan_flows.csv", "plan_costs.csv", "routes.csv", "stock.csv",
                 "plan_site_pnl.csv", "plan_lanes.csv", "plan_assignments.csv", "sensitivity.csv", "report.html",
                 "map.html", "map.png", "result.xlsx")
+#: Files ``--out`` writes for an expansion study (with ``map_<period>.png`` and, for a stochastic study,
+#: ``timeline_<path>.png``: :func:`optimizer.expansion.report.file_names`).
+STUDY_FILES = ("result.json", "study_sites.csv", "study_flows.csv", "study_routes.csv", "study_stock.csv",
+               "study_costs.csv", "timeline.png")
 
 
 def summary(result: Result, network: Network) -> str:
@@ -167,11 +172,24 @@ def write_outputs(result: Result, network: Network, out_dir: str | Path, protect
     before = written_before(out) if out.is_dir() else None
     prepare_output(out, [n for n in OUTPUT_FILES if n != "sensitivity.csv" or sensitivity is not None], protected)
     written = _write_files(result, network, out, sensitivity, marginal, base, audit)
-    for name in set(OUTPUT_FILES) & set(before or ()):  # an earlier run's file this run does not write: gone, so
-        stale = out / name                                # the folder never mixes two runs (e.g. a plan and none)
-        if stale not in written and (stale.is_file() or stale.is_symlink()):
-            stale.unlink()
+    remove_stale(out, before, written)
     return written
+
+
+def solve_output(name: str) -> bool:
+    """Whether ``name`` is a file ``solve --out`` writes, for a network or a study."""
+    return name in OUTPUT_FILES or name in STUDY_FILES or re.fullmatch(r"(map|timeline)_.+\.png", name) is not None
+
+
+def remove_stale(out: Path, before: set[str] | None, written: list[Path]) -> None:
+    """Remove the files an earlier solve wrote into ``out`` (``before``: the names its marker lists, see
+    :func:`written_before`; :func:`solve_output` ones only) that this run did not write: an output folder never
+    mixes two runs (say a plan's report beside a later run's ``result.json`` without a plan)."""
+    kept = {Path(path).name for path in written}
+    for name in before or ():
+        stale = out / name
+        if solve_output(name) and name not in kept and (stale.is_file() or stale.is_symlink()):
+            stale.unlink()
 
 
 def _write_files(result: Result, network: Network, out: Path, sensitivity: pd.DataFrame | None,

@@ -347,3 +347,17 @@ def test_rounded_design_keeps_budgets_and_never_closes_an_opened_site(tmp_path: 
     opens = held & ~np.column_stack([[True, False, False], held[:, :-1]])
     assert (opens.sum(axis=0) <= [1, 1, 1]).all() and opens.sum() == 2  # 1,000 each: one a period, two in all
     assert held[0].all() and (held[1:, 1:] >= held[1:, :-1]).all()     # A kept, nothing opened closes
+
+
+def test_study_outputs_never_mix_two_runs_or_share_a_map(tmp_path: Path) -> None:
+    # Periods 'a b' and 'a?b' both became map_a_b.png (one map lost); a study without a plan written into the folder
+    # of one with a plan left the earlier tables, maps and timeline beside its result.json.
+    study = 'base: data\nperiods: [{name: "a b"}, {name: "a?b"}]\n'
+    path = write_case(tmp_path, TWO_SITES, TWO_REGIONS, study, "site,opening_capex\nB,1000\n")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(main, ["solve", str(path), "--out", str(out)]).exit_code == 0
+    assert {"map_a_b.png", "map_a_b_2.png", "timeline.png", "study_sites.csv"} <= {p.name for p in out.iterdir()}
+    (tmp_path / "study.yaml").write_text(study + "growth:\n  demand: [{rate: 10.0}]\n")  # far beyond capacity
+    assert runner.invoke(main, ["solve", str(path), "--out", str(out)]).exit_code == 2
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["result.json"]

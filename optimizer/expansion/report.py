@@ -30,14 +30,11 @@ from optimizer.expansion.solve import ExpansionResult, events, period_capacity  
 from optimizer.expansion.stochastic import UncertainResult  # noqa: E402
 from optimizer.io.files import replace_file, write_text  # noqa: E402
 from optimizer.outputs import PATH_SEPARATOR  # noqa: E402
-from optimizer.reports import prepare_output  # noqa: E402
+from optimizer.reports import STUDY_FILES, prepare_output, remove_stale, written_before  # noqa: E402
 from optimizer.results import Result, site_table  # noqa: E402
 from optimizer.solvers.base import Status  # noqa: E402
 from optimizer.stock import plan_stock  # noqa: E402
 
-#: Files ``--out`` writes for a study.
-STUDY_FILES = ("result.json", "study_sites.csv", "study_flows.csv", "study_routes.csv", "study_stock.csv",
-               "study_costs.csv", "timeline.png")
 
 #: Colours of the timeline's site states.
 STATE_COLOURS = {"serving": "#2b8cbe", "building": "#fdae6b", "closed": "#f0f0f0"}
@@ -105,10 +102,12 @@ def write_uncertain_outputs(result: UncertainResult, out_dir: str | Path, protec
     out = Path(out_dir)
     unc = result.study.uncertainty
     assert unc is not None
-    charts = [f"timeline_{re.sub(r'[^A-Za-z0-9_.-]', '_', p.name)}.png" for p in unc.paths]
+    charts = file_names("timeline", [p.name for p in unc.paths])
+    before = written_before(out) if out.is_dir() else None
     targets = prepare_output(out, ("result.json", "study_sites.csv", "study_costs.csv", *charts), protected)
     write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
     if not result.paths:
+        remove_stale(out, before, targets[:1])
         return targets[:1]
     sites = pd.concat([site_periods(r).assign(path=p.name) for p, r in zip(unc.paths, result.paths)])
     costs = pd.concat([cost_table(r).assign(path=p.name) for p, r in zip(unc.paths, result.paths)])
@@ -117,6 +116,7 @@ def write_uncertain_outputs(result: UncertainResult, out_dir: str | Path, protec
             table[["path"] + [c for c in table.columns if c != "path"]].to_csv(tmp, index=False)
     for path_result, chart in zip(result.paths, charts):
         timeline_chart(path_result, out / chart)
+    remove_stale(out, before, targets)
     return targets
 
 
@@ -164,10 +164,12 @@ def write_study_outputs(result: ExpansionResult, out_dir: str | Path, protected:
         InputError: The folder may not be written (see :func:`optimizer.reports.prepare_output`).
     """
     out = Path(out_dir)
-    maps = [f"map_{re.sub(r'[^A-Za-z0-9_.-]', '_', p.name)}.png" for p in result.study.periods]
+    maps = file_names("map", [p.name for p in result.study.periods])
+    before = written_before(out) if out.is_dir() else None
     targets = prepare_output(out, STUDY_FILES + tuple(maps), protected)
     write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
     if result.plan is None:
+        remove_stale(out, before, targets[:1])
         return targets[:1]
     plan, study = result.plan, result.study
     flows, routes, stock = [], [], []
@@ -186,12 +188,28 @@ def write_study_outputs(result: ExpansionResult, out_dir: str | Path, protected:
         with replace_file(out / name) as tmp:
             table.to_csv(tmp, index=False)
     timeline_chart(result, out / "timeline.png")
-    _period_maps(result, [out / name for name in maps])
-    return targets
+    written = targets[:len(STUDY_FILES)] + _period_maps(result, [out / name for name in maps])
+    remove_stale(out, before, written)
+    return written
 
 
-def _period_maps(result: ExpansionResult, paths: list[Path]) -> None:
-    """Draw each period's plan (sites, flows, routes) as a PNG map, when every place has coordinates."""
+def file_names(prefix: str, names: list[str]) -> list[str]:
+    """``<prefix>_<name>.png`` per name, characters other than letters, digits, ``_ . -`` made ``_``; names that
+    come out alike get ``_2``, ``_3`` ... so that no file is written twice (periods ``a b`` and ``a?b``)."""
+    out: list[str] = []
+    for name in names:
+        stem = f"{prefix}_{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}"
+        candidate, k = f"{stem}.png", 1
+        while candidate in out:
+            k += 1
+            candidate = f"{stem}_{k}.png"
+        out.append(candidate)
+    return out
+
+
+def _period_maps(result: ExpansionResult, paths: list[Path]) -> list[Path]:
+    """Draw each period's plan (sites, flows, routes) as a PNG map, when every place has coordinates; the paths
+    written."""
     from optimizer.maps import write_png
 
     assert result.plan is not None
@@ -199,11 +217,12 @@ def _period_maps(result: ExpansionResult, paths: list[Path]) -> None:
         net, plan = period.network, result.plan.plans[t]
         places = [net.sites, net.regions] + ([net.suppliers] if net.suppliers is not None else [])
         if any(table[["lat", "lon"]].isna().any().any() for table in places):
-            return
+            return paths[:t]
         single = Result(status=Status.FEASIBLE, solver=result.solver, objective=plan.objective, costs=plan.costs,
                         open_sites=plan.open_sites, flows=plan.flows, routes=plan.routes,
                         sites=site_table(net, plan), network_name=f"{result.study.name} {period.name}")
         write_png(net, single, path)
+    return paths
 
 
 def _period_first(frames: list[pd.DataFrame]) -> pd.DataFrame:
