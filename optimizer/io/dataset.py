@@ -93,15 +93,11 @@ def _load(folder: str | Path) -> tuple[list[Problem], Network | None]:
         _check_nonzero_only_if(table_parsed, problems)
         _check_references(table_parsed, parsed, problems)
     _check_supply_network(path, parsed, problems)
-    settings, name = _read_settings(path / NETWORK_FILE, str(path / NETWORK_FILE), problems)
-    if PRODUCTS.file in parsed:
-        check_whole(parsed[PRODUCTS.file], ("pack_size",), problems)
-        ids = [str(i) for i in parsed[PRODUCTS.file].values["id"]]
-        display = str(path / NETWORK_FILE)
-        lines = _settings_lines(path / NETWORK_FILE, display) if settings.rebalance.products else {}
-        for field, message in rebalance_product_problems(ids, settings.rebalance.products):
-            line = lines.get(field) or lines.get(field.rpartition(".")[0]) or lines.get("rebalance.products")
-            problems.append(Problem(display, message, line, field))
+    products = parsed.get(PRODUCTS.file)
+    if products is not None:
+        check_whole(products, ("pack_size",), problems)
+    settings, name = _read_settings(path / NETWORK_FILE, str(path / NETWORK_FILE), problems,
+                                    None if products is None else [str(i) for i in products.values["id"]])
     if problems:
         order = {str(path / t.file): i for i, t in enumerate(TABLES)}
         problems.sort(key=lambda p: (order.get(p.file, len(order)), p.line or 0))
@@ -165,12 +161,6 @@ def check_whole(parsed: ParsedTable, columns: tuple[str, ...], problems: list[Pr
         report_rows(problems, parsed.display, column, parsed.lines[bad], values[bad],
                     lambda v, c=column: f"'{v:g}' is not a whole number; {c} is in whole units", "fractional")
         values[bad] = np.nan
-
-
-def _settings_lines(path: Path, display: str) -> dict[str, int]:
-    """Line of every key path of network.yaml (read again: only when a problem needs them)."""
-    parsed = _read_yaml(path, display, [])
-    return parsed[1] if parsed is not None else {}
 
 
 def _check_supply_network(folder: Path, parsed: dict[str, ParsedTable], problems: list[Problem]) -> None:
@@ -412,8 +402,10 @@ def _read_yaml(path: Path, display: str, problems: list[Problem]) -> tuple[dict[
     return doc, lines
 
 
-def _read_settings(path: Path, display: str, problems: list[Problem]) -> tuple[Settings, str | None]:
-    """The Settings and dataset name from network.yaml (defaults when the file is absent).
+def _read_settings(path: Path, display: str, problems: list[Problem], product_ids: list[str] | None = None
+                   ) -> tuple[Settings, str | None]:
+    """The Settings and dataset name from network.yaml (defaults when the file is absent); with the
+    products.csv ids, ``rebalance.products`` is checked against them (:func:`rebalance_product_problems`).
 
     Returns:
         ``(settings, name)``; name is None when not given.  Problems are appended.
@@ -448,6 +440,10 @@ def _read_settings(path: Path, display: str, problems: list[Problem]) -> tuple[S
         else:
             values[name] = converted
     _check_site_counts(values, lines, display, problems)
+    if product_ids is not None:
+        for field, message in rebalance_product_problems(product_ids, values.get("rebalance.products")):
+            line = lines.get(field) or lines.get(field.rpartition(".")[0])
+            problems.append(Problem(display, message, line, field))
     top = {k: v for k, v in values.items() if "." not in k and k != "name"}
     constraints = {k.split(".")[1]: v for k, v in values.items() if k.startswith("constraints.")}
     sections = {name: {k.split(".")[1]: v for k, v in values.items() if k.startswith(f"{name}.")}

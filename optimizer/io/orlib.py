@@ -257,9 +257,10 @@ def _values(
         bad = np.isnan(values) | (np.isinf(values) & ~is_word)
     bad |= np.char.find(text.astype(str), "_") >= 0  # Python and numpy read "1_000"; numbers are plain decimals
     negative = values < 0
-    fields = [field_of(int(k)) for k in range(len(tokens))] if (values > MAX_QUANTITY).any() else []
-    limit = np.array([MAX_COST if "cost" in f else MAX_QUANTITY for f in fields]) if fields else MAX_QUANTITY
-    huge = ~bad & ~is_word & (values > limit)  # what the model could not represent (as for datasets)
+    limit = {int(k): MAX_COST if "cost" in field_of(int(k)) else MAX_QUANTITY  # only the few large values
+             for k in np.flatnonzero(~bad & ~is_word & (values > MAX_QUANTITY))}
+    huge = np.zeros(len(values), dtype=bool)
+    huge[[k for k, most in limit.items() if values[k] > most]] = True  # what the model could not represent
     wrong = np.flatnonzero(bad | negative | huge)
     if len(wrong) == 0:
         return values
@@ -268,7 +269,7 @@ def _values(
         if negative[k]:
             return f"'{tokens[k]}' is negative"
         if huge[k]:
-            return f"'{tokens[k]}' is too large (at most {np.atleast_1d(limit)[k if fields else 0]:g})"
+            return f"'{tokens[k]}' is too large (at most {limit[k]:g})"
         return f"'{tokens[k]}' is not a finite number"
 
     problems = [Problem(str(path), message(int(k)), line=int(lines[k]), field=field_of(int(k)))

@@ -472,7 +472,7 @@ def apply_overrides(network: Network, overrides: dict[str, Any], ctx: YamlContex
             settings.transport, cost_per_volume_km=settings.transport.cost_per_volume_km * factor))
     if "sites" in overrides:
         _fix_closing_costs(network.sites, tables["sites"], ctx, join(prefix, "sites"))
-    if settings.rebalance.products is not network.settings.rebalance.products:
+    if "rebalance.products" in overrides.get("settings", {}):  # a scenario's own mapping, checked on its products
         for field, message in rebalance_product_problems([str(i) for i in tables["products"].index],
                                                          settings.rebalance.products):
             ctx.add(join(join(prefix, "settings"), field), message)

@@ -211,10 +211,13 @@ def _record(scenario: Scenario, digest: str, outcome: dict[str, Any]) -> RunReco
     """A RunRecord for ``scenario`` from a worker's (or an error's) outcome fields; the currency and period
     length its costs are in (``units``) are stored with its definition."""
     fields = dict(outcome)
-    units = fields.pop("units", None)
-    definition = scenario.definition() if units is None else {**scenario.definition(), "units": units}
-    return RunRecord(sweep=scenario.sweep, scenario=scenario.name, inputs_hash=digest, definition=definition,
-                     **fields)
+    return RunRecord(sweep=scenario.sweep, scenario=scenario.name, inputs_hash=digest,
+                     definition=_definition(scenario, fields.pop("units", None)), **fields)
+
+
+def _definition(scenario: Scenario, units: dict[str, Any] | None) -> dict[str, Any]:
+    """The scenario's stored definition, with the currency and period length of its run's costs when known."""
+    return scenario.definition() if units is None else {**scenario.definition(), "units": units}
 
 
 def _key(input_digest: str, versions: dict[str, str], software_version: str) -> str:
@@ -491,6 +494,5 @@ class _Sweep:
 def _reuse(record: RunRecord, scenario: Scenario) -> RunRecord:
     """A copy of a run for another scenario with the same input (stored without solving)."""
     units = record.definition.get("units") if isinstance(record.definition, dict) else None
-    definition = scenario.definition() if units is None else {**scenario.definition(), "units": units}
-    return replace(record, sweep=scenario.sweep, scenario=scenario.name, definition=definition,
+    return replace(record, sweep=scenario.sweep, scenario=scenario.name, definition=_definition(scenario, units),
                    flows=list(record.flows), run_id=None, created_at=None)
