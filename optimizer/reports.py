@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from optimizer.errors import InputError, Problem
-from optimizer.io.files import make_output_folder, replace_file, write_text
+from optimizer.io.files import MAX_CSV_BYTES, make_output_folder, read_input, replace_file, write_text
 from optimizer.network import Network
 from optimizer.outputs import PATH_SEPARATOR, TABLES as OUTPUT_TABLES
 from optimizer.results import Result
@@ -86,7 +88,51 @@ def written_before(out_dir: str | Path) -> set[str] | None:
         return None
     names = {line.strip() for line in marker.read_text(encoding="utf-8", errors="replace").splitlines()
              if line.strip() and not line.startswith("#") and not line.startswith("This folder")}
+    # Only plain file names of this folder: a marker is a file anyone could have put there (a dataset
+    # received with one), and a line such as map_x/../../photo.png must never reach a file elsewhere.
+    names = {name for name in names if name not in (".", "..") and "/" not in name and "\\" not in name}
     return names or None
+
+
+def check_output(out_dir: str | Path, names: tuple[str, ...] | list[str], protected: list[Path] | tuple = ()
+                 ) -> list[Path]:
+    """Check, without writing anything, that ``out_dir`` may receive the files ``names`` (see
+    :func:`prepare_output`): commands call it before a long solve, so that a bad ``--out`` is reported
+    before the work, not after it.
+
+    Returns:
+        The target paths, in the order of ``names``.
+
+    Raises:
+        InputError: ``out_dir`` is a file, or a missing folder whose nearest existing parent is a file
+            or cannot be written, a target is an input file, or the folder holds a target file optimizer
+            did not write.
+    """
+    out = Path(out_dir)
+    targets = [out / name for name in names]
+    if out.exists() and not out.is_dir():
+        raise InputError(Problem(str(out), "is a file, not a folder; choose another --out folder", field="--out"))
+    if not out.exists():
+        parent = next((p for p in out.absolute().parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise InputError(Problem(str(out), f"cannot be created: {parent} is a file", field="--out"))
+        if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+            raise InputError(Problem(str(out), f"cannot be created: {parent} cannot be written", field="--out"))
+        return targets
+    before = written_before(out)
+    ours = {(out / name).resolve() for name in before or ()}
+    guarded = {Path(p).resolve() for p in protected} - ours
+    clash = [t for t in targets if t.resolve() in guarded]
+    if clash:
+        raise InputError(Problem(str(out), f"refusing to overwrite input file {clash[0]}; choose another --out folder",
+                                 field="--out"))
+    marked = (out / OUTPUT_MARKER).exists()
+    foreign = [t for t in targets if (t.exists() or t.is_symlink())
+               and (not marked or (before is not None and t.name not in before))]
+    if foreign:
+        raise InputError(Problem(str(out), f"refusing to overwrite {foreign[0]}, which optimizer did not write; "
+                                           "choose another --out folder", field="--out"))
+    return targets
 
 
 def prepare_output(out_dir: str | Path, names: tuple[str, ...] | list[str], protected: list[Path] | tuple = ()
@@ -113,23 +159,8 @@ def prepare_output(out_dir: str | Path, names: tuple[str, ...] | list[str], prot
             the marker, or no marker at all).
     """
     out = Path(out_dir)
-    targets = [out / name for name in names]
-    if out.exists() and not out.is_dir():
-        raise InputError(Problem(str(out), "is a file, not a folder; choose another --out folder", field="--out"))
+    targets = check_output(out, names, protected)
     before = written_before(out) if out.is_dir() else None
-    ours = {(out / name).resolve() for name in before or ()}
-    guarded = {Path(p).resolve() for p in protected} - ours
-    clash = [t for t in targets if t.resolve() in guarded]
-    if clash:
-        raise InputError(Problem(str(out), f"refusing to overwrite input file {clash[0]}; choose another --out folder",
-                                 field="--out"))
-    if out.exists():
-        marked = (out / OUTPUT_MARKER).exists()
-        foreign = [t for t in targets if (t.exists() or t.is_symlink())
-                   and (not marked or (before is not None and t.name not in before))]
-        if foreign:
-            raise InputError(Problem(str(out), f"refusing to overwrite {foreign[0]}, which optimizer did not write; "
-                                               "choose another --out folder", field="--out"))
     make_output_folder(out)
     listed = sorted(set(before or ()) | set(names))
     write_text(out / OUTPUT_MARKER, "# This folder holds output of the optimizer command; it may replace the files "
@@ -260,8 +291,12 @@ def read_base_run(path: str | Path) -> tuple[str, dict[str, float]]:
     """
     path = Path(path)
     target = path / "result.json" if path.is_dir() else path
+    problems: list[Problem] = []
+    data = read_input(target, str(target), problems, MAX_CSV_BYTES)  # a plain file: a pipe is refused, not read
+    if data is None:
+        raise InputError([replace(problem, field="--base-run") for problem in problems])
     try:
-        doc = json.loads(target.read_text(encoding="utf-8"))
+        doc = json.loads(data.decode("utf-8"))
         costs = {str(k): float(v) for k, v in doc["costs"].items() if v is not None}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise InputError(Problem(str(target), f"cannot read the base run's costs ({error}); give an --out folder "

@@ -177,3 +177,58 @@ def test_report_draws_a_waterfall_from_a_base_run(tiny_out, tmp_path):
     assert f'alt="waterfall from {tiny_out.name} to this plan"' in page
     bad = run("solve", TINY, "--out", tmp_path / "x", "--base-run", tmp_path / "nowhere")
     assert bad.exit_code == 1 and "--base-run" in bad.output
+
+
+def _no_solve(monkeypatch):
+    """Make any solve fail the test: a bad --out or --base-run must be reported before the solve."""
+    from optimizer import api
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("solved before checking the output options")
+
+    monkeypatch.setattr(api, "solve", refuse)
+
+
+@pytest.mark.parametrize("out_of", [lambda tmp: tmp / "a-file" / "out", lambda tmp: tmp / ("x" * 300)])
+def test_a_bad_out_is_reported_before_the_solve(tmp_path, monkeypatch, out_of):
+    (tmp_path / "a-file").write_text("user data")
+    _no_solve(monkeypatch)
+    for command in ("solve", "frontier", "explain"):
+        res = run(command, TINY, "--out", out_of(tmp_path), "--json")
+        assert res.exit_code == 1, (command, res.output)
+        doc = json.loads(res.stdout)
+        assert doc["status"] == "input_error" and "Traceback" not in res.output
+    assert (tmp_path / "a-file").read_text() == "user data"
+
+
+def test_an_unreadable_path_is_named_never_a_traceback(tmp_path):
+    long_name = tmp_path / ("d" * 300)  # stat() fails with 'File name too long', not 'not found'
+    for args in (["validate", long_name], ["solve", long_name], ["compare", long_name]):
+        res = run(*args, "--json")
+        assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+        doc = json.loads(res.stdout)
+        assert doc["status"] == "input_error" and "name too long" in doc["message"].lower()
+
+
+def test_base_run_must_be_a_plain_file_and_needs_out(tmp_path, monkeypatch):
+    import os
+
+    fifo = tmp_path / "result.json"
+    os.mkfifo(fifo)  # reading it would block forever
+    _no_solve(monkeypatch)
+    res = run("solve", TINY, "--out", tmp_path / "out", "--base-run", fifo)
+    assert res.exit_code == 1 and "--base-run" in res.output and "pipe" in res.output, res.output
+    res = run("solve", TINY, "--base-run", fifo)
+    assert res.exit_code == 1 and "give --out too" in res.output, res.output
+
+
+def test_a_marker_cannot_name_files_outside_its_folder(tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "photo.png").write_bytes(b"\x89PNG user's photo")
+    out = tmp_path / "data" / "out"
+    (out / "map_x").mkdir(parents=True)
+    (out / OUTPUT_MARKER).write_text("map_x/../../../victim/photo.png\nresult.json\n")
+    res = run("solve", TINY, "--out", out)
+    assert res.exit_code == 0, res.output
+    assert (victim / "photo.png").read_bytes() == b"\x89PNG user's photo"

@@ -15,6 +15,7 @@ Exit codes:
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import math
@@ -24,7 +25,7 @@ from typing import Any, NoReturn
 
 import click
 
-from optimizer.errors import OptimizerError
+from optimizer.errors import InputError, OptimizerError, Problem
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LOCKED, EXIT_CHECK, EXIT_NO_PLAN = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 6
@@ -59,6 +60,15 @@ def fail(error: OptimizerError, as_json: bool) -> NoReturn:
     sys.exit(EXIT_INPUT)
 
 
+def os_problem(error: OSError) -> Problem:
+    """The input problem of an operating-system error on a path: the path (else the error's text) and the reason."""
+    path = error.filename if error.filename is not None else None
+    reason = error.strerror or str(error)
+    if path is None:
+        return Problem("(file system)", reason)
+    return Problem(str(path), f"cannot be read or written: {reason}")
+
+
 def strategy_option(command: Any) -> Any:
     """The ``--strategy`` option of the commands that solve (see :mod:`optimizer.strategies.select`)."""
     from optimizer.strategies import STRATEGIES
@@ -90,8 +100,10 @@ class CommandGroup(click.Group):
 
     Click exits 2 on usage errors, which is this tool's code for "infeasible"; here they exit
     :data:`EXIT_INPUT` (1), with click's message and usage on stderr and, when ``--json`` is on
-    the command line, the input-error JSON document of :func:`fail` on stdout.  Everything else
-    (``--help``, ``--version``, Ctrl-C, a closed pipe) behaves as in click.
+    the command line, the input-error JSON document of :func:`fail` on stdout.  A path that exists
+    but cannot be checked, read or written (permission denied, a name too long) is bad input too,
+    named with its reason, never a traceback.  Everything else (``--help``, ``--version``, Ctrl-C, a
+    closed pipe) behaves as in click.
     """
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
@@ -112,6 +124,10 @@ class CommandGroup(click.Group):
         except click.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)
+        except OSError as error:  # a path that exists but cannot be read or checked (permission, name too long)
+            if error.errno == errno.EPIPE:
+                raise
+            fail(InputError(os_problem(error)), "--json" in argv)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
     #: Commands defined in their own modules: name -> (module, attribute, one-line help).  They are

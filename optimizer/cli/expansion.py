@@ -19,10 +19,13 @@ def solve_study_file(path: Path, *, as_json: bool, out_dir: Path | None, solver:
     from optimizer.expansion.solve import solve_study
     from optimizer.expansion.stochastic import solve_uncertain
     from optimizer.expansion.studyfile import load_study
+    from optimizer.reports import STUDY_FILES, check_output
     from optimizer.solvers import interrupt
     from optimizer.solvers.base import Status, Termination
 
     try:
+        if out_dir is not None:  # a bad --out is reported before the solve, not after it
+            check_output(out_dir, STUDY_FILES, protected_inputs(path))
         with interrupt.handle_signals():
             study = load_study(path)
             solve = solve_study if study.uncertainty is None else solve_uncertain

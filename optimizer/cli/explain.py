@@ -90,11 +90,13 @@ def explain_command(path: Path, workers: int, store: str | None, mip_gap: float 
     """Solve PATH, then re-solve with each open site closed and each unused site opened, and report the costs."""
     from optimizer import api
     from optimizer.report.marginal import marginal_values
-    from optimizer.reports import write_outputs
+    from optimizer.reports import OUTPUT_FILES, check_output, write_outputs
     from optimizer.report.tables import money_unit
     from optimizer.runs.audit import audit_trail
 
     try:
+        if out_dir is not None:  # a bad --out is reported before the solves, not after them
+            check_output(out_dir, OUTPUT_FILES, protected_inputs(path))
         network = api.load(path)
         result = api.solve(network, mip_gap=mip_gap, time_limit=time_limit, threads=1)
         if not result.has_plan:

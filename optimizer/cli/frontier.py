@@ -21,7 +21,8 @@ from optimizer.cli.common import (EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLA
                                   protected_inputs, strategy_option)
 from optimizer.cli.progress import log_json_option, shown
 from optimizer.errors import OptimizerError
-from optimizer.frontier import AXES, cost_columns, frontier, write_frontier
+from optimizer.frontier import AXES, FRONTIER_FILES, cost_columns, frontier, write_frontier
+from optimizer.reports import check_output
 from optimizer.solvers import SOLVERS, interrupt
 
 
@@ -89,6 +90,8 @@ def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out
 
     written: list[Path] = []
     try:
+        if out_dir is not None:  # a bad --out is reported before the solves, not after them
+            check_output(out_dir, FRONTIER_FILES, protected_inputs(path))
         with interrupt.handle_signals(), shown(log_json) as display:
             network = api.load(path, format=fmt)
             table = frontier(network, axis, max_points=max_sites, progress=progress,

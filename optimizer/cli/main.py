@@ -87,7 +87,7 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
     stderr shows the best plan, the bound and the gap as they move (--log-json: as JSON lines).
     """
     from optimizer import api
-    from optimizer.reports import summary, write_outputs
+    from optimizer.reports import OUTPUT_FILES, check_output, read_base_run, summary, write_outputs
     from optimizer.solvers import interrupt
     from optimizer.solvers.base import Status
 
@@ -104,6 +104,12 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
         sys.exit(solve_study_file(path, as_json=as_json, out_dir=out_dir, solver=solver, time_limit=time_limit,
                                   mip_gap=mip_gap, threads=threads, verbose=verbose))
     try:
+        if out_dir is not None:  # a bad --out or --base-run is reported before the solve, not after it
+            check_output(out_dir, OUTPUT_FILES, protected_inputs(path))
+        if base_run is not None and out_dir is None:
+            raise InputError(Problem(str(base_run), "--base-run draws the report's waterfall: give --out too",
+                                     field="--base-run"))
+        base = read_base_run(base_run) if base_run is not None else None
         with interrupt.handle_signals(), shown(log_json, live=not verbose) as display:
             network = api.load(path, format=fmt)
             result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
@@ -124,9 +130,6 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
 
             audit = audit_trail(path, network, result.solver, {"time_limit": time_limit, "mip_gap": mip_gap,
                                                                "threads": threads, "strategy": strategy})
-            from optimizer.reports import read_base_run
-
-            base = read_base_run(base_run) if base_run is not None else None
             write_outputs(result, network, out_dir, protected_inputs(path), sensitivity=table, marginal=marginal,
                           base=base, audit=audit)
     except OptimizerError as error:
