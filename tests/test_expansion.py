@@ -361,3 +361,15 @@ def test_study_outputs_never_mix_two_runs_or_share_a_map(tmp_path: Path) -> None
     (tmp_path / "study.yaml").write_text(study + "growth:\n  demand: [{rate: 10.0}]\n")  # far beyond capacity
     assert runner.invoke(main, ["solve", str(path), "--out", str(out)]).exit_code == 2
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["result.json"]
+
+
+def test_long_period_names_make_writable_map_names(tmp_path: Path) -> None:
+    # A period name of 300 characters passed validate, then 'map_PPP....png: File name too long' after the solve.
+    long = "p" * 300
+    study = f'base: data\nperiods: [{{name: "{long}"}}, {{name: "{long}x"}}]\n'
+    path = write_case(tmp_path, TWO_SITES, TWO_REGIONS, study, "site,opening_capex\nB,1000\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["solve", str(path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    maps = sorted(p.name for p in out.glob("map_*.png"))
+    assert len(maps) == 2 and all(len(name) < 200 for name in maps)

@@ -193,12 +193,17 @@ def write_study_outputs(result: ExpansionResult, out_dir: str | Path, protected:
     return written
 
 
+#: Most characters of a period or path name in a file name (the whole name stays well below 255 bytes).
+MAX_NAME_CHARS = 120
+
+
 def file_names(prefix: str, names: list[str]) -> list[str]:
-    """``<prefix>_<name>.png`` per name, characters other than letters, digits, ``_ . -`` made ``_``; names that
-    come out alike get ``_2``, ``_3`` ... so that no file is written twice (periods ``a b`` and ``a?b``)."""
+    """``<prefix>_<name>.png`` per name, characters other than letters, digits, ``_ . -`` made ``_`` and the
+    name cut to :data:`MAX_NAME_CHARS` (file systems refuse names above 255 bytes); names that come out alike
+    get ``_2``, ``_3`` ... so that no file is written twice (periods ``a b`` and ``a?b``)."""
     out: list[str] = []
     for name in names:
-        stem = f"{prefix}_{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}"
+        stem = f"{prefix}_{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:MAX_NAME_CHARS]}"
         candidate, k = f"{stem}.png", 1
         while candidate in out:
             k += 1
