@@ -205,3 +205,22 @@ def test_a_sweep_stores_each_run_s_currency_and_period(tmp_path):
         runs = s.runs(sweep="s")
     assert {name: d["units"]["period_days"] for name, d in zip(runs["scenario"], runs["definition"])} == \
         {"base": 7.0, "fortnight": 14.0}
+
+
+def test_compare_only_reads_the_store(store, tmp_path):
+    # compare turned an empty file into a 40 KB run store (then said it held no runs), and could not read a store
+    # it was not allowed to write: it created the tables and switched the file to WAL on opening.
+    empty = tmp_path / "notes.db"
+    empty.write_bytes(b"")
+    result = invoke(empty, "--json")
+    assert result.exit_code == 1 and "holds no runs" in result.stderr
+    assert empty.read_bytes() == b""
+    other = tmp_path / "other.db"
+    import sqlite3
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (text)")
+    before = other.read_bytes()
+    assert invoke(other, "--json").exit_code == 1
+    assert other.read_bytes() == before and not Path(f"{other}-wal").exists()
+    with RunStore(store, read_only=True) as s:
+        assert len(s.runs(sweep="s")) > 0

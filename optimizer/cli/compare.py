@@ -32,7 +32,7 @@ def compare(store: str, sweep: str | None, runs: tuple[str, ...], base: str | No
         if "://" not in store and not Path(store).is_file():
             raise InputError(Problem(store, "run store not found (a file written by 'optimizer run --store')",
                                      field="STORE"))
-        with RunStore(store) as run_store:
+        with RunStore(store, read_only=True) as run_store:
             stored = stored_runs(run_store, sweep)
         if stored.empty:
             where = f" of sweep '{sweep}'" if sweep is not None else ""

@@ -32,13 +32,15 @@ import json
 import math
 import os
 import socket
+import sqlite3
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, Iterator
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -245,11 +247,14 @@ class RunStore:
     written into.
     """
 
-    def __init__(self, url: str | Path) -> None:
+    def __init__(self, url: str | Path, read_only: bool = False) -> None:
         """Open (and if needed create) the store.
 
         Args:
             url: A plain path (SQLite file) or a SQLAlchemy URL.
+            read_only: Only read (``compare``): nothing is created, migrated or switched to WAL, and a
+                SQLite file is opened read-only, so a store in a read-only folder (an archive) can be
+                read and a file that is not a store is left exactly as it was.
 
         Raises:
             InputError: The store cannot be opened or is not a run store; the URL is named
@@ -259,6 +264,7 @@ class RunStore:
         plain = isinstance(url, Path) or "://" not in str(url)
         self.display = str(url) if plain else self.url.render_as_string(hide_password=True)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.read_only = read_only
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
             parent = Path(self.url.database).parent
             if not parent.is_dir():
@@ -287,17 +293,29 @@ class RunStore:
                                          field="--store")) from None
 
     def _create_engine(self) -> Engine:
-        """The engine; SQLite connections get WAL, a busy timeout and explicit transactions."""
+        """The engine; SQLite connections get WAL, a busy timeout and explicit transactions (read-only: a
+        read-only connection; a WAL file in a folder that cannot be written is read as immutable)."""
         if not self.is_sqlite:
             return sa.create_engine(self.url, pool_pre_ping=True)
-        engine = sa.create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+        url = self.url
+        if self.read_only and self.url.database not in (None, "", ":memory:"):
+            target = "file:" + quote(str(self.url.database))
+            url = URL.create("sqlite", database=f"{target}?mode=ro", query={"uri": "true"})
+            try:
+                with closing(sqlite3.connect(f"{target}?mode=ro", uri=True)) as probe:
+                    probe.execute("SELECT count(*) FROM sqlite_master").close()
+            except sqlite3.Error:  # a WAL store whose folder cannot be written: no shared-memory file can be made
+                url = URL.create("sqlite", database=f"{target}?immutable=1", query={"uri": "true"})
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+        read_only = self.read_only
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # transactions are begun below, not by pysqlite
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_SECONDS * 1000)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            if not read_only:
+                cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.close()
 
@@ -323,6 +341,9 @@ class RunStore:
         """Create the tables on first use, migrate an older schema, refuse a newer or foreign one."""
         with self.engine.connect() as probe:
             existing = set(sa.inspect(probe).get_table_names())
+        if "meta" not in existing and self.read_only:
+            raise InputError(Problem(self.display, "holds no runs (it is not a run store written by 'optimizer run')",
+                                     field="STORE"))
         if "meta" not in existing:
             foreign = existing & {"runs", "run_flows", "claims"} if not self.is_sqlite else existing
             if foreign:
@@ -342,13 +363,15 @@ class RunStore:
         if meta.get("application") != APPLICATION:
             raise InputError(Problem(self.display, "is not a run store (its meta table is not ours)", field="--store"))
         version = _version(meta)
-        if version is not None and OLDEST_MIGRATED <= version < SCHEMA_VERSION:
+        if version is not None and OLDEST_MIGRATED <= version < SCHEMA_VERSION and not self.read_only:
             self._migrate()
             version = _version(self._meta())
         if version != SCHEMA_VERSION:
             found = meta.get("schema_version")
             advice = ("it was written by a newer optimizer: upgrade warehouse-optimizer, or use another --store"
                       if version is not None and version > SCHEMA_VERSION else
+                      "it is read here without changing it: migrate it first by running 'optimizer run' with it"
+                      if self.read_only and version is not None and version >= OLDEST_MIGRATED else
                       "it cannot be migrated: use another --store (or a copy of this one made by a matching optimizer)")
             raise InputError(Problem(self.display, f"run store schema version {found}; this optimizer reads "
                                      f"version {SCHEMA_VERSION} (and migrates versions {OLDEST_MIGRATED} to "
