@@ -426,7 +426,8 @@ LINKS = Table(
     "with suppliers links every supplier to every site and each site to its transport k_nearest sites by road.",
     columns=(
         Column(name="from", type="str", required=True, description="A supplier or site id."),
-        Column(name="to", type="str", required=True, description="A site or region id."),
+        Column(name="to", type="str", required=True,
+               description="A site or region id (an id that is also a site or supplier id is ambiguous here)."),
         Column(name="mode", type="str", default="road",
                description="Transport mode (truck, rail, sea, ...); parallel links differ by mode."),
         Column(name="cost_per_volume", type="float", unit="currency per volume unit", min=0, max=MAX_COST, default=0.0,

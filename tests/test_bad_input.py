@@ -97,6 +97,10 @@ CASES = [
          ("suppliers link to sites",)),
     Case("link_to_supplier", supply_side(links=LINKS.replace("AMS,BRU", "AMS,P1")), "links.csv", 3, "to",
          ("'P1' is a supplier; links end at sites or regions",)),
+    Case("link_to_a_region_named_like_a_supplier",  # the engine dropped the link: a costlier plan, or infeasible
+         supply_side(suppliers=SUPPLIERS.replace("P1,", "R-LIL,"), supply=SUPPLY.replace("P1", "R-LIL"),
+                     links=LINKS.replace("P1,AMS", "R-LIL,AMS")), "links.csv", 4, "to",
+         ("'R-LIL' is both a region and a supplier id",)),
     Case("link_negative_capacity", supply_side(links=LINKS.replace(",50", ",-50")), "links.csv", 4, "capacity",
          ("'-50' is negative", "volume units per period")),
     Case("link_without_suppliers", supply_side(suppliers=None, supply=None,

@@ -210,6 +210,10 @@ def _check_supply_network(folder: Path, parsed: dict[str, ParsedTable], problems
     report_rows(problems, links.display, "to", links.lines[ambiguous], to[ambiguous],
                 lambda t: f"'{t}' is both a site and a region id, so the link is ambiguous; rename one of them",
                 "ambiguous to")
+    ambiguous = (to_kind == "region") & np.isin(to, list(supplier_ids))
+    report_rows(problems, links.display, "to", links.lines[ambiguous], to[ambiguous],
+                lambda t: f"'{t}' is both a region and a supplier id, so the link is ambiguous; rename one of them",
+                "ambiguous to")
 
 
 def _similar_file(folder: Path, wanted: str) -> str:
