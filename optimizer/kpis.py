@@ -1,7 +1,8 @@
 """Monitoring KPIs of a plan: inventory turnover, fulfilment distance and time, cost per unit, utilisation.
 
-All distances are road km (great-circle km x ``circuity``, as the model uses) and
-are weighted by the units delivered on each site -> region flow.  Networks whose
+All distances are road km (great-circle km x ``circuity``, as the model uses), or a site -> region
+link's own km and transit days for a flow on that link, and are weighted by the units delivered on
+each site -> region flow.  Networks whose
 shipping cost is a given matrix (OR-Library / Holmberg formats, no coordinates)
 have NaN for every distance and transit-time KPI.
 """
@@ -56,6 +57,43 @@ def service_km(network: Network) -> float:
     return DEFAULT_SERVICE_KM
 
 
+def lane_figures(network: Network, flows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each site -> region flow's km, transit days and, where it travels on an outbound link, that link's
+    cost per volume unit (NaN elsewhere).
+
+    A flow on a links.csv site -> region link (whatever its mode, ``road`` included: such a link replaces
+    the pair's distance-based lane) takes the link's km and transit days; any other flow takes the road
+    km (NaN for a cost matrix without coordinates) at :func:`km_per_day`.
+
+    Args:
+        network: The network solved.
+        flows: ``from`` (site), ``to`` (region), optional ``mode`` (default ``road``) per row.
+
+    Returns:
+        ``(km, transit_days, link_cost_per_volume)``, one value per row of ``flows``.
+    """
+    s = network.sites.index.get_indexer(flows["from"].astype(str))
+    r = network.regions.index.get_indexer(flows["to"].astype(str))
+    n = len(flows)
+    if network.unit_shipping_cost is None and n:
+        km = np.where((s >= 0) & (r >= 0), network.distance_km[np.maximum(s, 0), np.maximum(r, 0)], np.nan)
+    else:
+        km = np.full(n, np.nan)
+    days = km / km_per_day(network)
+    cost = np.full(n, np.nan)
+    links = network.link_table
+    if n and len(links):
+        outbound = links[links["kind"] == "outbound"].set_index(["from", "to", "mode"])
+        mode = flows["mode"].astype(str).to_numpy() if "mode" in flows else np.full(n, "road", dtype=object)
+        found = outbound.reindex(pd.MultiIndex.from_arrays([flows["from"].astype(str).to_numpy(),
+                                                            flows["to"].astype(str).to_numpy(), mode]))
+        on_link = found["cost_per_volume"].notna().to_numpy()
+        km[on_link] = found["km"].to_numpy(dtype=float)[on_link]
+        days[on_link] = found["transit_days"].to_numpy(dtype=float)[on_link]
+        cost[on_link] = found["cost_per_volume"].to_numpy(dtype=float)[on_link]
+    return km, days, cost
+
+
 def kpis(network: Network, open_sites: list[str], flows: pd.DataFrame, stock: pd.DataFrame,
          costs: dict[str, float], transit: np.ndarray | None = None) -> dict[str, float]:
     """Key performance indicators of a plan.
@@ -99,10 +137,7 @@ def kpis(network: Network, open_sites: list[str], flows: pd.DataFrame, stock: pd
     else:
         turnover = units * 365.0 / T / stock_units.sum() if stock_units.sum() > 0 else float("nan")
 
-    if net.unit_shipping_cost is None:
-        km = net.distance_km[s, r]
-    else:
-        km = np.full(len(q), np.nan)
+    km, days, _ = lane_figures(net, flows[keep])
     mean_km = float(km @ q / units) if units > 0 else float("nan")
     limit = service_km(net)
 
@@ -114,7 +149,6 @@ def kpis(network: Network, open_sites: list[str], flows: pd.DataFrame, stock: pd
     capacity = net.sites["capacity"].to_numpy(dtype=float)
     is_open = net.sites.index.isin(open_sites)
     capped = is_open & np.isfinite(capacity) & (capacity > 0)
-    speed = km_per_day(net)
     return {
         "units_per_period": units,
         "stock_units": float(stock_units.sum()),
@@ -122,8 +156,8 @@ def kpis(network: Network, open_sites: list[str], flows: pd.DataFrame, stock: pd
         "days_of_cover": 365.0 / turnover if turnover > 0 else float("nan"),
         "mean_distance_km": mean_km,
         "p95_distance_km": weighted_percentile(km, q, PERCENTILE),
-        "mean_transit_days": mean_km / speed,
-        "p95_transit_days": weighted_percentile(km, q, PERCENTILE) / speed,
+        "mean_transit_days": float(days @ q / units) if units > 0 else float("nan"),
+        "p95_transit_days": weighted_percentile(days, q, PERCENTILE),
         "service_km": limit,
         "share_within_service_km": float(q[km <= limit].sum() / units) if units > 0 and not np.isnan(km).any()
         else float("nan"),

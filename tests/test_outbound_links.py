@@ -126,3 +126,19 @@ def test_parallel_lanes_of_one_site_pool_nothing():
                           "mode": ["road", "rail"]})
     assert recheck(net, split).objective == pytest.approx(80.5)
     assert stock_table(net, ["S"], split)["safety_stock"].to_list() == pytest.approx([80.0])
+
+
+def test_a_road_link_s_figures_reach_the_lane_tables_and_kpis():
+    # plan_lanes/plan_assignments and the KPIs showed the distance-based lane (111 km, 11 per unit) for a road
+    # link of 700 km, 2 days, 1 per volume unit: the lanes no longer added up to the plan's shipping cost.
+    from optimizer.report.tables import assignment_table, lane_table
+
+    net = with_links(one_lane(), [{"from": "S", "to": "R", "cost_per_volume": 1.0, "distance_km": 700.0,
+                                   "transit_days": 2.0}])
+    result = optimizer.solve(net)
+    lanes = lane_table(net, result)
+    assert lanes[["km", "transit_days", "cost_per_unit", "shipping_cost"]].iloc[0].tolist() == \
+        pytest.approx([700.0, 2.0, 1.0, 10.0])
+    assert lanes["shipping_cost"].sum() == pytest.approx(result.costs["shipping"])
+    assert assignment_table(lanes)["km"].tolist() == pytest.approx([700.0])
+    assert (result.kpis["mean_distance_km"], result.kpis["p95_transit_days"]) == pytest.approx((700.0, 2.0))

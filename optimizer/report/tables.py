@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer import outputs
-from optimizer.kpis import km_per_day
+from optimizer.kpis import lane_figures
 from optimizer.model.build import lane_shipping_cost
 from optimizer.network import Network
 from optimizer.plan import COST_COMPONENTS
@@ -182,24 +182,10 @@ def lane_table(network: Network, result: Result) -> pd.DataFrame:
     mode = flows["mode"].astype(str).to_numpy() if "mode" in flows else np.full(len(flows), "road", dtype=object)
     volume = net.products["volume"].to_numpy(dtype=float)[p]
     quantity = flows["quantity"].to_numpy(dtype=float)
-    if len(flows):
-        per_unit = lane_shipping_cost(net, s, r)[np.arange(len(flows)), p]
-        km = net.distance_km[s, r] if net.unit_shipping_cost is None else np.full(len(flows), np.nan)
-    else:
-        per_unit = km = np.zeros(0)
-    days = km / km_per_day(net)
-    links = net.link_table
-    on_link = mode != "road"
-    if on_link.any() and len(links):
-        outbound = links[links["kind"] == "outbound"].set_index(["from", "to", "mode"])
-        keys = pd.MultiIndex.from_arrays([flows["from"].astype(str)[on_link], flows["to"].astype(str)[on_link],
-                                          mode[on_link]])
-        found = outbound.reindex(keys)
-        per_unit = per_unit.copy()
-        per_unit[on_link] = found["cost_per_volume"].to_numpy(dtype=float) * volume[on_link]
-        km, days = km.copy(), days.copy()
-        km[on_link] = found["km"].to_numpy(dtype=float)
-        days[on_link] = found["transit_days"].to_numpy(dtype=float)
+    per_unit = lane_shipping_cost(net, s, r)[np.arange(len(flows)), p] if len(flows) else np.zeros(0)
+    km, days, link_cost = lane_figures(net, flows)
+    on_link = ~np.isnan(link_cost)
+    per_unit = np.where(on_link, link_cost * volume, per_unit)
     table = pd.DataFrame({
         "from": flows["from"].astype(str).to_numpy(),
         "from_name": net.sites["name"].astype(str).to_numpy()[s] if len(flows) else [],
