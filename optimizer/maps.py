@@ -10,6 +10,7 @@ along their links, coloured by mode and weighted by volume.  Neither needs netwo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -71,6 +72,34 @@ def _outbound(network: Network, result: Result) -> pd.DataFrame:
     return flows.assign(volume=v).groupby(["from", "to"], as_index=False)["volume"].sum()
 
 
+def display_network(network: Network) -> Network:
+    """``network`` with its longitudes made contiguous for drawing (the input is not changed).
+
+    A network across the antimeridian (Fiji, the Bering Strait) has places at +179 and -179 degrees:
+    drawn as given, a short lane between them crosses the whole map.  The circle of longitudes is cut
+    at its widest empty arc instead: the places at or west of that arc's western end get 360 degrees
+    added (so the map may show longitudes above 180).  A network whose widest empty arc already spans
+    the antimeridian (every network that does not cross it) is returned as it is.
+    """
+    parts = [network.sites, network.regions] + ([network.suppliers] if network.suppliers is not None else [])
+    lon = np.concatenate([part["lon"].to_numpy(dtype=float) for part in parts])
+    lon = np.sort(lon[np.isfinite(lon)])
+    if len(lon) < 2:
+        return network
+    gaps = np.append(np.diff(lon), lon[0] + 360.0 - lon[-1])  # the last one wraps across the antimeridian
+    widest = int(np.argmax(gaps))
+    if widest == len(lon) - 1:
+        return network
+    cut = lon[widest]  # places west of or at the cut move east by 360 degrees
+
+    def shifted(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(lon=np.where(frame["lon"].to_numpy(dtype=float) <= cut, frame["lon"] + 360.0,
+                                         frame["lon"]))
+
+    return replace(network, sites=shifted(network.sites), regions=shifted(network.regions),
+                   suppliers=None if network.suppliers is None else shifted(network.suppliers))
+
+
 def write_png(network: Network, result: Result, path: str | Path) -> Path:
     """Draw the plan on longitude/latitude axes and save it as a PNG.
 
@@ -82,6 +111,9 @@ def write_png(network: Network, result: Result, path: str | Path) -> Path:
     Returns:
         The path written.
     """
+    from optimizer.report.tables import money_unit
+
+    network = display_network(network)
     pts = coordinates(network)
     fig, ax = plt.subplots(figsize=(12, 7.5), dpi=110)
     demand = pd.Series(network.demand_matrix.sum(axis=1), index=network.regions.index)
@@ -126,7 +158,7 @@ def write_png(network: Network, result: Result, path: str | Path) -> Path:
     mid = np.radians(float(np.nanmean(pts["lat"]))) if len(pts) else 0.0
     ax.set_aspect(1.0 / max(np.cos(mid), 0.2))
     cost = f"{result.objective:,.0f}" if result.objective is not None else "n/a"
-    ax.set_title(f"{network.name}: {len(result.open_sites)} open sites, total cost {cost} per period")
+    ax.set_title(f"{network.name}: {len(result.open_sites)} open sites, total cost {cost} {money_unit(network)}")
     ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
     fig.tight_layout()
     path = Path(path)

@@ -96,3 +96,32 @@ def test_paired_geodesic_matches_geopy_and_keeps_missing_coordinates_missing():
         np.testing.assert_allclose(km[known], exact, rtol=0, atol=1e-6)
     assert np.isfinite(lat1[known]).all()  # the inputs are not overwritten
     assert paired_km([], [], [], [], "geodesic").shape == (0,)
+
+
+def test_maps_draw_a_network_across_the_antimeridian_in_one_piece(monkeypatch, tmp_path):
+    # Suva (178.4 E) serving Nuku'alofa (175.2 W), 700 km apart, was drawn as a lane across 354 degrees of the map;
+    # the PNG's title said "per period" where the report says "FJD per day".
+    from matplotlib.figure import Figure
+
+    import optimizer
+    from factory import make_network
+    from optimizer.maps import display_network, write_png
+    from optimizer.report.mapview import map_data
+    from optimizer.report.tables import lane_table
+
+    net = make_network([{"id": "SUVA", "lat": -18.14, "lon": 178.44}], [{"id": "NUKU", "lat": -21.14, "lon": -175.2}],
+                       [{"id": "p", "shipping_cost_per_km": 0.01}], [("NUKU", "p", 10.0)], period_days=1.0,
+                       currency="FJD")
+    shown = display_network(net)
+    assert shown.regions.at["NUKU", "lon"] == pytest.approx(184.8) and shown.sites.at["SUVA", "lon"] == 178.44
+    assert net.regions.at["NUKU", "lon"] == -175.2  # the input is not changed
+    result = optimizer.solve(net)
+    lane = map_data(net, result, lane_table(net, result))["lanes"][0]
+    assert abs(lane[1] - lane[3]) < 10
+    titles = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: titles.append(self.axes[0].get_title()))
+    write_png(net, result, tmp_path / "map.png")
+    assert titles and titles[0].endswith("FJD per day")
+    europe = make_network([{"id": "A", "lon": -5.0}], [{"id": "B", "lon": 20.0}, {"id": "C", "lon": 170.0}],
+                          [{"id": "p"}], [("B", "p", 1.0)])
+    assert display_network(europe) is europe

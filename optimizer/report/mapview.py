@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.links import coordinates
-from optimizer.maps import DECISION_STYLE, MODE_COLOURS, link_loads, site_decisions
+from optimizer.maps import DECISION_STYLE, MODE_COLOURS, display_network, link_loads, site_decisions
 from optimizer.network import Network
 from optimizer.report.assets import OSM_TILES, json_script, map_assets
 from optimizer.report.tables import money_unit
@@ -35,6 +35,7 @@ def map_data(network: Network, result: Result, lanes: pd.DataFrame, pnl: pd.Data
         pnl: The site P&L, for the site tooltips (optional).
         top_lanes: How many site -> region lanes (aggregated over products) to draw.
     """
+    network = display_network(network)  # a network across the antimeridian is drawn in one piece
     pts = coordinates(network)
     demand = network.demand_matrix.sum(axis=1)
     served = lanes.groupby("to")["from"].first() if len(lanes) else pd.Series(dtype=object)
