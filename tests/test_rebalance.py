@@ -443,3 +443,36 @@ def test_an_id_holding_a_greater_than_sign_is_checked_right(tmp_path):
     summary = rebalance(data, tmp_path / "out", INVENTORY.replace("C,P", "<b>C</b>,P"),
                         TARGETS.replace("C,P", "<b>C</b>,P"))
     assert summary["check"]["ok"] and summary["units_moved"] == 10
+
+
+def test_a_bad_store_or_runs_in_the_way_publishes_nothing(tmp_path):
+    # A store that is a folder was opened only after the plan was published (transfers changed, run not recorded,
+    # exit 1); a file named runs in the output folder crashed with a traceback.
+    data = chain(tmp_path, 1.0)
+    inv, tgt = write(tmp_path, "inventory.csv", INVENTORY), write(tmp_path, "targets.csv", TARGETS)
+    (tmp_path / "a-folder.db").mkdir()
+    code, output = run([data, "--inventory", inv, "--targets", tgt, "--out", tmp_path / "o1", "--json",
+                        "--store", tmp_path / "a-folder.db"])
+    assert code == 1 and "is a folder" in output and "Traceback" not in output
+    assert not (tmp_path / "o1" / "current").exists() and not (tmp_path / "o1" / "runs").exists()
+    (tmp_path / "o2").mkdir()
+    (tmp_path / "o2" / "runs").write_text("user notes\n")
+    code, output = run([data, "--inventory", inv, "--targets", tgt, "--out", tmp_path / "o2", "--json"])
+    assert code == 1 and "runs" in output and "Traceback" not in output
+    assert (tmp_path / "o2" / "runs").read_text() == "user notes\n" and not (tmp_path / "o2" / "current").exists()
+
+
+def test_a_plan_that_cannot_be_published_is_recorded_with_the_reason(tmp_path, monkeypatch):
+    from optimizer.runs.store import RunStore
+
+    def refuse(folder, name, files):
+        raise PermissionError(13, "Permission denied", str(folder / "runs"))
+
+    monkeypatch.setattr(job, "publish", refuse)
+    data = chain(tmp_path, 1.0)
+    inv, tgt = write(tmp_path, "inventory.csv", INVENTORY), write(tmp_path, "targets.csv", TARGETS)
+    code, output = run([data, "--inventory", inv, "--targets", tgt, "--out", tmp_path / "out", "--json"])
+    assert code == 1 and "could not be published" in output and "Traceback" not in output
+    with RunStore(tmp_path / "out" / job.STORE_FILE) as store:
+        runs = store.runs(sweep="rebalance", latest_only=False)
+    assert len(runs) == 1 and "Permission denied" in runs["error"].iloc[0]

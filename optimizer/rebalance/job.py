@@ -236,7 +236,12 @@ def run(request: Request, note: Any = None) -> Outcome:
     say = note or (lambda text, phase: None)
     folder = make_output_folder(request.out)
     _check_links(folder)
-    with locked(folder):
+    location: Any = request.store if request.store is not None else folder / STORE_FILE
+    with locked(folder), RunStore(location) as store:  # a bad store is refused before anything is published
+        runs = folder / "runs"
+        if runs.exists() and not runs.is_dir():
+            raise InputError(Problem(str(runs), "is not a folder: the published runs go there; move it away",
+                                     field="--out"))
         _tidy(folder)
         started = time.perf_counter()
         network = read_dataset(request.dataset)
@@ -262,9 +267,13 @@ def run(request: Request, note: Any = None) -> Outcome:
         key = inputs_hash(request)
         name = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}-{key[:12]}"
         published = None
+        failure = None
         if has_plan and check.ok:
-            published = publish(folder, name, {"transfers.csv": csv, "summary.json": text})
-            _tidy(folder)
+            try:
+                published = publish(folder, name, {"transfers.csv": csv, "summary.json": text})
+                _tidy(folder)
+            except OSError as error:  # recorded as this run's error, then reported as bad --out
+                failure = f"the plan could not be published into {folder}: {error.strerror or error}"
         record = RunRecord(
             sweep="rebalance", scenario=network.name, inputs_hash=key,
             definition={"dataset": str(request.dataset), **inputs.files, "run_days": inputs.run_days,
@@ -278,10 +287,10 @@ def run(request: Request, note: Any = None) -> Outcome:
                   "short_of_target_units": document["short_of_target_units"], "transfers_sha256": digest,
                   "check_ok": check.ok, "published": published is not None},
             build_seconds=build_seconds, solve_seconds=plan.solve_seconds, software_version=software_version(),
-            error=None if check.ok else "; ".join(check.violations[:5]), termination=plan.termination,
+            error=failure or (None if check.ok else "; ".join(check.violations[:5])), termination=plan.termination,
             versions=software_versions())
-        location: Any = request.store if request.store is not None else folder / STORE_FILE
-        with RunStore(location) as store:
-            run_id = store.save(record)
+        run_id = store.save(record)
+        if failure is not None:
+            raise InputError(Problem(str(folder), failure, field="--out"))
     return Outcome(summary={**document, "transfers_sha256": digest}, plan=plan, published=published is not None,
                    check_ok=check.ok, run_id=run_id, folder=published)
