@@ -203,11 +203,18 @@ def test_solve_without_a_terminal_shows_no_progress():
     assert res.exit_code == 0 and res.stderr == ""
 
 
-def test_log_json_reports_bad_input_as_an_error_record(tmp_path):
-    res = CliRunner().invoke(main, ["solve", str(tmp_path / "missing"), "--log-json"])
+@pytest.mark.parametrize("args, named", [(["solve", "missing"], "missing"), (["run", "s.yaml"], "NOPE"),
+                                         (["run", "ok.yaml", "--store", "a-dir"], "a-dir")])
+def test_log_json_reports_bad_input_as_an_error_record(tmp_path, monkeypatch, args, named):
+    # run's sweep file and store were read before its log started: bad input there gave no error record.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(f"name: s\nbase: {TINY}\nruns:\n  - {{name: x, sites: {{ids: [NOPE]}}}}\n")
+    (tmp_path / "ok.yaml").write_text(f"name: s\nbase: {TINY}\n")
+    (tmp_path / "a-dir").mkdir()
+    res = CliRunner().invoke(main, [*args, "--log-json"])
     assert res.exit_code == 1
     first, *rest = res.stderr.splitlines()
-    assert json.loads(first)["event"] == "error" and any("missing" in line for line in rest)
+    assert json.loads(first)["event"] == "error" and any(named in line for line in rest)
 
 
 def test_frontier_log_json_reports_each_point(monkeypatch):

@@ -102,13 +102,15 @@ def run(sweep_file: Path, workers: int | None, cluster: str | None, store_locati
     finished: list[RunReport] = []
     scenarios: list[Any] = []
     try:
-        cluster = _check_cluster(cluster)
-        _sweep_name, scenarios = load_sweep(sweep_file)
-        location: Any = store_location if store_location is not None else default_store(sweep_file)
-        with RunStore(location) as store, shown(log_json, live=False) as log:  # a terminal gets run_sweep's bar
-            reports = run_sweep(scenarios, store, workers=workers, cluster=cluster, force=force,
-                                reuse_limited=reuse_limited, progress=not log_json, on_result=emit)
-            display = store.display
+        # The log starts first: bad input (the sweep file, the store) is an error event too.
+        with shown(log_json, live=False) as log:  # a terminal gets run_sweep's bar
+            cluster = _check_cluster(cluster)
+            _sweep_name, scenarios = load_sweep(sweep_file)
+            location: Any = store_location if store_location is not None else default_store(sweep_file)
+            with RunStore(location) as store:
+                reports = run_sweep(scenarios, store, workers=workers, cluster=cluster, force=force,
+                                    reuse_limited=reuse_limited, progress=not log_json, on_result=emit)
+                display = store.display
             log.result({"runs": len(reports), "solved": sum(not r.cached for r in reports),
                         "from_store": sum(r.cached for r in reports), "without_plan": sum(not r.ok for r in reports),
                         "store": display})
