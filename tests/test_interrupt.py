@@ -157,3 +157,24 @@ def test_exit_codes_derive_from_status_termination_and_bound():
     assert code(Status.INFEASIBLE, Termination.INFEASIBLE) == 2
     assert code(Status.OPTIMAL, Termination.OPTIMAL, 10.0, 11.0) == 4  # a bound above the plan's cost
     assert code(Status.FEASIBLE, Termination.INTERRUPTED, 10.0, 11.0) == 4
+
+
+@pytest.mark.parametrize("command", ["solve", "explain"])
+def test_a_hard_stop_exits_5_with_one_json_document(monkeypatch, command):
+    # A second signal (KeyboardInterrupt from the handler) gave "Aborted!" and exit 1, the code of bad input, with
+    # nothing on stdout under --json; explain, which keeps no handler, did the same on the first Ctrl-C.
+    import json
+
+    from click.testing import CliRunner
+
+    from optimizer import api
+    from optimizer.cli import main
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "solve", stopped)
+    res = CliRunner().invoke(main, [command, str(ROOT / "tests" / "data" / "tiny"), "--json"])
+    assert res.exit_code == 5, res.output
+    doc = json.loads(res.stdout)
+    assert (doc["status"], doc["termination"]) == ("no_solution", "interrupted")

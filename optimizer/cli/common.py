@@ -19,13 +19,16 @@ import errno
 import importlib
 import json
 import math
+import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from optimizer.errors import InputError, OptimizerError, Problem
+from optimizer.solvers.interrupt import SOLVE_THREAD
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_LOCKED, EXIT_CHECK, EXIT_NO_PLAN = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 6
@@ -58,6 +61,20 @@ def fail(error: OptimizerError, as_json: bool) -> NoReturn:
         ]
         click.echo(error_document(str(error), problems))
     sys.exit(EXIT_INPUT)
+
+
+def exit_now(code: int) -> NoReturn:
+    """Exit with ``code``; at once (no interpreter shutdown) while a solver thread is still inside its solver.
+
+    A hard stop can leave the interruptible solve's worker thread (:mod:`optimizer.solvers.interrupt`)
+    in HiGHS's or SCIP's native code; finalising the interpreter around it aborts the process (exit
+    134, "terminate called without an active exception").  Output is flushed first.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if any(thread.name == SOLVE_THREAD and thread.is_alive() for thread in threading.enumerate()):
+        os._exit(code)
+    sys.exit(code)
 
 
 def os_problem(error: OSError) -> Problem:
@@ -102,8 +119,10 @@ class CommandGroup(click.Group):
     :data:`EXIT_INPUT` (1), with click's message and usage on stderr and, when ``--json`` is on
     the command line, the input-error JSON document of :func:`fail` on stdout.  A path that exists
     but cannot be checked, read or written (permission denied, a name too long) is bad input too,
-    named with its reason, never a traceback.  Everything else (``--help``, ``--version``, Ctrl-C, a
-    closed pipe) behaves as in click.
+    named with its reason, never a traceback.  A signal that escapes the commands' own handling (a
+    second Ctrl-C or SIGTERM) stops at once without a result: exit :data:`EXIT_NO_PLAN` (5), with a
+    JSON document under ``--json``.  Everything else (``--help``, ``--version``, a closed pipe)
+    behaves as in click.
     """
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
@@ -121,9 +140,13 @@ class CommandGroup(click.Group):
                            "message": error.format_message()}
                 click.echo(error_document(f"usage error: {error.format_message()}", [problem]))
             sys.exit(EXIT_INPUT)
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
+        except click.Abort:  # a signal no handler kept (a second Ctrl-C or SIGTERM): stopped at once, no result
+            message = "stopped at once by a signal (a second one, or one this command does not handle): no result"
+            click.echo(f"interrupted: {message}", err=True)
+            if "--json" in argv:
+                click.echo(json.dumps({"status": "no_solution", "termination": "interrupted", "objective": None,
+                                       "message": message}))
+            exit_now(EXIT_NO_PLAN)
         except OSError as error:  # a path that exists but cannot be read or checked (permission, name too long)
             if error.errno == errno.EPIPE:
                 raise

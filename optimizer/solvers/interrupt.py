@@ -26,6 +26,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+#: Name of the worker thread of :func:`run_interruptible` (the command line exits at once while one is alive).
+SOLVE_THREAD = "optimizer-solve"
+
 #: Seconds between checks of a waiting solve (the handler runs at the latest after this).
 POLL_SECONDS = 0.1
 
@@ -105,7 +108,7 @@ def run_interruptible(call: Callable[[], T], cancel: Callable[[], None]) -> T:
         except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
             outcome["error"] = error
 
-    worker = threading.Thread(target=target, name="optimizer-solve", daemon=True)
+    worker = threading.Thread(target=target, name=SOLVE_THREAD, daemon=True)
     with on_request(cancel):
         worker.start()
         while worker.is_alive():
