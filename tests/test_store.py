@@ -184,6 +184,9 @@ def test_unopenable_stores_are_clear_errors(tmp_path: Path):
         RunStore("nosuchdriver://x")
     with pytest.raises(InputError, match="does not exist"):
         RunStore(tmp_path / "missing-folder" / "runs.db")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(InputError, match="a-file is a file, not a folder"):
+        RunStore(tmp_path / "a-file" / "runs.db")
 
 
 def test_store_urls():

@@ -268,7 +268,8 @@ class RunStore:
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
             parent = Path(self.url.database).parent
             if not parent.is_dir():
-                raise InputError(Problem(self.display, f"folder {parent} does not exist", field="--store"))
+                reason = f"{parent} is a file, not a folder" if parent.exists() else f"folder {parent} does not exist"
+                raise InputError(Problem(self.display, reason, field="--store"))
             if Path(self.url.database).is_dir():
                 raise InputError(Problem(self.display, "is a folder, not a store file", field="--store"))
         deadline = time.monotonic() + SQLITE_BUSY_SECONDS
