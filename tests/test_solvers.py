@@ -471,3 +471,39 @@ def test_improving_plans_reach_on_plan_as_their_own_copies():
     for x, at_call in kept:
         assert np.array_equal(x, at_call)
         assert float(weight @ x) <= weight.sum() / 3 + 1e-6
+
+
+CBC = pytest.mark.skipif("cbc" not in available_solvers(), reason="CBC not installed")
+
+
+@CBC
+def test_cbc_preprocessing_stopped_by_the_limit_is_no_proof_of_infeasibility(tmp_path):
+    # When -sec strikes inside CBC 2.10's cut generators it says "Pre-processing says infeasible" and writes the
+    # header "Integer infeasible" for a feasible model: reported infeasible, exit 2 (a 60 x 150 Holmberg file at 0.05 s).
+    from optimizer.solvers.cbc import _read_result
+
+    sol = tmp_path / "solution.txt"
+    sol.write_text("Integer infeasible - objective value 27618.92054166\n")
+    log = ("Continuous objective value is 27618.9 - 0.03 seconds\nCgl0000I Cut generators found to be infeasible! "
+           "(or unbounded)\nPre-processing says infeasible or unbounded\n"
+           "Total time (CPU seconds):       0.07   (Wallclock seconds):       0.07\n")
+    model = hand_ufl()
+    limited = _read_result(model, SolveOptions(time_limit=0.05), sol, tmp_path / "x.bin", log)
+    assert (limited.status, limited.termination) == (Status.NO_SOLUTION, Termination.TIME_LIMIT)
+    proven = _read_result(model, SolveOptions(time_limit=60.0), sol, tmp_path / "x.bin", log)
+    assert (proven.status, proven.termination) == (Status.INFEASIBLE, Termination.INFEASIBLE)
+
+
+@CBC
+def test_a_cbc_crash_is_a_solve_without_a_plan_not_an_exception(tmp_path, monkeypatch):
+    # CBC 2.10 segfaults now and then with a limit of a few ms and a MIP start: a RuntimeError lost the pooled
+    # loop's earlier plans and the command line exited 1 (bad input) with nothing on stdout.
+    from optimizer.solvers import cbc
+
+    crashing = tmp_path / "cbc"
+    crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    crashing.chmod(0o755)
+    monkeypatch.setattr(cbc, "cbc_path", lambda: str(crashing))
+    result = get_solver("cbc").solve(hand_ufl(), SolveOptions())
+    assert (result.status, result.termination) == (Status.NO_SOLUTION, Termination.NUMERICAL)
+    assert "crashed (signal 11)" in result.message

@@ -60,6 +60,8 @@ _PARTIAL = re.compile(r"Cbc0005I Partial search - best objective \S+ \(best poss
 _LOWER = re.compile(r"^Lower bound:\s+(\S+)", re.MULTILINE)
 #: "Result - Stopped on time limit", "Result - Optimal solution found (within gap tolerance)".
 _RESULT = re.compile(r"^Result - (.+?)\s*$", re.MULTILINE)
+#: "Total time (CPU seconds):       0.07   (Wallclock seconds):       0.07".
+_WALLCLOCK = re.compile(r"\(Wallclock seconds\):\s+(\S+)")
 #: Magnitudes at or above this are CBC's "no value" markers (1e+50, COIN_DBL_MAX).
 _NO_VALUE = 1e40
 #: Seconds CBC gets to stop and write its best plan after an interrupt before it is killed.
@@ -70,6 +72,10 @@ _CTRL_C = "Result - User ctrl-c"
 
 class _Killed(Exception):
     """CBC was killed after an interrupt because it did not stop in time."""
+
+
+class _Crashed(Exception):
+    """CBC ended on a signal it was not sent (a crash)."""
 
 
 def cbc_path() -> str | None:
@@ -136,6 +142,9 @@ class CbcSolver(Solver):
                 return SolverResult(Status.NO_SOLUTION, self.name, termination=Termination.INTERRUPTED,
                                     message="interrupted; CBC did not stop in time and was killed",
                                     solve_seconds=time.perf_counter() - start)
+            except _Crashed as crash:  # seen with a limit of a few ms and a MIP start: no plan, not bad input
+                return SolverResult(Status.NO_SOLUTION, self.name, termination=Termination.NUMERICAL,
+                                    message=str(crash), solve_seconds=time.perf_counter() - start)
             result = _read_result(model, options, files["sol"], files["bin"], log)
         result.solve_seconds = time.perf_counter() - start
         return result
@@ -214,6 +223,8 @@ def _run(args: list[str], folder: Path, verbose: bool) -> str:
     if killer and code < 0:
         raise _Killed
     log = "".join(lines)
+    if code < 0:
+        raise _Crashed(f"CBC crashed (signal {-code}); no plan from this solve")
     if code != 0:
         raise RuntimeError(f"CBC exited with code {code}; last lines of its log:\n{''.join(lines[-15:])}")
     return log
@@ -260,6 +271,18 @@ def _read_values(path: Path, n_cols: int) -> np.ndarray:
     return body[2 * n_rows: 2 * n_rows + n_cols].copy()
 
 
+def _out_of_time(log: str, options: SolveOptions) -> bool:
+    """Whether CBC ran until its time limit (its log's wall-clock total): its verdict then proves nothing.
+
+    When the limit strikes inside the cut generators of CBC 2.10's preprocessing, it reports
+    "Pre-processing says infeasible" and the header ``Integer infeasible`` for a feasible model.
+    """
+    if options.time_limit is None:
+        return False
+    seconds = [float(v) for v in _WALLCLOCK.findall(log)]
+    return bool(seconds) and seconds[-1] >= options.time_limit
+
+
 def _read_result(model: LinearModel, options: SolveOptions, sol: Path, binary: Path, log: str) -> SolverResult:
     """Map CBC's solution header, solution values and log to a :class:`SolverResult`."""
     if not sol.exists():
@@ -270,6 +293,9 @@ def _read_result(model: LinearModel, options: SolveOptions, sol: Path, binary: P
     results = _RESULT.findall(log)
     message = results[-1] if results else state
     if state.startswith(("Infeasible", "Integer infeasible")):
+        if _out_of_time(log, options):  # CBC's preprocessing stopped by the limit says "infeasible": not a proof
+            return SolverResult(Status.NO_SOLUTION, CbcSolver.name, termination=Termination.TIME_LIMIT,
+                                message="time limit reached before any feasible solution was found")
         return SolverResult(Status.INFEASIBLE, CbcSolver.name, termination=Termination.INFEASIBLE, message=message)
     if state.startswith("Unbounded"):
         return SolverResult(Status.NO_SOLUTION, CbcSolver.name, termination=Termination.UNBOUNDED,
