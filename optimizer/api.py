@@ -301,4 +301,6 @@ def _pooled_termination(pooled: PooledSolve) -> Termination | None:
         return Termination.INTERRUPTED
     if pooled.round_limit:
         return Termination.ROUND_LIMIT
+    if pooled.timed_out:
+        return Termination.TIME_LIMIT
     return pooled.result.termination

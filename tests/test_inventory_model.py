@@ -293,3 +293,26 @@ def test_polymatroid_cuts_never_overestimate_binary_assignments(seed):
         x[pooled.lane_cols] = bits
         lifted = pooled.lift(x)  # stock columns at their exact values
         assert (cuts @ lifted >= -1e-9).all(), bits  # rows read: stock - sum coef * a >= 0
+
+
+def test_the_loop_of_cuts_stops_at_its_deadline_with_its_plan():
+    # With CBC the loop kept solving 1-ms rounds after the time limit (223 s for --time-limit 2), each returning its
+    # MIP start, until its 100th round, and said round_limit.
+    import time
+
+    from optimizer.solvers.base import Termination
+
+    net = random_network(1)  # six rounds without a deadline
+    backend = get_solver("highs")
+    calls = []
+
+    def on_the_limit(lp):
+        calls.append(1)
+        return dataclasses.replace(backend.solve(lp, SolveOptions()), termination=Termination.TIME_LIMIT)
+
+    pooled = add_pooled_inventory(build_model(net))
+    stopped = solve_pooled(pooled, on_the_limit)
+    assert len(calls) == 1 and stopped.timed_out and not stopped.round_limit and stopped.x is not None
+    late = solve_pooled(pooled, solve_fn(), deadline=time.monotonic() - 1.0)
+    assert late.rounds == 1 and late.timed_out and late.x is not None  # one round, then the deadline
+    assert late.status is optimizer.Status.FEASIBLE

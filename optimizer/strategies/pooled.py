@@ -76,6 +76,7 @@ class PooledSolve:
             holding cost is within ``rel_tol`` of the exact cost.
         round_limit: The loop stopped at its most rounds, its last round complete but the
             holding cost not yet within ``rel_tol`` (termination ``round_limit``).
+        timed_out: The loop stopped at its deadline (termination ``time_limit``).
     """
 
     result: SolverResult
@@ -95,6 +96,7 @@ class PooledSolve:
     interrupted: bool = False
     converged: bool = False
     round_limit: bool = False
+    timed_out: bool = False
 
     @property
     def status(self) -> Status:
@@ -112,7 +114,8 @@ class PooledSolve:
 
 def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], SolverResult], *,
                  rel_tol: float = 1e-4, max_rounds: int | None = None,
-                 rough_fn: Callable[[LinearModel], SolverResult] | None = None) -> PooledSolve:
+                 rough_fn: Callable[[LinearModel], SolverResult] | None = None,
+                 deadline: float | None = None) -> PooledSolve:
     """Cutting-plane loop: re-solve with cuts until the holding cost is exact within ``rel_tol``.
 
     Args:
@@ -125,6 +128,8 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
             which only need good incumbents to place cuts; once its plans are costed within
             ``rel_tol`` (or it adds no cut) the loop continues with ``solve_fn``, whose
             bound is the one reported.
+        deadline: ``time.monotonic()`` at which the loop stops after the round under way (a round that
+            ends on the solver's time limit stops it too: each round has the time left).
 
     Returns:
         The best plan of every round (lowest exact objective), its exact holding costs, the
@@ -139,10 +144,14 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
     model = pooled
     lp = pooled.built.lp
     best: dict[str, object] | None = None
-    converged = False
+    converged = timed_out = False
     rounds = 0
     for rounds in range(1, max_rounds + 1):
         if interrupt.requested() and raw is not None:
+            break
+        if deadline is not None and raw is not None and time.monotonic() >= deadline:
+            timed_out = True
+            rounds -= 1
             break
         known = None if best is None else float(best["objective"])  # type: ignore[arg-type]
         with progress.known(objective=known, bound=best_bound, relaxation=True):  # the MIP only approximates stock
@@ -163,6 +172,9 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
                       message=f"round {rounds}: {model.n_cuts} cuts, holding-cost error {candidate['error']:.2%}")
         if raw.termination is Termination.INTERRUPTED or rounds == max_rounds:
             break
+        if raw.termination is Termination.TIME_LIMIT:  # the round had the time left: none is
+            timed_out = True
+            break
         refined = model.refine(x) if candidate["error"] > rel_tol else model  # type: ignore[operator]
         if rough:
             rough = not (refined is model)  # the final rounds prove the plan with the exact solve
@@ -174,11 +186,11 @@ def solve_pooled(pooled: PooledInventory, solve_fn: Callable[[LinearModel], Solv
     assert raw is not None
     bound = float(best_bound) if np.isfinite(best_bound) else None
     common = dict(result=raw, rounds=rounds, n_cuts=model.n_cuts, solve_seconds=seconds, model=model, bound=bound,
-                  interrupted=raw.termination is Termination.INTERRUPTED or interrupt.requested())
+                  interrupted=raw.termination is Termination.INTERRUPTED or interrupt.requested(), timed_out=timed_out)
     if best is None:
         return PooledSolve(x=None, **common)  # type: ignore[arg-type]
     objective = float(best["objective"])  # type: ignore[arg-type]
-    round_limit = rounds == max_rounds and not converged and not common["interrupted"] and \
+    round_limit = rounds == max_rounds and not converged and not common["interrupted"] and not timed_out and \
         raw.termination in (Termination.OPTIMAL, Termination.GAP_LIMIT)
     return PooledSolve(x=best["x"], estimate=best["estimate"], cycle=best["cycle"],  # type: ignore[arg-type]
                        safety=best["safety"], error=best["error"], objective=objective,  # type: ignore[arg-type]
@@ -288,7 +300,10 @@ class PooledTree:
         termination = Termination.NUMERICAL
         final_gap = self.options.mip_gap
         rough = final_gap is None or final_gap < self.rough_gap
-        for _ in range(MAX_ROUNDS):
+        for done in range(MAX_ROUNDS):
+            if done and deadline is not None and time.monotonic() >= deadline:
+                termination = Termination.TIME_LIMIT  # the tree stops on it, keeping the plans found
+                break
             plans: list[np.ndarray] = []
             fixed = fixed_design(replace(current.built.lp, warm_start=self.best), design, values)
             left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
@@ -424,7 +439,7 @@ def solve_pooled_model(pooled: PooledInventory, backend: Solver, options: SolveO
         return solve_round(lp, rough)
 
     if not by_sites:
-        return solve_pooled(pooled, solve_round, rel_tol=rel_tol, rough_fn=rough_fn), []
+        return solve_pooled(pooled, solve_round, rel_tol=rel_tol, rough_fn=rough_fn, deadline=deadline), []
     lp = pooled.built.lp
     design = design_columns(lp, pooled.lane_cols)
     problem = PooledTree(pooled, backend, options, rel_tol, rough)
@@ -440,7 +455,7 @@ def solve_pooled_model(pooled: PooledInventory, backend: Solver, options: SolveO
         notes.append("The site tree reached its node budget: the loop of MIPs on the whole model finished the solve.")
         rest = solve_pooled(replace(model, built=replace(model.built, lp=replace(
             model.built.lp, warm_start=None if tree.x is None else model.lift(tree.x)))), solve_round,
-            rel_tol=rel_tol, rough_fn=rough_fn)
+            rel_tol=rel_tol, rough_fn=rough_fn, deadline=deadline)
         return replace(rest, rounds=rest.rounds + problem.rounds,
                        solve_seconds=time.monotonic() - started), notes
     result = tree_result(tree, backend.name, options)
