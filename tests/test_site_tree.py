@@ -173,6 +173,20 @@ def test_node_budget_hands_over_to_the_compact_model(monkeypatch):
 
 
 @pytest.mark.parametrize("pooled", [False, True])
+def test_a_tree_without_a_plan_hands_over_under_a_time_limit(monkeypatch, pooled):
+    # A single-source 60 x 150 file: 900 LP nodes and one leaf MIP used all of --time-limit 120 without a plan
+    # (exit 5), where the compact MIP's heuristics find one in 2 s.  Here the hand-over comes at once.
+    net = two_echelon(2, pooled=pooled)
+    monkeypatch.setattr(sites, "NO_PLAN_HANDOVER_SHARE", 0.0)
+    result = optimizer.solve(net, time_limit=60.0, strategy="sites")
+    assert any("had no plan after 0% of the time limit" in m for m in result.messages), result.messages
+    assert result.status is Status.OPTIMAL and result.check.ok
+    assert result.objective == pytest.approx(optimizer.solve(net, strategy="compact").objective, rel=1e-6)
+    unlimited = optimizer.solve(net, strategy="sites")  # no time limit: no hand-over
+    assert not any("had no plan" in m for m in unlimited.messages)
+
+
+@pytest.mark.parametrize("pooled", [False, True])
 def test_time_limit_keeps_a_valid_bound(pooled):
     net = two_echelon(3, n_sites=8, n_regions=20, pooled=pooled)
     result = optimizer.solve(net, time_limit=0.05)

@@ -40,6 +40,7 @@ from optimizer.strategies.sites import (
     design_columns,
     feasible,
     fixed_design,
+    handover_note,
     node_budget,
     tree_message,
     tree_result,
@@ -452,7 +453,7 @@ def solve_pooled_model(pooled: PooledInventory, backend: Solver, options: SolveO
     notes = [tree_message(tree).replace("as a MIP", f"by {problem.rounds} MIP round(s) with cuts")]
     model = problem.model
     if tree.termination == "node_limit":
-        notes.append("The site tree reached its node budget: the loop of MIPs on the whole model finished the solve.")
+        notes.append(handover_note(tree, design, "the loop of MIPs on the whole model finished the solve"))
         rest = solve_pooled(replace(model, built=replace(model.built, lp=replace(
             model.built.lp, warm_start=None if tree.x is None else model.lift(tree.x)))), solve_round,
             rel_tol=rel_tol, rough_fn=rough_fn, deadline=deadline)

@@ -53,6 +53,11 @@ from optimizer.solvers.lp_session import LPOutcome, LPSession
 #: Design values within this of 0 or 1 count as integral.
 INTEGRAL_EPS = 1e-6
 
+#: Share of the time limit after which a tree without a plan hands over to the whole model's solve (with a
+#: node budget): branching on sites finds plans only at its leaves, where a MIP solver's heuristics may find
+#: one in seconds (a single-source 60 x 150 file: no plan in 120 s, the compact MIP's first in 2 s).
+NO_PLAN_HANDOVER_SHARE = 0.25
+
 #: MIP gap of a leaf's first solve when it has no warm start (its plan then starts the proof).
 LEAF_ROUGH_GAP = 2e-3
 
@@ -163,7 +168,9 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
         problem: Separation and leaf solves.
         options: Time limit and gap (``mip_gap``: nodes within it of the best plan are pruned).
         incumbent: A known plan and its exact cost (e.g. a warm start), the first upper bound.
-        node_limit: Stop (termination ``node_limit``) after this many LP nodes.
+        node_limit: Stop (termination ``node_limit``) after this many LP nodes, or, under a time limit,
+            without a plan after :data:`NO_PLAN_HANDOVER_SHARE` of it (a leaf then gets that much time at
+            most): the caller hands over to a solve of the whole model, whose heuristics find plans.
         phase: Name of the progress events.
 
     Returns:
@@ -171,6 +178,7 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
     """
     start = time.monotonic()
     deadline = None if options.time_limit is None else start + options.time_limit
+    handover = None if deadline is None or node_limit is None else start + NO_PLAN_HANDOVER_SHARE * options.time_limit
     gap = options.effective_gap
     design = np.asarray(design, dtype=np.int64)
     session = LPSession(model)
@@ -234,6 +242,9 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
         if node_limit is not None and out.nodes >= node_limit:
             stopped = stop("node_limit")
             break
+        if handover is not None and out.x is None and time.monotonic() >= handover:
+            stopped = stop("node_limit")
+            break
         node = heapq.heappop(heap)
         if node.bound >= cutoff():
             closed = min(closed, node.bound)
@@ -254,8 +265,11 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
         values = np.round(node.solution[design])
         key = values.astype(np.int8).tobytes()
         if key not in leaves:
-            leaf = _lp_leaf(session, design, values, node, deadline) if lp_leaves else \
-                problem.leaf(design, values, deadline, cutoff_below(out.objective, gap, LEAF_CUTOFF_SHARE))
+            # Without a plan yet, a leaf may take the tree to its hand-over at most.
+            capped = handover is not None and out.x is None
+            until = handover if capped else deadline
+            leaf = _lp_leaf(session, design, values, node, until) if lp_leaves else \
+                problem.leaf(design, values, until, cutoff_below(out.objective, gap, LEAF_CUTOFF_SHARE))
             session.add_rows(*(problem.new_rows() or _no_rows(session.n_cols)))
             leaves[key] = leaf
             out.leaves += 1
@@ -266,7 +280,8 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
                               message=f"{out.nodes} nodes, {out.leaves} site plans solved")
             if leaf.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE, Termination.GAP_LIMIT):
                 push(node.bound, node.lower, node.upper)  # still open
-                stopped = stop(leaf.termination)
+                early = capped and leaf.termination is Termination.TIME_LIMIT
+                stopped = stop("node_limit" if early else leaf.termination)  # the hand-over, not the time limit
                 break
         # Every other design of the node differs from this one in a free column: probe each flip
         # (one LP), and split: flip the first free column, or keep it and flip the second, ...
@@ -505,10 +520,17 @@ def solve_by_sites(built: BuiltModel, backend: Solver, options: SolveOptions) ->
         left = None if options.time_limit is None else max(options.time_limit - tree.seconds, 1e-3)
         raw = backend.solve(replace(lp, warm_start=tree.x if tree.x is not None else lp.warm_start),
                             replace(options, time_limit=left))
-        notes.append("The site tree reached its node budget: the compact MIP finished the solve from its best plan.")
+        notes.append(handover_note(tree, design, "the compact MIP finished the solve"))
         raw.solve_seconds += tree.seconds
         return raw, notes
     return tree_result(tree, backend.name, options), notes
+
+
+def handover_note(tree: TreeSolve, design: np.ndarray, then: str) -> str:
+    """Why the tree handed over (``node_limit``): its node budget, or no plan yet (see :func:`branch_on_sites`)."""
+    if tree.x is None and tree.nodes < node_budget(design):
+        return f"The site tree had no plan after {NO_PLAN_HANDOVER_SHARE:.0%} of the time limit: {then} alone."
+    return f"The site tree reached its node budget: {then} from its best plan."
 
 
 def tree_message(tree: TreeSolve) -> str:
