@@ -204,17 +204,20 @@ def test_solve_without_a_terminal_shows_no_progress():
 
 
 @pytest.mark.parametrize("args, named", [(["solve", "missing"], "missing"), (["run", "s.yaml"], "NOPE"),
-                                         (["run", "ok.yaml", "--store", "a-dir"], "a-dir")])
+                                         (["run", "ok.yaml", "--store", "a-dir"], "a-dir"),
+                                         (["solve", str(TINY), "--out", "notes.txt"], "notes.txt")])
 def test_log_json_reports_bad_input_as_an_error_record(tmp_path, monkeypatch, args, named):
     # run's sweep file and store were read before its log started: bad input there gave no error record.
     monkeypatch.chdir(tmp_path)
     (tmp_path / "s.yaml").write_text(f"name: s\nbase: {TINY}\nruns:\n  - {{name: x, sites: {{ids: [NOPE]}}}}\n")
     (tmp_path / "ok.yaml").write_text(f"name: s\nbase: {TINY}\n")
     (tmp_path / "a-dir").mkdir()
+    (tmp_path / "notes.txt").write_text("user notes")
     res = CliRunner().invoke(main, [*args, "--log-json"])
     assert res.exit_code == 1
-    first, *rest = res.stderr.splitlines()
-    assert json.loads(first)["event"] == "error" and any(named in line for line in rest)
+    log = records(res.stderr)  # every line a JSON record, for log collectors: no plain "error:" line besides
+    assert log[-1]["event"] == "error" and named in log[-1]["message"]
+    assert any(named in (p["file"] or "") + p["message"] for p in log[-1]["problems"])
 
 
 def test_frontier_log_json_reports_each_point(monkeypatch):

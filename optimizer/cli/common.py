@@ -52,8 +52,10 @@ def error_document(message: str, problems: list[dict[str, Any]]) -> str:
 
 
 def fail(error: OptimizerError, as_json: bool) -> NoReturn:
-    """Report a fatal input error (message on stderr, one JSON document on stdout with ``--json``) and exit 1."""
-    click.echo(f"error: {error}", err=True)
+    """Report a fatal input error (message on stderr, unless ``--log-json`` already wrote it there as an error
+    record; one JSON document on stdout with ``--json``) and exit 1."""
+    if not getattr(error, "logged", False):
+        click.echo(f"error: {error}", err=True)
     if as_json:
         problems = [
             {"file": p.file, "line": p.line, "field": p.field, "message": p.message}

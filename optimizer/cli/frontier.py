@@ -90,9 +90,9 @@ def frontier_command(path: Path, axis: str, fmt: str, max_sites: int | None, out
 
     written: list[Path] = []
     try:
-        if out_dir is not None:  # a bad --out is reported before the solves, not after them
-            check_output(out_dir, FRONTIER_FILES, protected_inputs(path))
         with interrupt.handle_signals(), shown(log_json) as display:
+            if out_dir is not None:  # a bad --out is reported before the solves, not after them
+                check_output(out_dir, FRONTIER_FILES, protected_inputs(path))
             network = api.load(path, format=fmt)
             table = frontier(network, axis, max_points=max_sites, progress=progress,
                              solve=lambda built: api.solve(built, solver=solver, time_limit=time_limit,

@@ -104,13 +104,13 @@ def solve(path: Path, fmt: str, as_json: bool, out_dir: Path | None, solver: str
         sys.exit(solve_study_file(path, as_json=as_json, out_dir=out_dir, solver=solver, time_limit=time_limit,
                                   mip_gap=mip_gap, threads=threads, verbose=verbose))
     try:
-        if out_dir is not None:  # a bad --out or --base-run is reported before the solve, not after it
-            check_output(out_dir, OUTPUT_FILES, protected_inputs(path))
-        if base_run is not None and out_dir is None:
-            raise InputError(Problem(str(base_run), "--base-run draws the report's waterfall: give --out too",
-                                     field="--base-run"))
-        base = read_base_run(base_run) if base_run is not None else None
         with interrupt.handle_signals(), shown(log_json, live=not verbose) as display:
+            if out_dir is not None:  # a bad --out or --base-run is reported before the solve, not after it
+                check_output(out_dir, OUTPUT_FILES, protected_inputs(path))
+            if base_run is not None and out_dir is None:
+                raise InputError(Problem(str(base_run), "--base-run draws the report's waterfall: give --out too",
+                                         field="--base-run"))
+            base = read_base_run(base_run) if base_run is not None else None
             network = api.load(path, format=fmt)
             result = api.solve(network, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
                                threads=threads, verbose=verbose, strategy=strategy)

@@ -125,9 +125,14 @@ class Display:
             self._record({"event": "result", "seconds": time.monotonic() - self.start, **summary})
 
     def error(self, error: OptimizerError) -> None:
-        """The ``{"event": "error", "message"}`` record of a failed command (with ``--log-json`` only)."""
+        """The ``{"event": "error", "message", "problems"}`` record of a failed command (with ``--log-json`` only:
+        the error is then marked ``logged``, and :func:`optimizer.cli.common.fail` writes no plain line besides)."""
         if self.log_json:
-            self._record({"event": "error", "seconds": time.monotonic() - self.start, "message": str(error)})
+            problems = [{"file": p.file, "line": p.line, "field": p.field, "message": p.message}
+                        for p in getattr(error, "problems", [])]
+            self._record({"event": "error", "seconds": time.monotonic() - self.start, "message": str(error),
+                          "problems": problems})
+            error.logged = True  # type: ignore[attr-defined]
 
     def clear(self) -> None:
         """Erase the status line, if one is on screen (before other output, and at the end)."""
