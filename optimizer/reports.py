@@ -30,7 +30,10 @@ STUDY_FILES = ("result.json", "study_sites.csv", "study_flows.csv", "study_route
 
 
 def summary(result: Result, network: Network) -> str:
-    """A short human-readable summary of a result."""
+    """A short human-readable summary of a result (money in the network's currency per period, e.g. USD per week)."""
+    from optimizer.report.tables import money_unit
+
+    money = money_unit(network)
     lines = [
         f"Network    {network.name}: {len(network.sites)} sites, {len(network.regions)} regions, "
         f"{len(network.products)} products",
@@ -40,7 +43,7 @@ def summary(result: Result, network: Network) -> str:
         f"Status     {result.status.value}",
     ]
     if result.objective is not None:
-        lines.append(f"Objective  {result.objective:,.2f} (currency per period)")
+        lines.append(f"Objective  {result.objective:,.2f} ({money})")
     if result.bound is not None:
         lines.append(f"Bound      {result.bound:,.2f}")
     if result.gap is not None:
@@ -52,14 +55,14 @@ def summary(result: Result, network: Network) -> str:
         shown = ", ".join(result.open_sites[:12]) + (" ..." if len(result.open_sites) > 12 else "")
         lines.append(f"Open sites {len(result.open_sites)} of {len(network.sites)}: {shown}")
         width = max(len(k) for k in result.costs)
-        lines.append("Costs (currency per period)")
+        lines.append(f"Costs ({money})")
         for name, value in result.costs.items():
             lines.append(f"  {name:<{width}}  {value:>18,.2f}")
         lines.append(f"  {'total':<{width}}  {sum(result.costs.values()):>18,.2f}")
         holding = result.cost_details.get("holding", {})
         if holding:
             lines.append(f"Holding    cycle stock {holding.get('cycle', 0.0):,.2f}, safety stock "
-                         f"{holding.get('safety', 0.0):,.2f} (currency per period)")
+                         f"{holding.get('safety', 0.0):,.2f} ({money})")
         k = result.kpis
         if k:
             lines.append(f"KPIs       turnover {k['inventory_turnover']:.1f} per year, {k['days_of_cover']:.1f} days "

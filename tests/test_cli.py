@@ -44,11 +44,16 @@ def test_solve_json_is_one_clean_document():
     assert doc["check"]["ok"] is True
 
 
-def test_solve_human_summary():
+def test_solve_human_summary(tmp_path):
     res = run("solve", TINY)
     assert res.exit_code == 0
     for word in ("Status", "optimal", "Objective", "Open sites", "shipping", "Check"):
         assert word in res.stdout
+    # The money unit is the network's (it always said "currency per period").
+    shutil.copytree(TINY, tmp_path / "eur")
+    (tmp_path / "eur" / "network.yaml").write_text((TINY / "network.yaml").read_text() + "currency: EUR\n")
+    res = run("solve", tmp_path / "eur")
+    assert "(EUR per week)" in res.stdout and "Costs (EUR per week)" in res.stdout
 
 
 def test_orlib_cap41_matches_published_optimum():
