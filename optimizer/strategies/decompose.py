@@ -197,7 +197,8 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
         everything = usable.copy()
         offer(everything, transport.plan(everything))
         if best["x"] is None:
-            raise Unsupported("no plan serves the demand even with every usable site open")
+            raise Unsupported("its heuristics found no first plan, from the relaxation's sites or with every usable "
+                              "site open (which a site-count limit may forbid)")
 
     tried = {np.packbits(relaxed.y).tobytes()}
 

@@ -2,8 +2,8 @@
 
 | feature | compact | sites | decompose |
 |---|---|---|---|
-| multi- and single sourcing, site counts, forced statuses, service radius, region links without limits | yes | yes | yes |
-| suppliers, routing through sites, link capacities or fixed costs | yes | yes | no: compact, with a message |
+| multi- and single sourcing, site counts, forced statuses, service radius, region links (capacities too) | yes | yes | yes |
+| suppliers, routing through sites, link fixed costs | yes | yes | no: compact, with a message |
 | pooled stock (square-root cutting planes) | yes | yes | no: compact, with a message |
 | solvers | all | HiGHS (others: compact, with a message) | all |
 
@@ -38,8 +38,10 @@ SITES_MAX_LANES = 10_000
 def unsupported(built: BuiltModel) -> list[str]:
     """Why the decomposition cannot take ``built`` (empty when it can)."""
     reasons = []
-    if built.routing.n_cols:
-        reasons.append("the supply side (suppliers, routing through sites, link capacities or fixed costs)")
+    if built.routing.n_flows:
+        reasons.append("the supply side (suppliers, routing through sites)")
+    if len(built.routing.used_links):
+        reasons.append("link fixed costs (a binary per link)")
     if built.network.settings.inventory.model == "pooled":
         reasons.append("pooled stock (its square-root cutting planes)")
     if built.lp.n_rows and not len(built.lane_site):
