@@ -88,3 +88,32 @@ def test_outbound_link_bound_is_its_regions_demand_and_leaves_supply_links_alone
     result = optimizer.solve(net, solver=solver)
     assert result.status is optimizer.Status.OPTIMAL
     assert result.objective == pytest.approx(270.0)
+
+
+
+def test_a_link_that_carries_nothing_is_never_charged_its_fixed_cost():
+    # A solve stopped at a gap left "used" binaries at 1 on links without load: the plan claimed their fixed costs
+    # (2,972.71 on a 25 x 300 network), the checker charged none, and the run exited 4 with nothing published.
+    import pandas as pd
+    from dataclasses import replace
+
+    from optimizer.checker import check
+    from optimizer.solvers import get_solver
+    from optimizer.solvers.base import SolveOptions
+
+    net = network({"fixed_cost": 50.0})
+    extra = pd.DataFrame([{**net.links.iloc[0].to_dict(), "from": "C", "to": "R2", "mode": "rail",
+                           "cost_per_volume": 0.0, "fixed_cost": 5.0}])  # never worth its fixed cost
+    net = replace(net, links=pd.concat([net.links, extra], ignore_index=True),
+                  settings=replace(net.settings, transport=replace(net.settings.transport, routing="arc_flow")))
+    built = build_model(net)
+    x = get_solver("highs").solve(built.lp, SolveOptions()).x.copy()
+    idle = built.routing.first_col + built.routing.n_flows + 1  # C -> R2's binary (P -> C's is the first)
+    assert x[idle] == 0.0
+    x[idle] = 1.0  # still a solution of the model (the row holds), 5 dearer: what a solver stopped early may return
+    assert built.lp.c @ x + built.lp.offset == pytest.approx(275.0)
+    rounded = built.round_solution(x)
+    assert rounded[idle] == 0.0 and rounded[idle - 1] == 1.0  # P -> C carries 110: kept
+    assert sum(built.costs(rounded).values()) == pytest.approx(270.0)
+    plan = built.decode(rounded)
+    assert check(net, plan).ok

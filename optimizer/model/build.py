@@ -51,6 +51,10 @@ from optimizer.plan import COST_COMPONENTS, FLOW_COLUMNS, Plan
 FRACTION_EPS = 1e-9
 
 
+#: Relative row tolerance of :meth:`BuiltModel.drop_idle_links`.
+IDLE_ROW_TOLERANCE = 1e-9
+
+
 @dataclass(frozen=True)
 class BuiltModel:
     """A built model together with the maps needed to read its solution (immutable).
@@ -99,11 +103,45 @@ class BuiltModel:
         return len(self.network.sites)
 
     def round_solution(self, x: np.ndarray) -> np.ndarray:
-        """Snap integer columns to 0/1 and drop negligible fractions."""
+        """Snap integer columns to 0/1, drop negligible fractions and switch off idle links (see
+        :meth:`drop_idle_links`)."""
         x = np.asarray(x, dtype=float).copy()
         x[self.lp.integer] = np.round(x[self.lp.integer])
         x[np.abs(x) < FRACTION_EPS] = 0.0
-        return np.clip(x, self.lp.col_lower, self.lp.col_upper)
+        return self.drop_idle_links(np.clip(x, self.lp.col_lower, self.lp.col_upper))
+
+    def drop_idle_links(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with every link "used" binary that carries nothing set to 0.
+
+        A link's fixed cost is paid in a period it carries anything; a solver stopped at a gap or a time
+        limit may leave a binary at 1 on a link without load (its row holds either way), and the plan would
+        then claim a fixed cost the checker never charges.  A binary is switched off only where every row
+        it is in still holds without it; if two such binaries share a row and together break it, none is.
+        """
+        routing = self.routing
+        cols = routing.first_col + routing.n_flows + np.arange(len(routing.used_links))
+        cols = cols[(x[cols] > 0.5) & (self.lp.col_lower[cols] < 0.5)]
+        if not len(cols):
+            return x
+        activity = self.lp.A @ x
+        block = self.lp.A[:, cols].tocsc()
+        lower, upper = self.lp.row_lower, self.lp.row_upper
+        slack = IDLE_ROW_TOLERANCE * np.maximum(1.0, np.abs(activity))
+        after = activity[block.indices] - block.data  # each binary's rows, with that binary at 0
+        holds = (after >= lower[block.indices] - slack[block.indices]) & \
+            (after <= upper[block.indices] + slack[block.indices])
+        starts = np.minimum(block.indptr[:-1], max(len(holds) - 1, 0))
+        ok = np.logical_and.reduceat(holds, starts) if len(holds) else np.ones(len(cols), dtype=bool)
+        ok[np.diff(block.indptr) == 0] = True  # a binary in no row: nothing to keep
+        if not ok.any():
+            return x
+        out = x.copy()
+        out[cols[ok]] = 0.0
+        final = self.lp.A @ out
+        tol = IDLE_ROW_TOLERANCE * np.maximum(1.0, np.abs(final))
+        if np.any(final < lower - tol) or np.any(final > upper + tol):
+            return x  # binaries sharing a row: keep the solver's values
+        return out
 
     def costs(self, x: np.ndarray) -> dict[str, float]:
         """Cost components (currency per period) of solution ``x``."""
