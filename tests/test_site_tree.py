@@ -376,3 +376,35 @@ def test_pooled_tree_refuses_an_offered_plan_that_breaks_a_row():
     assert tree.offer(plan) == pytest.approx(outcome.objective, rel=1e-9)
     assert tree.best is not None and tree.offer(broken) == np.inf
     assert tree.best_objective == pytest.approx(outcome.objective, rel=1e-9)
+
+
+def test_a_round_of_cuts_out_of_time_leaves_the_last_lp_and_its_bound():
+    # The root's rounds of pooled cuts ran until the deadline (18 rounds of 1-1.6 s on a pooled 50 x 1,000 network),
+    # then the node went back on the heap with no bound: no plan, no bound, no hand-over within --time-limit 120.
+    from optimizer.solvers.lp_session import LPOutcome
+
+    class Session:
+        def __init__(self):
+            self.calls = 0
+
+        def solve(self, cols, lower, upper, deadline, basis=None):
+            self.calls += 1
+            if self.calls == 1:
+                return LPOutcome("optimal", x=np.array([0.5, 1.0]), objective=10.0)
+            return LPOutcome("time_limit")
+
+        def add_rows(self, *rows):
+            pass
+
+    class Problem:
+        lp_leaves = False
+
+        def separate(self, x, exact):
+            pass
+
+        def new_rows(self):
+            return sp.csr_matrix(np.ones((1, 2))), np.zeros(1), np.full(1, np.inf)
+
+    node = sites._Node(-np.inf, 0, np.zeros(1), np.ones(1))
+    lp = sites._solve_node(Session(), Problem(), np.array([0]), node, deadline=None, root=True)
+    assert (lp.status, lp.objective) == ("optimal", 10.0)

@@ -249,12 +249,15 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
         if node.bound >= cutoff():
             closed = min(closed, node.bound)
             continue
+        capped = handover is not None and out.x is None  # without a plan, work up to the hand-over at most
+        until = handover if capped else deadline
         if node.solution is None:
             out.nodes += 1
-            lp = _solve_node(session, problem, design, node, deadline, root=out.nodes == 1)
+            lp = _solve_node(session, problem, design, node, until, root=out.nodes == 1)
             if lp.status in ("time_limit", "failed"):
                 push(node.bound, node.lower, node.upper)
-                stopped = stop(Termination.TIME_LIMIT if lp.status == "time_limit" else Termination.NUMERICAL)
+                stopped = stop(("node_limit" if capped else Termination.TIME_LIMIT) if lp.status == "time_limit"
+                               else Termination.NUMERICAL)
                 break
             expand(node.lower, node.upper, lp, node.branched)
             if out.nodes % 50 == 0:
@@ -265,9 +268,6 @@ def branch_on_sites(model: LinearModel, design: np.ndarray, problem: TreeProblem
         values = np.round(node.solution[design])
         key = values.astype(np.int8).tobytes()
         if key not in leaves:
-            # Without a plan yet, a leaf may take the tree to its hand-over at most.
-            capped = handover is not None and out.x is None
-            until = handover if capped else deadline
             leaf = _lp_leaf(session, design, values, node, until) if lp_leaves else \
                 problem.leaf(design, values, until, cutoff_below(out.objective, gap, LEAF_CUTOFF_SHARE))
             session.add_rows(*(problem.new_rows() or _no_rows(session.n_cols)))
@@ -345,7 +345,8 @@ def _bound(closed: float, heap: list[_Node], extra: float) -> float:
 def _solve_node(session: LPSession, problem: TreeProblem, design: np.ndarray, node: _Node,
                 deadline: float | None, root: bool) -> LPOutcome:
     """The node's LP with the problem's cuts: a few rounds, or until none is violated at the root and
-    where the design is integral."""
+    where the design is integral.  A round of cuts that runs out of time (or into numerical trouble)
+    leaves the last round's LP, a valid relaxation: the tree then stops at its own check, keeping its bound."""
     lp = session.solve(design, node.lower, node.upper, deadline, basis=node.basis)
     rounds = 0
     while lp.status == "optimal":
@@ -358,8 +359,11 @@ def _solve_node(session: LPSession, problem: TreeProblem, design: np.ndarray, no
         if rows is None or rows[0].shape[0] == 0:
             break
         session.add_rows(*rows)
+        last = lp
         lp = session.solve(design[:0], node.lower[:0], node.upper[:0], deadline)
         rounds += 1
+        if lp.status in ("time_limit", "failed"):
+            return last
     return lp
 
 
