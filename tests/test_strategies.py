@@ -409,3 +409,20 @@ def test_set_bound_never_exceeds_the_sets_transportation_cost(tmp_path, seed, si
         checked += 1
         assert bound <= scored[0] + 1e-6 * abs(scored[0]), (trial, bound, scored[0])
     assert checked >= 5
+
+
+def test_repair_opens_no_more_sites_once_the_time_is_up():
+    # A transportation LP stopped by the time limit looks like "these sites cannot serve the demand": repair kept
+    # opening sites and solving ever larger LPs after the deadline (--time-limit 20 took 191 s on 300 x 6,000).
+    from optimizer.strategies.transport import repair
+
+    calls = []
+
+    def evaluate(is_open):
+        calls.append(is_open.sum())
+        return None
+
+    is_open, result = repair(evaluate, np.zeros(6, dtype=bool), np.arange(6), out_of_time=lambda: True)
+    assert result is None and calls == [0] and not is_open.any()
+    repair(evaluate, np.zeros(6, dtype=bool), np.arange(6))  # without a deadline: every site in the end
+    assert calls[-1] == 6

@@ -188,7 +188,7 @@ def solve_decomposed(built: BuiltModel, backend: Solver, options: SolveOptions) 
 
     def from_relaxation(current: Relaxed) -> None:
         order = np.argsort(current.site_value, kind="stable")
-        consider(*repair(transport.score, current.y, order[usable[order]]))
+        consider(*repair(transport.score, current.y, order[usable[order]], out_of_time))
 
     from_relaxation(relaxed)
     if scored["open"] is not None:

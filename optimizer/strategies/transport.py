@@ -96,8 +96,14 @@ class TransportSolver:
         """
         key = b"lp" + np.packbits(is_open).tobytes()
         if key not in self._memo:
+            if self.out_of_time():
+                return None  # no solve after the deadline (and nothing remembered: the set was never tried)
             self._remember(key, self._priced_lp(np.asarray(is_open, dtype=bool)))
         return self._recall(key)
+
+    def out_of_time(self) -> bool:
+        """Whether the deadline has passed."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
     def _remember(self, key: bytes, result: tuple[float, np.ndarray] | None) -> None:
         """Keep a result with its solution's nonzeros only (a search visits hundreds of sets)."""
@@ -161,13 +167,14 @@ class TransportSolver:
         unit = self.built.lane_unit[candidates]
         rank = np.arange(candidates.size) - np.searchsorted(unit, unit)
         before = self._priced.solves
-        solved = self._priced.solve(fixed, candidates, candidates[rank < FIRST_LANES], self.deadline)
+        solved = self._priced.solve(fixed, candidates, candidates[rank < FIRST_LANES], self.deadline, rank)
         self.lp_solves += self._priced.solves - before
         return solved
 
-def repair(evaluate: Evaluate, is_open: np.ndarray, order: np.ndarray) -> tuple[np.ndarray,
-                                                                              tuple[float, np.ndarray] | None]:
-    """Open more sites, in ``order``, until the plan is feasible.
+def repair(evaluate: Evaluate, is_open: np.ndarray, order: np.ndarray,
+           out_of_time: Callable[[], bool] = lambda: False) -> tuple[np.ndarray, tuple[float, np.ndarray] | None]:
+    """Open more sites, in ``order``, until the plan is feasible (or the time is up: a solve stopped by
+    the limit is no sign that more sites are needed).
 
     Returns:
         The (possibly larger) set of open sites and its plan, or the last set tried and ``None``.
@@ -176,7 +183,7 @@ def repair(evaluate: Evaluate, is_open: np.ndarray, order: np.ndarray) -> tuple[
     result = evaluate(is_open)
     closed = [i for i in order if not is_open[i]]
     step = 1
-    while result is None and closed:
+    while result is None and closed and not out_of_time():
         for site in closed[:step]:
             is_open[site] = True
         closed = closed[step:]
