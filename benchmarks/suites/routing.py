@@ -100,9 +100,11 @@ def _row(name: str, form: str, solve: Solve) -> dict[str, Any]:
 
 
 def _compare(arc: dict[str, Any], short: dict[str, Any]) -> None:
-    """Fill the speed-up and the agreement of the objectives (on both rows)."""
+    """Fill the speed-up (only between two solves with a plan: a refused form is no faster) and the agreement of
+    the objectives (on both rows)."""
+    solved = arc["objective"] is not None and short["objective"] is not None
     arc["speedup"] = 1.0 if arc["wall_s"] else None
-    short["speedup"] = arc["wall_s"] / short["wall_s"] if arc["wall_s"] and short["wall_s"] else None
+    short["speedup"] = arc["wall_s"] / short["wall_s"] if solved and arc["wall_s"] and short["wall_s"] else None
     a, b = arc["objective"], short["objective"]
     agree = None if a is None or b is None else math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-9)
     arc["agree"] = short["agree"] = agree
