@@ -81,11 +81,10 @@ def exit_now(code: int) -> NoReturn:
 
 def os_problem(error: OSError) -> Problem:
     """The input problem of an operating-system error on a path: the path (else the error's text) and the reason."""
-    path = error.filename if error.filename is not None else None
     reason = error.strerror or str(error)
-    if path is None:
+    if error.filename is None:
         return Problem("(file system)", reason)
-    return Problem(str(path), f"cannot be read or written: {reason}")
+    return Problem(str(error.filename), f"cannot be read or written: {reason}")
 
 
 def strategy_option(command: Any) -> Any:
