@@ -65,7 +65,21 @@ def explain_infeasibility(network: Network) -> list[str]:
         reasons += _single_source_reasons(network, reach, volume, reachable)
     if network.has_suppliers:
         reasons += _supply_reasons(network, demand.sum(axis=0))
+        reasons += _inbound_reasons(network, usable, float(volume.sum()))
     return reasons
+
+
+def _inbound_reasons(network: Network, usable: np.ndarray, total_volume: float) -> list[str]:
+    """Goods enter the sites only over supplier -> site links: when every such link into a usable site has a
+    capacity, and they total less than the demand's volume, nothing can serve it all."""
+    links = network.link_table
+    inbound = links[(links["kind"] == "inbound") & links["to"].isin(network.sites.index[usable])]
+    capacity = inbound["capacity"].to_numpy(dtype=float)
+    if not len(inbound) or not np.all(np.isfinite(capacity)) or not _short(float(capacity.sum()), total_volume):
+        return []
+    return [f"goods reach the sites only over supplier -> site links, whose capacities total "
+            f"{fmt_num(float(capacity.sum()))} volume units per period, below the demand's {fmt_num(total_volume)} "
+            "(links.csv)"]
 
 
 def _supply_reasons(network: Network, demand_by_product: np.ndarray) -> list[str]:

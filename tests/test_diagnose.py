@@ -37,6 +37,17 @@ def total_capacity_short() -> Network:
                         [{"id": "R"}], [{"id": "P", "volume": 2.0}], [("R", "P", 15)])
 
 
+def inbound_links_short() -> Network:
+    # Goods enter A and B only over the rail links from port S: 6 + 5 volume units per period against 12 of demand.
+    from factory import with_suppliers
+
+    net = make_network(sites(("A", 0, 100, "candidate"), ("B", 1, 100, "candidate")), [{"id": "R"}], P,
+                       [("R", "P", 12)])
+    return with_suppliers(net, [{"id": "S", "lon": -1.0}], [("S", "P", 100)],
+                          [{"from": "S", "to": "A", "mode": "rail", "capacity": 6.0},
+                           {"from": "S", "to": "B", "mode": "rail", "capacity": 5.0}])
+
+
 def max_sites_short() -> Network:
     # Best two of 10, 20, 15 = 35 < 40.
     return make_network(sites(("A", 0, 10, "candidate"), ("B", 0, 20, "candidate"), ("C", 0, 15, "candidate")),
@@ -98,6 +109,9 @@ CASES: list[tuple[str, Callable[[], Network], list[str]]] = [
     ("total_capacity_short", total_capacity_short,
      ["total capacity of the sites not forced closed is 25 volume units per period, less than the total demand "
       "volume 30 (short by 5 volume units per period)"]),
+    ("inbound_links_short", inbound_links_short,
+     ["goods reach the sites only over supplier -> site links, whose capacities total 11 volume units per period, "
+      "below the demand's 12 (links.csv)"]),
     ("max_sites_short", max_sites_short,
      ["with max_sites = 2, the largest capacity any 2 site(s) can offer is 35 volume units per period, "
       "less than the total demand volume 40 (short by 5)"]),
