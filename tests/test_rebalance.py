@@ -220,6 +220,11 @@ def test_a_second_concurrent_run_on_the_same_folder_exits_3(tmp_path):
         code, output = run([DEMO, "--inventory", DEMO_INVENTORY, "--out", out])
         assert code == 3 and "holds .optimizer.lock" in output
         assert not (out / "transfers.csv").exists()
+        # --log-json: the final record says locked, and stderr holds JSON records only
+        logged = CliRunner().invoke(main, ["rebalance", str(DEMO), "--inventory", str(DEMO_INVENTORY), "--out",
+                                           str(out), "--log-json"])
+        records = [json.loads(line) for line in logged.stderr.splitlines()]
+        assert logged.exit_code == 3 and records[-1]["event"] == "result" and records[-1]["status"] == "locked"
     finally:
         gate.touch()
         stdout, stderr = first.communicate(timeout=120)

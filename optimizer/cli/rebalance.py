@@ -79,9 +79,10 @@ def rebalance(dataset: Path, inventory: Path, out_dir: Path, targets: Path | Non
         with interrupt.handle_signals(), shown(log_json, live=False) as display:
             try:
                 outcome = run(request, note=display.note if log_json else None)
-            except LockedError as error:
-                display.record(str(error), phase="lock")
-                click.echo(f"error: {error}", err=True)
+            except LockedError as error:  # --log-json: the final record says so, and no plain line besides
+                display.result({"status": "locked", "message": str(error)})
+                if not log_json:
+                    click.echo(f"error: {error}", err=True)
                 if as_json:
                     click.echo(json.dumps({"status": "locked", "message": str(error)}))
                 sys.exit(EXIT_LOCKED)
