@@ -35,6 +35,10 @@ class Problem:
             where += f", field '{self.field}'"
         return f"{where}: {self.message}"
 
+    def to_dict(self) -> dict[str, str | int | None]:
+        """``file``, ``line``, ``field`` and ``message``, as JSON documents and log records show a problem."""
+        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
+
 
 class OptimizerError(Exception):
     """Base class of the errors this package raises on purpose."""

@@ -23,6 +23,7 @@ import pandas as pd  # noqa: E402
 from optimizer.io.files import replace_file, write_text  # noqa: E402
 from optimizer.links import coordinates  # noqa: E402
 from optimizer.network import Network  # noqa: E402
+from optimizer.report.tables import money_unit  # noqa: E402
 from optimizer.results import Result, site_table  # noqa: E402
 
 #: Line colour per transport mode (others cycle through the fallback list).
@@ -111,8 +112,6 @@ def write_png(network: Network, result: Result, path: str | Path) -> Path:
     Returns:
         The path written.
     """
-    from optimizer.report.tables import money_unit
-
     network = display_network(network)
     pts = coordinates(network)
     fig, ax = plt.subplots(figsize=(12, 7.5), dpi=110)

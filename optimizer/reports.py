@@ -15,6 +15,7 @@ from optimizer.errors import InputError, Problem
 from optimizer.io.files import MAX_CSV_BYTES, make_output_folder, read_input, replace_file, write_text
 from optimizer.network import Network
 from optimizer.outputs import PATH_SEPARATOR, TABLES as OUTPUT_TABLES
+from optimizer.report.tables import money_unit
 from optimizer.results import Result
 
 #: Marker file that says a folder holds optimizer output (and may be overwritten by it).
@@ -31,8 +32,6 @@ STUDY_FILES = ("result.json", "study_sites.csv", "study_flows.csv", "study_route
 
 def summary(result: Result, network: Network) -> str:
     """A short human-readable summary of a result (money in the network's currency per period, e.g. USD per week)."""
-    from optimizer.report.tables import money_unit
-
     money = money_unit(network)
     lines = [
         f"Network    {network.name}: {len(network.sites)} sites, {len(network.regions)} regions, "
@@ -111,7 +110,12 @@ def check_output(out_dir: str | Path, names: tuple[str, ...] | list[str], protec
             or cannot be written, a target is an input file, or the folder holds a target file optimizer
             did not write.
     """
-    out = Path(out_dir)
+    return _checked(Path(out_dir), names, protected)[0]
+
+
+def _checked(out: Path, names: tuple[str, ...] | list[str], protected: list[Path] | tuple
+             ) -> tuple[list[Path], set[str] | None]:
+    """:func:`check_output`'s targets, and the names the folder's marker lists (:func:`written_before`)."""
     targets = [out / name for name in names]
     if out.exists() and not out.is_dir():
         raise InputError(Problem(str(out), "is a file, not a folder; choose another --out folder", field="--out"))
@@ -121,7 +125,7 @@ def check_output(out_dir: str | Path, names: tuple[str, ...] | list[str], protec
             raise InputError(Problem(str(out), f"cannot be created: {parent} is a file", field="--out"))
         if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
             raise InputError(Problem(str(out), f"cannot be created: {parent} cannot be written", field="--out"))
-        return targets
+        return targets, None
     before = written_before(out)
     ours = {(out / name).resolve() for name in before or ()}
     guarded = {Path(p).resolve() for p in protected} - ours
@@ -135,7 +139,7 @@ def check_output(out_dir: str | Path, names: tuple[str, ...] | list[str], protec
     if foreign:
         raise InputError(Problem(str(out), f"refusing to overwrite {foreign[0]}, which optimizer did not write; "
                                            "choose another --out folder", field="--out"))
-    return targets
+    return targets, before
 
 
 def prepare_output(out_dir: str | Path, names: tuple[str, ...] | list[str], protected: list[Path] | tuple = ()
@@ -162,8 +166,7 @@ def prepare_output(out_dir: str | Path, names: tuple[str, ...] | list[str], prot
             the marker, or no marker at all).
     """
     out = Path(out_dir)
-    targets = check_output(out, names, protected)
-    before = written_before(out) if out.is_dir() else None
+    targets, before = _checked(out, names, protected)
     make_output_folder(out)
     listed = sorted(set(before or ()) | set(names))
     write_text(out / OUTPUT_MARKER, "# This folder holds output of the optimizer command; it may replace the files "

@@ -57,11 +57,7 @@ def fail(error: OptimizerError, as_json: bool) -> NoReturn:
     if not getattr(error, "logged", False):
         click.echo(f"error: {error}", err=True)
     if as_json:
-        problems = [
-            {"file": p.file, "line": p.line, "field": p.field, "message": p.message}
-            for p in getattr(error, "problems", [])
-        ]
-        click.echo(error_document(str(error), problems))
+        click.echo(error_document(str(error), [p.to_dict() for p in getattr(error, "problems", [])]))
     sys.exit(EXIT_INPUT)
 
 

@@ -173,7 +173,7 @@ def validate(path: Path, as_json: bool) -> None:
     if as_json:
         doc: dict[str, Any] = {
             "valid": not problems,
-            "problems": [{"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in problems],
+            "problems": [p.to_dict() for p in problems],
         }
         click.echo(json.dumps(doc))
     elif problems:

@@ -128,8 +128,7 @@ class Display:
         """The ``{"event": "error", "message", "problems"}`` record of a failed command (with ``--log-json`` only:
         the error is then marked ``logged``, and :func:`optimizer.cli.common.fail` writes no plain line besides)."""
         if self.log_json:
-            problems = [{"file": p.file, "line": p.line, "field": p.field, "message": p.message}
-                        for p in getattr(error, "problems", [])]
+            problems = [p.to_dict() for p in getattr(error, "problems", [])]
             self._record({"event": "error", "seconds": time.monotonic() - self.start, "message": str(error),
                           "problems": problems})
             error.logged = True  # type: ignore[attr-defined]

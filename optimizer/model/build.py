@@ -130,9 +130,8 @@ class BuiltModel:
         after = activity[block.indices] - block.data  # each binary's rows, with that binary at 0
         holds = (after >= lower[block.indices] - slack[block.indices]) & \
             (after <= upper[block.indices] + slack[block.indices])
-        starts = np.minimum(block.indptr[:-1], max(len(holds) - 1, 0))
-        ok = np.logical_and.reduceat(holds, starts) if len(holds) else np.ones(len(cols), dtype=bool)
-        ok[np.diff(block.indptr) == 0] = True  # a binary in no row: nothing to keep
+        owner = np.repeat(np.arange(len(cols)), np.diff(block.indptr))  # the binary of each entry
+        ok = np.bincount(owner, weights=~holds, minlength=len(cols)) == 0
         if not ok.any():
             return x
         out = x.copy()

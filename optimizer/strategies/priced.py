@@ -24,7 +24,6 @@ The objective and the plan are the same as those of the restricted model over al
 from __future__ import annotations
 
 import time
-
 from dataclasses import dataclass, field
 
 import numpy as np
